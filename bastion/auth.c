@@ -1,0 +1,252 @@
+/*
+ * auth.c - client authentication on libssh's message API.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include <libssh/server.h>
+
+#include "auth.h"
+#include "log.h"
+#include "ssh_msg.h"
+
+enum auth_step { AUTH_STEP_PUBLICKEY, AUTH_STEP_KBDINT };
+
+struct auth_ctx {
+	ssh_session		 ssh;
+	const struct config	*conf;
+	const char		*peer;
+	char			 first_user[256];	/* as sent, escaped */
+	int			 have_user;
+	int			 user_parse_error;
+	const struct config_user *user;
+	struct target_choice	 choice;
+	enum auth_step		 steps[2];
+	int			 nsteps, next;
+	int			 failures;
+	char			 key_fp[128];
+};
+
+static int
+step_method(enum auth_step s)
+{
+	return s == AUTH_STEP_PUBLICKEY ? SSH_AUTH_METHOD_PUBLICKEY :
+	    SSH_AUTH_METHOD_INTERACTIVE;
+}
+
+static void
+fingerprint(ssh_key key, char *buf, size_t len)
+{
+	unsigned char *hash = NULL;
+	size_t hlen = 0;
+	char *fp;
+
+	snprintf(buf, len, "(unknown)");
+	if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash,
+	    &hlen) != 0)
+		return;
+	fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
+	if (fp != NULL) {
+		snprintf(buf, len, "%s", fp);
+		ssh_string_free_char(fp);
+	}
+	ssh_clean_pubkey_hash(&hash);
+}
+
+static int
+key_is_users(const struct config_user *u, ssh_key offered)
+{
+	size_t i;
+
+	for (i = 0; i < u->npublic_keys; i++) {
+		char type[64];
+		const char *sp = strchr(u->public_keys[i], ' ');
+		ssh_key k = NULL;
+		int same;
+
+		if (sp == NULL || (size_t)(sp - u->public_keys[i]) >=
+		    sizeof(type))
+			continue;
+		memcpy(type, u->public_keys[i], (size_t)(sp -
+		    u->public_keys[i]));
+		type[sp - u->public_keys[i]] = '\0';
+		if (ssh_pki_import_pubkey_base64(sp + 1,
+		    ssh_key_type_from_name(type), &k) != SSH_OK)
+			continue;
+		same = ssh_key_cmp(k, offered, SSH_KEY_CMP_PUBLIC) == 0;
+		ssh_key_free(k);
+		if (same)
+			return 1;
+	}
+	return 0;
+}
+
+/* Answers a failed request, offering the method still required. */
+static void
+reply_failure(struct auth_ctx *a, ssh_message msg, const char *method,
+    const char *reason)
+{
+	a->failures++;
+	log_info("authentication failed for %s from %s: method %s: %s"
+	    " (attempt %d of %d)", a->first_user, a->peer, method, reason,
+	    a->failures, a->conf->max_auth_tries);
+	ssh_message_auth_set_methods(msg, step_method(a->steps[a->next]));
+	ssh_message_reply_default(msg);
+}
+
+/* A required step succeeded: finish, or ask for the next one. */
+static int
+step_done(struct auth_ctx *a, ssh_message msg)
+{
+	a->next++;
+	if (a->next < a->nsteps) {
+		ssh_message_auth_set_methods(msg,
+		    step_method(a->steps[a->next]));
+		ssh_message_auth_reply_success(msg, 1);
+		return 0;
+	}
+	ssh_message_auth_reply_success(msg, 0);
+	return 1;
+}
+
+static int
+handle_publickey(struct auth_ctx *a, ssh_message msg)
+{
+	ssh_key key = ssh_msg_auth_key(msg);
+	char fp[128];
+
+	if (a->steps[a->next] != AUTH_STEP_PUBLICKEY || key == NULL) {
+		reply_failure(a, msg, "publickey", "method not expected now");
+		return 0;
+	}
+	fingerprint(key, fp, sizeof(fp));
+	if (a->user == NULL || !key_is_users(a->user, key)) {
+		reply_failure(a, msg, "publickey", a->user == NULL ?
+		    "unknown user" : "key not registered for this user");
+		return 0;
+	}
+	if (ssh_msg_auth_is_probe(msg)) {
+		/* "Would this key do?" - yes; no failure counted. */
+		ssh_message_auth_reply_pk_ok_simple(msg);
+		return 0;
+	}
+	/* Require the signature ourselves: libssh passes WRONG states on. */
+	if (!ssh_msg_auth_signature_valid(msg)) {
+		reply_failure(a, msg, "publickey", "invalid signature");
+		return 0;
+	}
+	snprintf(a->key_fp, sizeof(a->key_fp), "%s", fp);
+	log_info("accepted publickey %s for %s from %s", fp, a->first_user,
+	    a->peer);
+	return step_done(a, msg);
+}
+
+/* The first request fixes the user name; later ones must repeat it. */
+static int
+check_user(struct auth_ctx *a, const char *user)
+{
+	char esc[256];
+
+	log_escape(esc, sizeof(esc), user ? user : "");
+	if (!a->have_user) {
+		int rc;
+
+		a->have_user = 1;
+		snprintf(a->first_user, sizeof(a->first_user), "%s", esc);
+		rc = target_choice_from_user(user ? user : "", &a->choice);
+		if (rc != TARGET_CHOICE_OK) {
+			a->user_parse_error = 1;
+			log_info("refusing login name %s from %s: %s", esc,
+			    a->peer, target_choice_strerror(rc));
+		} else
+			a->user = config_find_user(a->conf, a->choice.person);
+		return 0;
+	}
+	if (strcmp(esc, a->first_user) != 0) {
+		log_info("authentication failed for %s from %s: user name"
+		    " changed to %s during authentication", a->first_user,
+		    a->peer, esc);
+		return -1;
+	}
+	return 0;
+}
+
+int
+auth_run(ssh_session ssh, const struct config *conf, const char *peer,
+    struct auth_result *out)
+{
+	struct auth_ctx a;
+	int done = 0;
+
+	memset(&a, 0, sizeof(a));
+	memset(out, 0, sizeof(*out));
+	a.ssh = ssh;
+	a.conf = conf;
+	a.peer = peer;
+	a.steps[a.nsteps++] = AUTH_STEP_PUBLICKEY;
+	snprintf(a.first_user, sizeof(a.first_user), "(none)");
+
+	while (!done) {
+		ssh_message msg = ssh_message_get(ssh);
+
+		if (msg == NULL) {
+			log_info("authentication failed for %s from %s:"
+			    " connection ended before authentication (%s)",
+			    a.first_user, peer, ssh_get_error(ssh));
+			return -1;
+		}
+		if (ssh_message_type(msg) == SSH_REQUEST_SERVICE &&
+		    strcmp(ssh_message_service_service(msg),
+		    "ssh-userauth") == 0) {
+			ssh_message_service_reply_success(msg);
+			ssh_message_free(msg);
+			continue;
+		}
+		if (ssh_message_type(msg) != SSH_REQUEST_AUTH) {
+			/* Anything else before authentication ends it. */
+			log_info("authentication failed for %s from %s:"
+			    " request of type %d before authentication",
+			    a.first_user, peer, ssh_message_type(msg));
+			ssh_message_reply_default(msg);
+			ssh_message_free(msg);
+			return -1;
+		}
+		if (check_user(&a, ssh_message_auth_user(msg)) < 0) {
+			ssh_message_free(msg);
+			return -1;
+		}
+		switch (ssh_message_subtype(msg)) {
+		case SSH_AUTH_METHOD_NONE:
+			/* The client asks which methods exist: not a try. */
+			ssh_message_auth_set_methods(msg,
+			    step_method(a.steps[a.next]));
+			ssh_message_reply_default(msg);
+			break;
+		case SSH_AUTH_METHOD_PUBLICKEY:
+			done = handle_publickey(&a, msg);
+			break;
+		case SSH_AUTH_METHOD_PASSWORD:
+			reply_failure(&a, msg, "password", "not enabled");
+			break;
+		case SSH_AUTH_METHOD_INTERACTIVE:
+			reply_failure(&a, msg, "keyboard-interactive",
+			    "not enabled");
+			break;
+		default:
+			reply_failure(&a, msg, "other", "not enabled");
+			break;
+		}
+		ssh_message_free(msg);
+		if (!done && a.failures >= conf->max_auth_tries) {
+			log_info("authentication failed for %s from %s: too"
+			    " many attempts", a.first_user, peer);
+			return -1;
+		}
+	}
+	if (a.user == NULL || a.user_parse_error)
+		return -1;	/* unreachable: a key matched a known user */
+	out->user = a.user;
+	out->choice = a.choice;
+	snprintf(out->key_fp, sizeof(out->key_fp), "%s", a.key_fp);
+	return 0;
+}

@@ -1,0 +1,32 @@
+/*
+ * auth.h - client authentication on libssh's message API.
+ *
+ * A list of required methods, satisfied in order (OpenSSH's
+ * AuthenticationMethods "publickey,keyboard-interactive"): each method but
+ * the last answers "partial success" and offers only the next one.  The user
+ * name may not change between steps.  Today the list is "publickey"; the
+ * keyboard-interactive step (PAM) plugs into auth_step_kbdint().
+ */
+#ifndef HVB_AUTH_H
+#define HVB_AUTH_H
+
+#include <libssh/libssh.h>
+
+#include "config.h"
+#include "target_choice.h"
+
+struct auth_result {
+	const struct config_user *user;
+	struct target_choice	 choice;	/* from the login name */
+	char			 key_fp[128];	/* SHA256:... of the key */
+};
+
+/*
+ * Runs the authentication dialogue (blocking; the caller's grace alarm
+ * bounds it).  Returns 0 when the person is authenticated, -1 otherwise
+ * (the reason is logged).
+ */
+int	auth_run(ssh_session, const struct config *, const char *peer,
+	    struct auth_result *);
+
+#endif

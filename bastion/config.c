@@ -1,0 +1,830 @@
+/*
+ * config.c - parse and check hvbastion.conf.
+ *
+ * Two passes: the first reads every statement and reports every syntax error
+ * (OpenBSD daemons' habit: all errors, not just the first); the second
+ * resolves names (a target's credentials, a user's targets) so that the
+ * order of blocks in the file does not matter.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <libssh/libssh.h>
+
+#include "conf_lex.h"
+#include "config.h"
+#include "names.h"
+
+#define DEFAULT_STATE_DIR	"/var/lib/hvbastion"
+
+/* A name written in a block that the second pass resolves. */
+struct pending_ref {
+	char			*name;
+	struct config_origin	 origin;
+};
+
+struct parse_target {
+	struct pending_ref	*creds;
+	size_t			 ncreds;
+	int			 kind_set;
+};
+
+struct parse_user {
+	struct pending_ref	*targets;
+	size_t			 ntargets;
+};
+
+struct parser {
+	struct config		*conf;
+	const char		*file;
+	config_report_fn	 report;
+	void			*arg;
+	int			 errors;
+	struct parse_target	*ptargets;	/* parallel to conf->targets */
+	struct parse_user	*pusers;	/* parallel to conf->users */
+};
+
+static void __attribute__((format(printf, 3, 4)))
+perr(struct parser *p, int line, const char *fmt, ...)
+{
+	char msg[1024], full[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "%s:%d: %s", p->file, line, msg);
+	p->errors++;
+	if (p->report != NULL)
+		p->report(p->arg, full);
+}
+
+/* Appends one pointer-sized slot to a growing array. */
+static int
+grow(void **arr, size_t n, size_t elem)
+{
+	void *tmp;
+
+	if (n >= 4096)
+		return -1;
+	tmp = realloc(*arr, (n + 1) * elem);
+	if (tmp == NULL)
+		return -1;
+	*arr = tmp;
+	return 0;
+}
+
+static int
+parse_int(struct parser *p, const struct conf_stmt *st, size_t i, long min,
+    long max, int *out)
+{
+	char *end;
+	long v;
+
+	if (i >= st->nwords) {
+		perr(p, st->line, "%s: missing number", st->words[0]);
+		return -1;
+	}
+	errno = 0;
+	v = strtol(st->words[i], &end, 10);
+	if (errno != 0 || end == st->words[i] || *end != '\0' || v < min ||
+	    v > max) {
+		perr(p, st->line, "%s: \"%s\" is not a number from %ld to %ld",
+		    st->words[0], st->words[i], min, max);
+		return -1;
+	}
+	*out = (int)v;
+	return 0;
+}
+
+static int
+parse_yesno(struct parser *p, const struct conf_stmt *st, int *out)
+{
+	if (st->nwords == 2 && strcmp(st->words[1], "yes") == 0)
+		*out = 1;
+	else if (st->nwords == 2 && strcmp(st->words[1], "no") == 0)
+		*out = 0;
+	else {
+		perr(p, st->line, "%s: expected yes or no", st->words[0]);
+		return -1;
+	}
+	return 0;
+}
+
+/* Sets *dst to a copy of the statement's single argument. */
+static int
+take_string(struct parser *p, const struct conf_stmt *st, char **dst)
+{
+	if (st->nwords != 2) {
+		perr(p, st->line, "%s: expected exactly one value",
+		    st->words[0]);
+		return -1;
+	}
+	if (*dst != NULL) {
+		perr(p, st->line, "%s: given more than once", st->words[0]);
+		return -1;
+	}
+	if ((*dst = strdup(st->words[1])) == NULL) {
+		perr(p, st->line, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Checks "type base64 [comment]" and keeps "type base64". */
+static int
+take_public_key(struct parser *p, const struct conf_stmt *st, char **dst)
+{
+	char buf[CONF_LEX_TOKEN_MAX], *sp, *sp2;
+	enum ssh_keytypes_e type;
+	ssh_key key = NULL;
+
+	if (st->nwords != 2) {
+		perr(p, st->line, "%s: expected one quoted key line",
+		    st->words[0]);
+		return -1;
+	}
+	snprintf(buf, sizeof(buf), "%s", st->words[1]);
+	sp = strchr(buf, ' ');
+	if (sp == NULL) {
+		perr(p, st->line, "%s: expected \"TYPE BASE64 [comment]\"",
+		    st->words[0]);
+		return -1;
+	}
+	*sp = '\0';
+	if ((sp2 = strchr(sp + 1, ' ')) != NULL)
+		*sp2 = '\0';
+	type = ssh_key_type_from_name(buf);
+	if (type == SSH_KEYTYPE_UNKNOWN ||
+	    ssh_pki_import_pubkey_base64(sp + 1, type, &key) != SSH_OK) {
+		perr(p, st->line, "%s: not a valid public key", st->words[0]);
+		return -1;
+	}
+	ssh_key_free(key);
+	*sp = ' ';
+	if ((*dst = strdup(buf)) == NULL) {
+		perr(p, st->line, "out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+static int
+check_name(struct parser *p, const struct conf_stmt *st, const char *what)
+{
+	if (st->nwords != 2) {
+		perr(p, st->line, "%s: expected a name", what);
+		return -1;
+	}
+	if (!names_valid(st->words[1])) {
+		perr(p, st->line, "%s \"%s\": invalid name (letters, digits,"
+		    " '.', '_' and '-', starting with a letter or digit, at"
+		    " most %d characters)", what, st->words[1],
+		    NAMES_MAX);
+		return -1;
+	}
+	return 0;
+}
+
+static int
+add_ref(struct parser *p, const struct conf_stmt *st, struct pending_ref **refs,
+    size_t *n)
+{
+	if (check_name(p, st, st->words[0]) < 0)
+		return -1;
+	if (grow((void **)refs, *n, sizeof(**refs)) < 0 ||
+	    ((*refs)[*n].name = strdup(st->words[1])) == NULL) {
+		perr(p, st->line, "too many entries or out of memory");
+		return -1;
+	}
+	(*refs)[*n].origin.file = p->file;
+	(*refs)[*n].origin.line = st->line;
+	(*n)++;
+	return 0;
+}
+
+/*
+ * Reads the statements of a block up to its closing brace, handing each one
+ * to fn.  Reports a missing brace at end of file.
+ */
+typedef void (*block_fn)(struct parser *, struct conf_stmt *, void *);
+
+static void
+parse_block(struct parser *p, struct conf_lex *lx, int open_line,
+    block_fn fn, void *obj)
+{
+	struct conf_stmt st;
+	const char *err;
+
+	for (;;) {
+		if (conf_lex_next(lx, &st, &err) < 0) {
+			perr(p, lx->line, "%s", err);
+			conf_stmt_clear(&st);
+			continue;
+		}
+		if (st.end == CONF_END_EOF) {
+			perr(p, open_line, "block is not closed with '}'");
+			conf_stmt_clear(&st);
+			return;
+		}
+		if (st.nwords > 0 && st.end == CONF_END_OPEN)
+			perr(p, st.line, "%s: blocks do not nest",
+			    st.words[0]);
+		else if (st.nwords > 0 && fn != NULL)
+			fn(p, &st, obj);
+		if (st.end == CONF_END_CLOSE) {
+			conf_stmt_clear(&st);
+			return;
+		}
+		conf_stmt_clear(&st);
+	}
+}
+
+static void
+credential_stmt(struct parser *p, struct conf_stmt *st, void *obj)
+{
+	struct config_credential *c = obj;
+	const char *kw = st->words[0];
+
+	if (strcmp(kw, "login") == 0) {
+		if (take_string(p, st, &c->login) == 0 &&
+		    !names_valid_login(c->login))
+			perr(p, st->line, "login \"%s\": invalid login name",
+			    c->login);
+	} else if (strcmp(kw, "key-file") == 0)
+		take_string(p, st, &c->key_file);
+	else
+		perr(p, st->line, "unknown keyword \"%s\" in credential", kw);
+}
+
+static void
+target_stmt(struct parser *p, struct conf_stmt *st, void *obj)
+{
+	struct config_target *t = obj;
+	struct parse_target *pt = &p->ptargets[p->conf->ntargets - 1];
+	const char *kw = st->words[0];
+
+	if (strcmp(kw, "address") == 0) {
+		if (take_string(p, st, &t->address) == 0 &&
+		    !names_valid_address(t->address))
+			perr(p, st->line, "address \"%s\": not a host name or"
+			    " IP address", t->address);
+	} else if (strcmp(kw, "port") == 0)
+		parse_int(p, st, 1, 1, 65535, &t->port);
+	else if (strcmp(kw, "host-key") == 0) {
+		if (t->host_key != NULL)
+			perr(p, st->line, "host-key: given more than once");
+		else
+			take_public_key(p, st, &t->host_key);
+	} else if (strcmp(kw, "kind") == 0) {
+		if (st->nwords == 2 && strcmp(st->words[1], "hypervisor") == 0)
+			t->kind = TARGET_KIND_HYPERVISOR;
+		else if (st->nwords == 2 && strcmp(st->words[1], "guest") == 0)
+			t->kind = TARGET_KIND_GUEST;
+		else {
+			perr(p, st->line, "kind: expected hypervisor or guest");
+			return;
+		}
+		pt->kind_set = 1;
+	} else if (strcmp(kw, "credential") == 0)
+		add_ref(p, st, &pt->creds, &pt->ncreds);
+	else
+		perr(p, st->line, "unknown keyword \"%s\" in target", kw);
+}
+
+static void
+user_stmt(struct parser *p, struct conf_stmt *st, void *obj)
+{
+	struct config_user *u = obj;
+	struct parse_user *pu = &p->pusers[p->conf->nusers - 1];
+	const char *kw = st->words[0];
+	char *key = NULL;
+
+	if (strcmp(kw, "public-key") == 0) {
+		if (take_public_key(p, st, &key) < 0)
+			return;
+		if (grow((void **)&u->public_keys, u->npublic_keys,
+		    sizeof(char *)) < 0) {
+			perr(p, st->line, "too many keys");
+			free(key);
+			return;
+		}
+		u->public_keys[u->npublic_keys++] = key;
+	} else if (strcmp(kw, "target") == 0)
+		add_ref(p, st, &pu->targets, &pu->ntargets);
+	else
+		perr(p, st->line, "unknown keyword \"%s\" in user", kw);
+}
+
+/* Checks that a private key file exists and that nobody else can read it. */
+static void
+check_secret_file(struct parser *p, const struct config_credential *c)
+{
+	struct stat sb;
+	int fd;
+
+	fd = open(c->key_file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		perr(p, c->origin.line, "credential \"%s\": key-file %s: %s",
+		    c->name, c->key_file, strerror(errno));
+	} else if (!S_ISREG(sb.st_mode)) {
+		perr(p, c->origin.line, "credential \"%s\": key-file %s is not"
+		    " a regular file", c->name, c->key_file);
+	} else if ((sb.st_mode & 077) != 0) {
+		perr(p, c->origin.line, "credential \"%s\": key-file %s is"
+		    " accessible by others (mode %04o); it must be 0600",
+		    c->name, c->key_file, (unsigned)(sb.st_mode & 07777));
+	} else if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+		perr(p, c->origin.line, "credential \"%s\": key-file %s is"
+		    " owned by another user", c->name, c->key_file);
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+static struct config_credential *
+find_credential(struct config *conf, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < conf->ncredentials; i++)
+		if (strcmp(conf->credentials[i]->name, name) == 0)
+			return conf->credentials[i];
+	return NULL;
+}
+
+static struct config_target *
+find_target(struct config *conf, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < conf->ntargets; i++)
+		if (strcmp(conf->targets[i]->name, name) == 0)
+			return conf->targets[i];
+	return NULL;
+}
+
+/* Second pass: resolve names and check that each block is complete. */
+static void
+resolve(struct parser *p)
+{
+	struct config *conf = p->conf;
+	size_t i, j;
+
+	for (i = 0; i < conf->ncredentials; i++) {
+		struct config_credential *c = conf->credentials[i];
+
+		if (c->login == NULL)
+			perr(p, c->origin.line, "credential \"%s\": no login",
+			    c->name);
+		if (c->key_file == NULL)
+			perr(p, c->origin.line, "credential \"%s\": no"
+			    " key-file", c->name);
+		else
+			check_secret_file(p, c);
+	}
+	for (i = 0; i < conf->ntargets; i++) {
+		struct config_target *t = conf->targets[i];
+		struct parse_target *pt = &p->ptargets[i];
+
+		if (t->address == NULL)
+			perr(p, t->origin.line, "target \"%s\": no address",
+			    t->name);
+		if (t->host_key == NULL)
+			perr(p, t->origin.line, "target \"%s\": no host-key"
+			    " (the target's public host key must be pinned)",
+			    t->name);
+		if (!pt->kind_set)
+			perr(p, t->origin.line, "target \"%s\": no kind"
+			    " (hypervisor or guest)", t->name);
+		if (pt->ncreds == 0)
+			perr(p, t->origin.line, "target \"%s\": no credential",
+			    t->name);
+		t->credentials = calloc(pt->ncreds + 1, sizeof(void *));
+		if (t->credentials == NULL) {
+			perr(p, t->origin.line, "out of memory");
+			continue;
+		}
+		for (j = 0; j < pt->ncreds; j++) {
+			struct config_credential *c;
+
+			c = find_credential(conf, pt->creds[j].name);
+			if (c == NULL) {
+				perr(p, pt->creds[j].origin.line, "target"
+				    " \"%s\": unknown credential \"%s\"",
+				    t->name, pt->creds[j].name);
+				continue;
+			}
+			t->credentials[t->ncredentials++] = c;
+		}
+	}
+	for (i = 0; i < conf->nusers; i++) {
+		struct config_user *u = conf->users[i];
+		struct parse_user *pu = &p->pusers[i];
+
+		if (u->npublic_keys == 0)
+			perr(p, u->origin.line, "user \"%s\": no public-key",
+			    u->name);
+		u->targets = calloc(pu->ntargets + 1, sizeof(void *));
+		u->target_origins = calloc(pu->ntargets + 1,
+		    sizeof(*u->target_origins));
+		if (u->targets == NULL || u->target_origins == NULL) {
+			perr(p, u->origin.line, "out of memory");
+			continue;
+		}
+		for (j = 0; j < pu->ntargets; j++) {
+			struct config_target *t;
+
+			t = find_target(conf, pu->targets[j].name);
+			if (t == NULL) {
+				perr(p, pu->targets[j].origin.line, "user"
+				    " \"%s\": unknown target \"%s\"",
+				    u->name, pu->targets[j].name);
+				continue;
+			}
+			u->target_origins[u->ntargets] = pu->targets[j].origin;
+			u->targets[u->ntargets++] = t;
+		}
+	}
+}
+
+/* Opens a new named block object, refusing duplicates. */
+static void *
+new_block(struct parser *p, struct conf_stmt *st, void ***arr, size_t *n,
+    size_t size, int duplicate)
+{
+	void *obj;
+
+	if (check_name(p, st, st->words[0]) < 0)
+		return NULL;
+	if (duplicate) {
+		perr(p, st->line, "%s \"%s\" is declared more than once",
+		    st->words[0], st->words[1]);
+		return NULL;
+	}
+	if (grow((void **)arr, *n, sizeof(void *)) < 0 ||
+	    (obj = calloc(1, size)) == NULL) {
+		perr(p, st->line, "too many blocks or out of memory");
+		return NULL;
+	}
+	(*arr)[(*n)++] = obj;
+	return obj;
+}
+
+static void
+top_block(struct parser *p, struct conf_lex *lx, struct conf_stmt *st)
+{
+	struct config *conf = p->conf;
+	const char *kw = st->words[0];
+	const char *name = st->nwords > 1 ? st->words[1] : "";
+	struct config_origin *origin = NULL;
+	char **namep = NULL;
+	block_fn fn = NULL;
+	void *obj = NULL;
+
+	if (strcmp(kw, "credential") == 0) {
+		struct config_credential *c;
+
+		c = new_block(p, st, (void ***)&conf->credentials,
+		    &conf->ncredentials, sizeof(*c),
+		    find_credential(conf, name) != NULL);
+		if (c != NULL)
+			origin = &c->origin, namep = &c->name, obj = c;
+		fn = credential_stmt;
+	} else if (strcmp(kw, "target") == 0) {
+		struct config_target *t;
+
+		if (grow((void **)&p->ptargets, conf->ntargets,
+		    sizeof(*p->ptargets)) < 0)
+			t = NULL;
+		else
+			t = new_block(p, st, (void ***)&conf->targets,
+			    &conf->ntargets, sizeof(*t),
+			    find_target(conf, name) != NULL);
+		if (t != NULL) {
+			memset(&p->ptargets[conf->ntargets - 1], 0,
+			    sizeof(*p->ptargets));
+			t->port = 22;
+			origin = &t->origin, namep = &t->name, obj = t;
+		}
+		fn = target_stmt;
+	} else if (strcmp(kw, "user") == 0) {
+		struct config_user *u;
+
+		if (grow((void **)&p->pusers, conf->nusers,
+		    sizeof(*p->pusers)) < 0)
+			u = NULL;
+		else
+			u = new_block(p, st, (void ***)&conf->users,
+			    &conf->nusers, sizeof(*u),
+			    config_find_user(conf, name) != NULL);
+		if (u != NULL) {
+			memset(&p->pusers[conf->nusers - 1], 0,
+			    sizeof(*p->pusers));
+			origin = &u->origin, namep = &u->name, obj = u;
+		}
+		fn = user_stmt;
+	} else
+		perr(p, st->line, "unknown block \"%s\"", kw);
+
+	if (obj != NULL) {
+		origin->file = p->file;
+		origin->line = st->line;
+		if ((*namep = strdup(name)) == NULL)
+			perr(p, st->line, "out of memory");
+		parse_block(p, lx, st->line, fn, obj);
+	} else {
+		/* Skip the block's body so its statements are not
+		 * mistaken for top-level ones. */
+		parse_block(p, lx, st->line, NULL, NULL);
+	}
+}
+
+static void
+top_stmt(struct parser *p, struct conf_stmt *st)
+{
+	struct config *conf = p->conf;
+	const char *kw = st->words[0];
+
+	if (strcmp(kw, "listen") == 0) {
+		struct config_listen *l;
+
+		if (st->nwords != 4 || strcmp(st->words[2], "port") != 0) {
+			perr(p, st->line, "listen: expected"
+			    " listen \"ADDRESS\" port NUMBER");
+			return;
+		}
+		if (conf->nlisten >= CONFIG_MAX_LISTEN) {
+			perr(p, st->line, "listen: at most %d addresses",
+			    CONFIG_MAX_LISTEN);
+			return;
+		}
+		if (!names_valid_address(st->words[1])) {
+			perr(p, st->line, "listen: \"%s\" is not an address",
+			    st->words[1]);
+			return;
+		}
+		l = &conf->listen[conf->nlisten];
+		if (parse_int(p, st, 3, 1, 65535, &l->port) < 0)
+			return;
+		if ((l->address = strdup(st->words[1])) == NULL) {
+			perr(p, st->line, "out of memory");
+			return;
+		}
+		conf->nlisten++;
+	} else if (strcmp(kw, "state-directory") == 0)
+		take_string(p, st, &conf->state_dir);
+	else if (strcmp(kw, "recordings-directory") == 0)
+		take_string(p, st, &conf->recordings_dir);
+	else if (strcmp(kw, "login-grace-time") == 0)
+		parse_int(p, st, 1, 1, 3600, &conf->login_grace_time);
+	else if (strcmp(kw, "stage-timeout") == 0)
+		parse_int(p, st, 1, 1, 3600, &conf->stage_timeout);
+	else if (strcmp(kw, "connect-timeout") == 0)
+		parse_int(p, st, 1, 1, 600, &conf->connect_timeout);
+	else if (strcmp(kw, "max-auth-tries") == 0)
+		parse_int(p, st, 1, 1, 100, &conf->max_auth_tries);
+	else if (strcmp(kw, "max-connections") == 0)
+		parse_int(p, st, 1, 1, 100000, &conf->max_connections);
+	else if (strcmp(kw, "record-input") == 0)
+		parse_yesno(p, st, &conf->record_input);
+	else if (strcmp(kw, "accept-env") == 0) {
+		size_t i;
+
+		if (st->nwords < 2)
+			perr(p, st->line, "accept-env: expected patterns");
+		for (i = 1; i < st->nwords; i++) {
+			if (grow((void **)&conf->accept_env, conf->naccept_env,
+			    sizeof(char *)) < 0 ||
+			    (conf->accept_env[conf->naccept_env] =
+			    strdup(st->words[i])) == NULL) {
+				perr(p, st->line, "out of memory");
+				return;
+			}
+			conf->naccept_env++;
+		}
+	} else
+		perr(p, st->line, "unknown keyword \"%s\"", kw);
+}
+
+static char *
+read_file(struct parser *p, const char *path, size_t *len)
+{
+	struct stat sb;
+	char *text = NULL;
+	ssize_t n;
+	size_t got = 0;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &sb) < 0) {
+		perr(p, 0, "cannot open: %s", strerror(errno));
+		goto out;
+	}
+	if (!S_ISREG(sb.st_mode) || sb.st_size > CONF_LEX_FILE_MAX) {
+		perr(p, 0, "not a regular file of at most %d bytes",
+		    CONF_LEX_FILE_MAX);
+		goto out;
+	}
+	if ((text = malloc((size_t)sb.st_size + 1)) == NULL) {
+		perr(p, 0, "out of memory");
+		goto out;
+	}
+	while (got < (size_t)sb.st_size) {
+		n = read(fd, text + got, (size_t)sb.st_size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		got += (size_t)n;
+	}
+	text[got] = '\0';
+	if (memchr(text, '\0', got) != NULL) {
+		perr(p, 0, "file contains a NUL byte");
+		free(text);
+		text = NULL;
+		goto out;
+	}
+	*len = got;
+out:
+	if (fd >= 0)
+		close(fd);
+	return text;
+}
+
+static void
+set_defaults(struct parser *p)
+{
+	struct config *conf = p->conf;
+	char path[PATH_MAX];
+
+	if (conf->nlisten == 0) {
+		conf->listen[0].address = strdup("0.0.0.0");
+		conf->listen[0].port = 22;
+		if (conf->listen[0].address != NULL)
+			conf->nlisten = 1;
+	}
+	if (conf->state_dir == NULL)
+		conf->state_dir = strdup(DEFAULT_STATE_DIR);
+	if (conf->recordings_dir == NULL && conf->state_dir != NULL) {
+		snprintf(path, sizeof(path), "%s/recordings", conf->state_dir);
+		conf->recordings_dir = strdup(path);
+	}
+	if (conf->nlisten == 0 || conf->state_dir == NULL ||
+	    conf->recordings_dir == NULL)
+		perr(p, 0, "out of memory");
+}
+
+struct config *
+config_load(const char *path, config_report_fn report, void *arg)
+{
+	struct parser p;
+	struct conf_lex lx;
+	struct conf_stmt st;
+	const char *err;
+	char *text;
+	size_t len = 0, i;
+
+	memset(&p, 0, sizeof(p));
+	p.file = path;
+	p.report = report;
+	p.arg = arg;
+	if ((p.conf = calloc(1, sizeof(*p.conf))) == NULL ||
+	    (p.conf->path = strdup(path)) == NULL) {
+		perr(&p, 0, "out of memory");
+		free(p.conf);
+		return NULL;
+	}
+	p.file = p.conf->path;
+	p.conf->login_grace_time = 30;
+	p.conf->stage_timeout = 120;
+	p.conf->connect_timeout = 10;
+	p.conf->max_auth_tries = 6;
+	p.conf->max_connections = 256;
+	p.conf->record_input = 1;
+
+	if ((text = read_file(&p, path, &len)) != NULL) {
+		conf_lex_init(&lx, text, len);
+		for (;;) {
+			if (conf_lex_next(&lx, &st, &err) < 0) {
+				perr(&p, lx.line, "%s", err);
+				conf_stmt_clear(&st);
+				continue;
+			}
+			if (st.end == CONF_END_EOF)
+				break;
+			if (st.end == CONF_END_CLOSE)
+				perr(&p, st.line, "'}' without a block");
+			else if (st.end == CONF_END_OPEN && st.nwords == 0)
+				perr(&p, st.line, "'{' without a block name");
+			else if (st.end == CONF_END_OPEN)
+				top_block(&p, &lx, &st);
+			else if (strcmp(st.words[0], "credential") == 0 ||
+			    strcmp(st.words[0], "target") == 0 ||
+			    strcmp(st.words[0], "user") == 0)
+				perr(&p, st.line, "%s: expected '{' on the"
+				    " same line", st.words[0]);
+			else
+				top_stmt(&p, &st);
+			conf_stmt_clear(&st);
+		}
+		free(text);
+		resolve(&p);
+		set_defaults(&p);
+	}
+	for (i = 0; i < p.conf->ntargets; i++) {
+		size_t j;
+
+		for (j = 0; j < p.ptargets[i].ncreds; j++)
+			free(p.ptargets[i].creds[j].name);
+		free(p.ptargets[i].creds);
+	}
+	for (i = 0; i < p.conf->nusers; i++) {
+		size_t j;
+
+		for (j = 0; j < p.pusers[i].ntargets; j++)
+			free(p.pusers[i].targets[j].name);
+		free(p.pusers[i].targets);
+	}
+	free(p.ptargets);
+	free(p.pusers);
+	if (p.errors > 0) {
+		config_free(p.conf);
+		return NULL;
+	}
+	return p.conf;
+}
+
+void
+config_free(struct config *conf)
+{
+	size_t i, j;
+
+	if (conf == NULL)
+		return;
+	for (i = 0; i < conf->nlisten; i++)
+		free(conf->listen[i].address);
+	for (i = 0; i < conf->naccept_env; i++)
+		free(conf->accept_env[i]);
+	free(conf->accept_env);
+	for (i = 0; i < conf->ncredentials; i++) {
+		free(conf->credentials[i]->name);
+		free(conf->credentials[i]->login);
+		free(conf->credentials[i]->key_file);
+		free(conf->credentials[i]);
+	}
+	free(conf->credentials);
+	for (i = 0; i < conf->ntargets; i++) {
+		free(conf->targets[i]->name);
+		free(conf->targets[i]->address);
+		free(conf->targets[i]->host_key);
+		free(conf->targets[i]->credentials);
+		free(conf->targets[i]);
+	}
+	free(conf->targets);
+	for (i = 0; i < conf->nusers; i++) {
+		for (j = 0; j < conf->users[i]->npublic_keys; j++)
+			free(conf->users[i]->public_keys[j]);
+		free(conf->users[i]->public_keys);
+		free(conf->users[i]->targets);
+		free(conf->users[i]->target_origins);
+		free(conf->users[i]->name);
+		free(conf->users[i]);
+	}
+	free(conf->users);
+	free(conf->state_dir);
+	free(conf->recordings_dir);
+	free(conf->path);
+	free(conf);
+}
+
+const struct config_user *
+config_find_user(const struct config *conf, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < conf->nusers; i++)
+		if (strcmp(conf->users[i]->name, name) == 0)
+			return conf->users[i];
+	return NULL;
+}
+
+const struct config_target *
+config_find_target(const struct config *conf, const char *name)
+{
+	return find_target((struct config *)conf, name);
+}
+
+const char *
+config_target_kind_name(enum target_kind kind)
+{
+	return kind == TARGET_KIND_HYPERVISOR ? "hypervisor" : "guest";
+}

@@ -1,0 +1,100 @@
+/*
+ * hvbastion.c - the command line for admins, auditors and security teams.
+ *
+ * Today: "config check" (same as hvbastiond -n) and "recordings" (list the
+ * recordings directory).  Replay, search, verify and policy explain come
+ * with their issues.
+ */
+#include <dirent.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "config.h"
+
+#define DEFAULT_CONFIG	"/etc/hvbastion/hvbastion.conf"
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: hvbastion [-f file] config check\n"
+	    "       hvbastion [-f file] recordings\n");
+	exit(2);
+}
+
+static void
+print_error(void *arg, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "%s\n", msg);
+}
+
+static int
+cmp(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int
+list_recordings(const struct config *conf)
+{
+	DIR *d = opendir(conf->recordings_dir);
+	struct dirent *de;
+	char **names = NULL;
+	size_t n = 0, i;
+
+	if (d == NULL) {
+		perror(conf->recordings_dir);
+		return 1;
+	}
+	while ((de = readdir(d)) != NULL) {
+		char **tmp;
+
+		if (de->d_name[0] == '.')
+			continue;
+		if ((tmp = realloc(names, (n + 1) * sizeof(*names))) == NULL)
+			break;
+		names = tmp;
+		if ((names[n] = strdup(de->d_name)) != NULL)
+			n++;
+	}
+	closedir(d);
+	if (n > 0)
+		qsort(names, n, sizeof(*names), cmp);
+	for (i = 0; i < n; i++) {
+		printf("%s/%s\n", conf->recordings_dir, names[i]);
+		free(names[i]);
+	}
+	free(names);
+	return 0;
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *path = DEFAULT_CONFIG;
+	struct config *conf;
+	int i = 1, rc;
+
+	if (argc > 2 && strcmp(argv[1], "-f") == 0) {
+		path = argv[2];
+		i = 3;
+	}
+	if (i >= argc)
+		usage();
+	if ((conf = config_load(path, print_error, NULL)) == NULL)
+		return 1;
+	if (strcmp(argv[i], "config") == 0 && i + 1 < argc &&
+	    strcmp(argv[i + 1], "check") == 0) {
+		printf("configuration OK\n");
+		rc = 0;
+	} else if (strcmp(argv[i], "recordings") == 0)
+		rc = list_recordings(conf);
+	else {
+		config_free(conf);
+		usage();
+		return 2;
+	}
+	config_free(conf);
+	return rc;
+}

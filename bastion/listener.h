@@ -1,0 +1,21 @@
+/*
+ * listener.h - the master process: listening sockets, one child per
+ * connection, reaping, reload on SIGHUP.  It parses no network data: the
+ * child does the key exchange and everything after.
+ */
+#ifndef HVB_LISTENER_H
+#define HVB_LISTENER_H
+
+#include <libssh/libssh.h>
+
+#include "config.h"
+
+/* Binds every "listen" address; returns 0 or -1 (logged). */
+int	listener_open(const struct config *);
+/*
+ * Accepts and forks until SIGTERM or SIGINT.  *confp may be replaced on
+ * SIGHUP by a configuration re-read from the same path that checks OK.
+ */
+int	listener_run(struct config **confp, ssh_key hostkey);
+
+#endif

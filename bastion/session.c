@@ -1,0 +1,326 @@
+/*
+ * session.c - one client connection, in its own child process.
+ *
+ * Key exchange and authentication run in blocking mode under the login
+ * grace alarm (its handler only calls _exit, which is async-signal-safe).
+ * After that, one event loop serves the client's channels and the
+ * connections to targets: libssh buffers incoming channel data, and each
+ * bridge moves it on as the other side's window allows.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <libssh/server.h>
+
+#include "bridge.h"
+#include "log.h"
+#include "session.h"
+#include "ssh_server.h"
+
+#define SESSION_POLL_MS		1000
+
+static void
+grace_alarm(int sig)
+{
+	(void)sig;
+	_exit(1);	/* async-signal-safe, nothing else here */
+}
+
+struct upstream *
+session_upstream(struct session *s, const struct config_target *t,
+    const struct config_credential *c, char *why, size_t whylen)
+{
+	struct upstream *up;
+
+	for (up = s->upstreams; up != NULL; up = up->next)
+		if (up->target == t && up->credential == c &&
+		    ssh_is_connected(up->ssh)) {
+			up->refs++;
+			return up;
+		}
+	if (upstream_connect(s->conf, t, c, &up, why, whylen) != UPSTREAM_OK)
+		return NULL;
+	ssh_set_blocking(up->ssh, 0);
+	if (ssh_event_add_session(s->event, up->ssh) != SSH_OK) {
+		snprintf(why, whylen, "internal error");
+		upstream_free(up);
+		return NULL;
+	}
+	up->in_event = 1;
+	up->refs = 1;
+	up->next = s->upstreams;
+	s->upstreams = up;
+	return up;
+}
+
+void
+session_upstream_release(struct session *s, struct upstream *up)
+{
+	struct upstream **pp;
+
+	if (--up->refs > 0)
+		return;
+	for (pp = &s->upstreams; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == up) {
+			*pp = up->next;
+			break;
+		}
+	if (up->in_event)
+		ssh_event_remove_session(s->event, up->ssh);
+	upstream_free(up);
+}
+
+static int
+add_bridge(struct session *s, ssh_channel down)
+{
+	int i;
+
+	for (i = 0; i < SESSION_MAX_CHANNELS; i++)
+		if (s->bridges[i] == NULL) {
+			s->bridges[i] = bridge_new(s, down,
+			    ++s->nchannels_opened);
+			return s->bridges[i] != NULL ? 0 : -1;
+		}
+	return -1;
+}
+
+static struct bridge *
+find_bridge(struct session *s, ssh_channel ch)
+{
+	int i;
+
+	for (i = 0; i < SESSION_MAX_CHANNELS; i++)
+		if (s->bridges[i] != NULL &&
+		    bridge_down_channel(s->bridges[i]) == ch)
+			return s->bridges[i];
+	return NULL;
+}
+
+static void
+handle_channel_open(struct session *s, ssh_message msg)
+{
+	ssh_channel ch;
+	int sub = ssh_message_subtype(msg);
+
+	if (sub != SSH_CHANNEL_SESSION) {
+		/* -L, -R, -W, -J: refused until forwarding is policed. */
+		log_info("session %s: %s refused a channel of type %d"
+		    " (forwarding is not available yet)", s->id,
+		    s->auth.user->name, sub);
+		ssh_message_reply_default(msg);
+		return;
+	}
+	ch = ssh_message_channel_request_open_reply_accept(msg);
+	if (ch == NULL)
+		return;
+	if (add_bridge(s, ch) < 0) {
+		log_info("session %s: too many channels", s->id);
+		ssh_channel_close(ch);
+		ssh_channel_free(ch);
+	}
+}
+
+static void
+handle_messages(struct session *s)
+{
+	ssh_message msg;
+
+	while ((msg = ssh_message_get(s->ssh)) != NULL) {
+		struct bridge *b;
+
+		switch (ssh_message_type(msg)) {
+		case SSH_REQUEST_CHANNEL_OPEN:
+			handle_channel_open(s, msg);
+			break;
+		case SSH_REQUEST_CHANNEL:
+			b = find_bridge(s, ssh_message_channel_request_channel(
+			    msg));
+			if (b != NULL)
+				bridge_request(b, msg);
+			else
+				ssh_message_reply_default(msg);
+			break;
+		default:
+			/* tcpip-forward, keepalives, late auth requests. */
+			ssh_message_reply_default(msg);
+			break;
+		}
+		ssh_message_free(msg);
+		s->activity++;
+	}
+}
+
+/* One pass over the channels; frees the ones that are done. */
+static void
+step_bridges(struct session *s)
+{
+	int i;
+
+	for (i = 0; i < SESSION_MAX_CHANNELS; i++) {
+		if (s->bridges[i] == NULL)
+			continue;
+		if (bridge_step(s->bridges[i])) {
+			bridge_free(s->bridges[i]);
+			s->bridges[i] = NULL;
+			s->activity++;
+		}
+	}
+}
+
+static int
+must_pass_again(struct session *s)
+{
+	int i;
+
+	for (i = 0; i < SESSION_MAX_CHANNELS; i++)
+		if (s->bridges[i] != NULL &&
+		    bridge_window_grew(s->bridges[i]))
+			return 1;
+	return 0;
+}
+
+static void
+event_loop(struct session *s)
+{
+	time_t first_channel_deadline = time(NULL) + s->conf->stage_timeout;
+	time_t last_tick = time(NULL);
+	int i;
+
+	for (;;) {
+		unsigned long before = s->activity;
+		int timeout;
+
+		handle_messages(s);
+		step_bridges(s);
+		if (!ssh_is_connected(s->ssh))
+			break;
+		if (s->nchannels_opened == 0 &&
+		    time(NULL) > first_channel_deadline) {
+			log_info("session %s: no channel opened within %d s",
+			    s->id, s->conf->stage_timeout);
+			break;
+		}
+		if (time(NULL) != last_tick) {
+			last_tick = time(NULL);
+			for (i = 0; i < SESSION_MAX_CHANNELS; i++)
+				if (s->bridges[i] != NULL)
+					bridge_tick(s->bridges[i]);
+		}
+		timeout = s->activity != before || must_pass_again(s) ? 0 :
+		    SESSION_POLL_MS;
+		if (ssh_event_dopoll(s->event, timeout) == SSH_ERROR &&
+		    !ssh_is_connected(s->ssh))
+			break;
+	}
+	for (i = 0; i < SESSION_MAX_CHANNELS; i++)
+		if (s->bridges[i] != NULL) {
+			bridge_abort(s->bridges[i], "connection closed");
+			bridge_free(s->bridges[i]);
+			s->bridges[i] = NULL;
+		}
+}
+
+static int
+open_session_log(struct session *s)
+{
+	char path[PATH_MAX];
+	json_t *ev;
+
+	snprintf(path, sizeof(path), "%s/%s.jsonl", s->conf->recordings_dir,
+	    s->id);
+	if ((s->log = session_log_open(path, s->id)) == NULL) {
+		log_error("session %s: cannot create %s: %s", s->id, path,
+		    strerror(errno));
+		return -1;
+	}
+	ev = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "event", "login",
+	    "user", s->auth.user->name, "source", s->peer_addr,
+	    "source_port", s->peer_port, "method", "publickey",
+	    "key", s->auth.key_fp);
+	return session_log_write(s->log, ev);
+}
+
+int
+session_serve(const struct config *conf, ssh_key hostkey, int fd,
+    const char *peer_addr, int peer_port)
+{
+	struct session s;
+	ssh_bind bind = NULL;
+	long grace = conf->login_grace_time;
+	int rc = -1;
+
+	memset(&s, 0, sizeof(s));
+	s.conf = conf;
+	snprintf(s.peer_addr, sizeof(s.peer_addr), "%s", peer_addr);
+	s.peer_port = peer_port;
+	snprintf(s.peer, sizeof(s.peer), "%s port %d", peer_addr, peer_port);
+	if (session_id_new(s.id, sizeof(s.id)) < 0)
+		return -1;
+
+	signal(SIGALRM, grace_alarm);
+	alarm((unsigned)conf->login_grace_time);
+
+	if ((bind = ssh_server_bind(hostkey)) == NULL ||
+	    (s.ssh = ssh_new()) == NULL)
+		goto out;
+	if (ssh_bind_accept_fd(bind, s.ssh, fd) != SSH_OK) {
+		log_error("accept from %s: %s", s.peer, ssh_get_error(bind));
+		goto out;
+	}
+	ssh_options_set(s.ssh, SSH_OPTIONS_TIMEOUT, &grace);
+	if (ssh_handle_key_exchange(s.ssh) != SSH_OK) {
+		log_info("key exchange with %s failed: %s", s.peer,
+		    ssh_get_error(s.ssh));
+		goto out;
+	}
+	if (auth_run(s.ssh, conf, s.peer, &s.auth) < 0)
+		goto out;
+	alarm(0);
+	log_info("session %s started: %s from %s (key %s)", s.id,
+	    s.auth.user->name, s.peer, s.auth.key_fp);
+	/* Fail closed: a session that cannot be recorded does not start. */
+	if (open_session_log(&s) < 0) {
+		log_error("session %s: recording unavailable; disconnecting",
+		    s.id);
+		goto out;
+	}
+	if ((s.event = ssh_event_new()) == NULL ||
+	    ssh_event_add_session(s.event, s.ssh) != SSH_OK)
+		goto out;
+	ssh_set_blocking(s.ssh, 0);
+	event_loop(&s);
+	session_log_write(s.log, json_pack("{s:s}", "event", "logout"));
+	log_info("session %s ended: %s from %s", s.id, s.auth.user->name,
+	    s.peer);
+	rc = 0;
+out:
+	alarm(0);
+	while (s.upstreams != NULL) {
+		struct upstream *up = s.upstreams;
+
+		s.upstreams = up->next;
+		if (up->in_event)
+			ssh_event_remove_session(s.event, up->ssh);
+		upstream_free(up);
+	}
+	if (s.event != NULL) {
+		ssh_event_remove_session(s.event, s.ssh);
+		ssh_event_free(s.event);
+	}
+	if (s.log != NULL && session_log_close(s.log) < 0)
+		log_error("session %s: the session log is incomplete", s.id);
+	if (s.ssh != NULL) {
+		ssh_disconnect(s.ssh);
+		ssh_free(s.ssh);
+	}
+	if (bind != NULL)
+		ssh_bind_free(bind);
+	return rc;
+}

@@ -1,0 +1,50 @@
+/*
+ * session.h - one client connection, in its own child process: key
+ * exchange, authentication, then the event loop that carries its channels.
+ */
+#ifndef HVB_SESSION_H
+#define HVB_SESSION_H
+
+#include <libssh/libssh.h>
+
+#include "auth.h"
+#include "config.h"
+#include "upstream.h"
+#include "../recorder/session_id.h"
+#include "../recorder/session_log.h"
+
+#define SESSION_MAX_CHANNELS	16
+
+struct bridge;
+
+struct session {
+	const struct config	*conf;
+	ssh_session		 ssh;
+	ssh_event		 event;
+	char			 id[SESSION_ID_LEN + 1];
+	char			 peer[80];	/* "address port N" */
+	char			 peer_addr[64];
+	int			 peer_port;
+	struct auth_result	 auth;
+	struct session_log	*log;
+	struct bridge		*bridges[SESSION_MAX_CHANNELS];
+	int			 nchannels_opened;
+	struct upstream		*upstreams;
+	unsigned long		 activity;	/* bumped by channel events */
+};
+
+/*
+ * Serves the connection on fd with the given (already loaded) host key,
+ * then returns; the caller exits.  Never returns an authenticated session
+ * to the caller.
+ */
+int	session_serve(const struct config *, ssh_key hostkey, int fd,
+	    const char *peer_addr, int peer_port);
+
+/* Connections to targets, shared by the connection's channels. */
+struct upstream *session_upstream(struct session *,
+		    const struct config_target *,
+		    const struct config_credential *, char *why, size_t whylen);
+void	session_upstream_release(struct session *, struct upstream *);
+
+#endif

@@ -1,0 +1,262 @@
+/*
+ * asciicast.c - terminal recording in asciicast v2.
+ *
+ * Format: a JSON header line, then one JSON array per event:
+ * [seconds-since-start, "o"|"i"|"r"|"m", "text"].
+ */
+#include <ctype.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+
+#include "asciicast.h"
+#include "json_text.h"
+
+#define CAST_BUF_SIZE	(64 * 1024)
+#define CAST_CHUNK	(8 * 1024)	/* input split so escapes stay bounded */
+
+struct asciicast {
+	int		 fd;
+	int		 error;		/* first errno seen */
+	int		 record_input;
+	struct timespec	 start;
+	struct timespec	 last_flush;
+	struct json_text out_state, in_state;
+	char		*buf;
+	size_t		 len;
+	char		*esc;		/* JSON_TEXT_MAX_OUT(CAST_CHUNK) */
+};
+
+static double
+elapsed(const struct timespec *from, const struct timespec *to)
+{
+	return (double)(to->tv_sec - from->tv_sec) +
+	    (double)(to->tv_nsec - from->tv_nsec) / 1e9;
+}
+
+static int
+write_all(struct asciicast *ac, const char *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(ac->fd, p, n);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			if (ac->error == 0)
+				ac->error = w < 0 ? errno : EIO;
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+flush(struct asciicast *ac)
+{
+	clock_gettime(CLOCK_MONOTONIC, &ac->last_flush);
+	if (ac->len == 0)
+		return ac->error ? -1 : 0;
+	if (write_all(ac, ac->buf, ac->len) < 0)
+		return -1;
+	ac->len = 0;
+	return 0;
+}
+
+static int
+append(struct asciicast *ac, const char *p, size_t n)
+{
+	if (ac->error)
+		return -1;
+	if (ac->len + n > CAST_BUF_SIZE && flush(ac) < 0)
+		return -1;
+	if (n > CAST_BUF_SIZE)
+		return write_all(ac, p, n);
+	memcpy(ac->buf + ac->len, p, n);
+	ac->len += n;
+	return 0;
+}
+
+/* Appends [t, "code", "escaped"] for one bounded chunk. */
+static int
+event(struct asciicast *ac, const char *code, const char *escaped, size_t n)
+{
+	struct timespec now;
+	char head[64];
+	int hl;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	hl = snprintf(head, sizeof(head), "[%.6f, \"%s\", \"",
+	    elapsed(&ac->start, &now), code);
+	if (append(ac, head, (size_t)hl) < 0 || append(ac, escaped, n) < 0 ||
+	    append(ac, "\"]\n", 3) < 0)
+		return -1;
+	return 0;
+}
+
+static int
+stream_event(struct asciicast *ac, struct json_text *st, const char *code,
+    const void *buf, size_t len)
+{
+	const unsigned char *p = buf;
+
+	while (len > 0) {
+		size_t chunk = len > CAST_CHUNK ? CAST_CHUNK : len;
+		size_t n = json_text_escape(st, p, chunk, 0, ac->esc);
+
+		if (n > 0 && event(ac, code, ac->esc, n) < 0)
+			return -1;
+		p += chunk;
+		len -= chunk;
+	}
+	return ac->error ? -1 : 0;
+}
+
+/* TERM comes from the client: keep a conservative character set. */
+static void
+safe_term(char *dst, size_t dstlen, const char *term)
+{
+	size_t i;
+
+	snprintf(dst, dstlen, "%s", term != NULL && term[0] ? term : "unknown");
+	for (i = 0; dst[i] != '\0'; i++)
+		if (!isalnum((unsigned char)dst[i]) &&
+		    strchr("._+-", dst[i]) == NULL)
+			dst[i] = '_';
+}
+
+struct asciicast *
+asciicast_open(const char *path, const struct asciicast_header *h)
+{
+	struct asciicast *ac;
+	json_t *hdr = NULL;
+	char term[64], *line = NULL;
+	int saved;
+
+	if ((ac = calloc(1, sizeof(*ac))) == NULL)
+		return NULL;
+	ac->fd = -1;
+	if ((ac->buf = malloc(CAST_BUF_SIZE)) == NULL ||
+	    (ac->esc = malloc(JSON_TEXT_MAX_OUT(CAST_CHUNK))) == NULL)
+		goto fail;
+	ac->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
+	    O_CLOEXEC, 0600);
+	if (ac->fd < 0)
+		goto fail;
+	ac->record_input = h->record_input;
+	clock_gettime(CLOCK_MONOTONIC, &ac->start);
+	ac->last_flush = ac->start;
+	safe_term(term, sizeof(term), h->term);
+	hdr = json_pack("{s:i, s:i, s:i, s:I, s:{s:s, s:n}}", "version", 2,
+	    "width", h->width > 0 ? h->width : 80,
+	    "height", h->height > 0 ? h->height : 24,
+	    "timestamp", (json_int_t)h->timestamp, "env", "TERM", term,
+	    "SHELL");
+	if (hdr == NULL)
+		goto fail;
+	if (h->title != NULL) {
+		char *title = json_text_utf8_copy(h->title, strlen(h->title));
+
+		if (title == NULL ||
+		    json_object_set_new(hdr, "title", json_string(title)) < 0) {
+			free(title);
+			goto fail;
+		}
+		free(title);
+	}
+	if ((line = json_dumps(hdr, JSON_COMPACT)) == NULL ||
+	    append(ac, line, strlen(line)) < 0 || append(ac, "\n", 1) < 0 ||
+	    flush(ac) < 0)
+		goto fail;
+	free(line);
+	json_decref(hdr);
+	return ac;
+fail:
+	saved = errno ? errno : ENOMEM;
+	free(line);
+	json_decref(hdr);
+	if (ac->fd >= 0)
+		close(ac->fd);
+	free(ac->buf);
+	free(ac->esc);
+	free(ac);
+	errno = saved;
+	return NULL;
+}
+
+int
+asciicast_output(struct asciicast *ac, const void *buf, size_t len)
+{
+	return stream_event(ac, &ac->out_state, "o", buf, len);
+}
+
+int
+asciicast_input(struct asciicast *ac, const void *buf, size_t len)
+{
+	if (!ac->record_input)
+		return ac->error ? -1 : 0;
+	return stream_event(ac, &ac->in_state, "i", buf, len);
+}
+
+int
+asciicast_resize(struct asciicast *ac, int width, int height)
+{
+	char size[32];
+	int n;
+
+	n = snprintf(size, sizeof(size), "%dx%d", width, height);
+	return event(ac, "r", size, (size_t)n);
+}
+
+int
+asciicast_marker(struct asciicast *ac, const char *label)
+{
+	struct json_text st = { .ncarry = 0 };
+	size_t len = strlen(label) > 256 ? 256 : strlen(label);
+	size_t n = json_text_escape(&st, (const unsigned char *)label, len, 1,
+	    ac->esc);
+
+	return event(ac, "m", ac->esc, n);
+}
+
+int
+asciicast_tick(struct asciicast *ac)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (elapsed(&ac->last_flush, &now) >= 1.0)
+		return flush(ac);
+	return ac->error ? -1 : 0;
+}
+
+int
+asciicast_close(struct asciicast *ac)
+{
+	int rc = 0;
+	size_t n;
+
+	if (ac == NULL)
+		return 0;
+	/* Flush what a split UTF-8 sequence may still hold. */
+	n = json_text_escape(&ac->out_state, NULL, 0, 1, ac->esc);
+	if (n > 0)
+		event(ac, "o", ac->esc, n);
+	if (flush(ac) < 0 || fsync(ac->fd) < 0)
+		rc = -1;
+	if (close(ac->fd) < 0)
+		rc = -1;
+	if (ac->error)
+		rc = -1;
+	free(ac->buf);
+	free(ac->esc);
+	free(ac);
+	return rc;
+}

@@ -1,0 +1,38 @@
+/*
+ * asciicast.h - terminal recording in asciicast v2 (plays in stock
+ * "asciinema play").
+ *
+ * Events are buffered and written out when the buffer fills or when
+ * asciicast_tick() finds the last write older than a second, so a crash
+ * loses at most a second.  Every write error is returned: the caller ends
+ * the session rather than run it unrecorded (fail closed).
+ */
+#ifndef HVB_ASCIICAST_H
+#define HVB_ASCIICAST_H
+
+#include <stddef.h>
+#include <time.h>
+
+struct asciicast;
+
+struct asciicast_header {
+	int		 width, height;
+	time_t		 timestamp;
+	const char	*term;		/* untrusted: sanitised */
+	const char	*title;		/* may be NULL */
+	int		 record_input;
+};
+
+/* Creates path (O_EXCL, mode 0600).  Returns NULL with errno set. */
+struct asciicast *asciicast_open(const char *path,
+		    const struct asciicast_header *);
+int	asciicast_output(struct asciicast *, const void *buf, size_t len);
+int	asciicast_input(struct asciicast *, const void *buf, size_t len);
+int	asciicast_resize(struct asciicast *, int width, int height);
+int	asciicast_marker(struct asciicast *, const char *label);
+/* Flushes if the last write is a second old or more. */
+int	asciicast_tick(struct asciicast *);
+/* Flushes, closes and frees; returns the first error seen, or 0. */
+int	asciicast_close(struct asciicast *);
+
+#endif

@@ -1,0 +1,118 @@
+/*
+ * session_log.c - the connection's event log (JSON lines).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "json_text.h"
+#include "session_log.h"
+
+struct session_log {
+	int	 fd;
+	int	 error;
+	char	 session_id[64];
+};
+
+struct session_log *
+session_log_open(const char *path, const char *session_id)
+{
+	struct session_log *sl;
+
+	if ((sl = calloc(1, sizeof(*sl))) == NULL)
+		return NULL;
+	sl->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
+	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (sl->fd < 0) {
+		free(sl);
+		return NULL;
+	}
+	snprintf(sl->session_id, sizeof(sl->session_id), "%s", session_id);
+	return sl;
+}
+
+static void
+utc_now(char *buf, size_t len)
+{
+	struct timespec ts;
+	struct tm tm;
+	char base[32];
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	gmtime_r(&ts.tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%.20s.%06dZ", base, (int)(ts.tv_nsec / 1000));
+}
+
+int
+session_log_write(struct session_log *sl, json_t *event)
+{
+	char when[64], *line = NULL;
+	size_t len;
+	ssize_t w;
+	int rc = -1;
+
+	if (sl == NULL || event == NULL || sl->error)
+		goto out;
+	utc_now(when, sizeof(when));
+	if (json_object_set_new(event, "time", json_string(when)) < 0 ||
+	    json_object_set_new(event, "session",
+	    json_string(sl->session_id)) < 0)
+		goto out;
+	if ((line = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER)) ==
+	    NULL)
+		goto out;
+	len = strlen(line);
+	line[len++] = '\n';	/* json_dumps leaves room: replace the NUL */
+	do
+		w = write(sl->fd, line, len);
+	while (w < 0 && errno == EINTR);
+	if (w == (ssize_t)len)
+		rc = 0;
+	else
+		sl->error = w < 0 ? errno : EIO;
+out:
+	free(line);
+	json_decref(event);
+	return rc;
+}
+
+int
+session_log_sync(struct session_log *sl)
+{
+	if (sl == NULL || sl->error)
+		return -1;
+	return fsync(sl->fd);
+}
+
+int
+session_log_close(struct session_log *sl)
+{
+	int rc;
+
+	if (sl == NULL)
+		return 0;
+	rc = sl->error ? -1 : 0;
+	if (fsync(sl->fd) < 0)
+		rc = -1;
+	close(sl->fd);
+	free(sl);
+	return rc;
+}
+
+json_t *
+session_log_string(const char *bytes, size_t len)
+{
+	char *copy = json_text_utf8_copy(bytes, len);
+	json_t *s;
+
+	if (copy == NULL)
+		return NULL;
+	s = json_string(copy);
+	free(copy);
+	return s;
+}
