@@ -63,7 +63,8 @@ session_log_write(struct session_log *sl, json_t *event)
 	    json_object_set_new(event, "session",
 	    json_string(sl->session_id)) < 0)
 		goto out;
-	if ((line = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER)) ==
+	if ((line = json_dumps(event, JSON_COMPACT | JSON_PRESERVE_ORDER |
+	    JSON_REAL_PRECISION(9))) ==
 	    NULL)
 		goto out;
 	len = strlen(line);
