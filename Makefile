@@ -68,12 +68,22 @@ $(BUILD)/hvbastiond: $(BUILD)/obj/bastion/hvbastiond.o $(DAEMON_OBJS) \
 $(BUILD)/hvbastion: $(BUILD)/obj/bastion/hvbastion.o $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
 
-$(BUILD)/tests/%: tests/unit/%.c $(CORE_OBJS)
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit_util.h $(CORE_OBJS)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CORE_OBJS) $(LDLIBS) \
 	    $(shell pkg-config --libs cmocka 2>/dev/null)
 
-unit-build: $(UNIT_TESTS)
+# The fuzz targets, run over their seed corpora as regression tests (no
+# clang needed; tests/fuzz/README.md says how to fuzz for real).
+FUZZ_RUNNERS = $(patsubst tests/fuzz/fuzz_%.c,$(BUILD)/fuzz/run_%,\
+	       $(wildcard tests/fuzz/fuzz_*.c))
+
+$(BUILD)/fuzz/run_%: tests/fuzz/fuzz_%.c tests/fuzz/run_corpus.c $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/run_corpus.c \
+	    $(CORE_OBJS) $(LDLIBS)
+
+unit-build: $(UNIT_TESTS) $(FUZZ_RUNNERS)
 
 deps:
 	@sh tests/deps.sh $(DEB_BUILD) $(DEB_TEST)
@@ -87,7 +97,7 @@ lint:
 check: deps
 	$(MAKE) all unit-build lint
 	HVB_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) tests/run_all.py \
-	    $(UNIT_TESTS)
+	    $(UNIT_TESTS) $(FUZZ_RUNNERS)
 
 demo: deps all
 	$(PYTHON) demo/demo.py start

@@ -15,6 +15,31 @@ menu_init(struct menu *m, int echo)
 	m->echo = echo;
 }
 
+enum { ESC_NONE, ESC_START, ESC_CSI, ESC_SS3 };
+
+/*
+ * Swallows one byte of an escape sequence (ESC [ params final, ESC O x,
+ * or ESC x); sequences may be split across reads, hence the state.
+ */
+static void
+escape_byte(struct menu *m, unsigned char c)
+{
+	switch (m->esc) {
+	case ESC_START:
+		m->esc = c == '[' ? ESC_CSI : c == 'O' ? ESC_SS3 : ESC_NONE;
+		break;
+	case ESC_CSI:
+		if (c >= 0x40 && c <= 0x7e)
+			m->esc = ESC_NONE;	/* the final byte */
+		else if (c < 0x20 || c > 0x3f)
+			m->esc = ESC_NONE;	/* malformed: give up */
+		break;
+	default:
+		m->esc = ESC_NONE;
+		break;
+	}
+}
+
 enum menu_status
 menu_feed(struct menu *m, const unsigned char *in, size_t len, size_t *used,
     char *echo, size_t *echolen)
@@ -25,6 +50,14 @@ menu_feed(struct menu *m, const unsigned char *in, size_t len, size_t *used,
 	for (i = 0; i < len; i++) {
 		unsigned char c = in[i];
 
+		if (m->esc != ESC_NONE && c != 0x1b) {
+			escape_byte(m, c);
+			continue;
+		}
+		if (c == 0x1b) {
+			m->esc = ESC_START;
+			continue;
+		}
 		if (c == '\r' || c == '\n') {
 			*used = i + 1;
 			if (m->echo) {

@@ -21,6 +21,7 @@ struct menu {
 	char	line[MENU_LINE_MAX + 1];
 	size_t	len;
 	int	echo;
+	int	esc;	/* inside a terminal escape sequence (arrow keys...) */
 };
 
 void	menu_init(struct menu *, int echo);

@@ -8,7 +8,9 @@
 static int
 copy_part(char *dst, const char *src, size_t len, int login)
 {
-	if (len == 0 || len > NAMES_MAX)
+	if (len == 0)
+		return TARGET_CHOICE_BAD_FORM;
+	if (len > NAMES_MAX)
 		return TARGET_CHOICE_BAD_NAME;
 	memcpy(dst, src, len);
 	dst[len] = '\0';
@@ -60,12 +62,16 @@ target_choice_from_command(struct target_choice *tc, const char *command,
 	}
 	at = memchr(w, '@', (size_t)(end - w));
 	if (at != NULL) {
-		if ((rc = copy_part(tc->login, w, (size_t)(at - w), 1)) != 0)
-			return rc;
+		rc = copy_part(tc->login, w, (size_t)(at - w), 1);
 		w = at + 1;
-	}
-	if ((rc = copy_part(tc->target, w, (size_t)(end - w), 0)) != 0) {
+	} else
+		rc = TARGET_CHOICE_OK;
+	if (rc == TARGET_CHOICE_OK)
+		rc = copy_part(tc->target, w, (size_t)(end - w), 0);
+	if (rc != TARGET_CHOICE_OK) {
+		/* Leave nothing of a refused name behind. */
 		tc->login[0] = '\0';
+		tc->target[0] = '\0';
 		return rc;
 	}
 	while (*end == ' ' || *end == '\t')

@@ -249,6 +249,9 @@ asciicast_close(struct asciicast *ac)
 	n = json_text_escape(&ac->out_state, NULL, 0, 1, ac->esc);
 	if (n > 0)
 		event(ac, "o", ac->esc, n);
+	n = json_text_escape(&ac->in_state, NULL, 0, 1, ac->esc);
+	if (n > 0 && ac->record_input)
+		event(ac, "i", ac->esc, n);
 	if (flush(ac) < 0 || fsync(ac->fd) < 0)
 		rc = -1;
 	if (close(ac->fd) < 0)

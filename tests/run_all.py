@@ -14,7 +14,19 @@ import sys
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
+def run_fuzz_corpus(binary):
+    """A fuzz target's regression run over its seed corpus: one test."""
+    name = os.path.basename(binary)[len("run_"):]
+    corpus = os.path.join(REPO, "tests", "fuzz", "corpus", name)
+    proc = subprocess.run([binary, corpus], cwd=REPO, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=300)
+    sys.stdout.write(proc.stdout)
+    return (1, 0) if proc.returncode == 0 else (0, 1)
+
+
 def run_unit(binary):
+    if os.path.basename(binary).startswith("run_"):
+        return run_fuzz_corpus(binary)
     proc = subprocess.run([binary], cwd=REPO, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True, timeout=300)
     sys.stdout.write(proc.stdout)

@@ -1,0 +1,729 @@
+/*
+ * test_config.c - config_load() on real files: a full valid configuration,
+ * the defaults, and a table of broken ones.  Every error must come out as
+ * "file:line: message" with the line that holds the mistake, and every
+ * error in a file must be reported, not just the first.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "unit_util.h"
+#include "../../bastion/config.h"
+
+#define CONF_TEXT_MAX	16384
+
+struct fixture {
+	char		 dir[256];
+	char		 key[PATH_MAX];		/* mode 0600 */
+	char		 key644[PATH_MAX];	/* mode 0644 */
+	char		 keylink[PATH_MAX];	/* symlink to key */
+	char		 hostkey[256];
+	char		 userkey[256];
+	char		 userkey2[256];
+	char		 rsakey[256];		/* "ssh-rsa" + ed25519 blob */
+	char		 conf[PATH_MAX];
+	struct unit_msgs msgs;
+};
+
+static int
+setup(void **state)
+{
+	struct fixture *fx;
+	const char *b64;
+
+	if ((fx = calloc(1, sizeof(*fx))) == NULL)
+		return -1;
+	if (unit_mkdtemp(fx->dir, sizeof(fx->dir)) == NULL)
+		return -1;
+	/* config_load only checks the key file's existence and mode. */
+	if (unit_write_file(fx->dir, "key", "not a key\n", 10, 0600,
+	    fx->key, sizeof(fx->key)) < 0 ||
+	    unit_write_file(fx->dir, "key644", "not a key\n", 10, 0644,
+	    fx->key644, sizeof(fx->key644)) < 0)
+		return -1;
+	snprintf(fx->keylink, sizeof(fx->keylink), "%s/keylink", fx->dir);
+	if (symlink(fx->key, fx->keylink) < 0)
+		return -1;
+	if (unit_new_pubkey(fx->hostkey, sizeof(fx->hostkey)) < 0 ||
+	    unit_new_pubkey(fx->userkey, sizeof(fx->userkey)) < 0 ||
+	    unit_new_pubkey(fx->userkey2, sizeof(fx->userkey2)) < 0)
+		return -1;
+	/* A valid blob under the wrong type name. */
+	b64 = strchr(fx->hostkey, ' ') + 1;
+	snprintf(fx->rsakey, sizeof(fx->rsakey), "ssh-rsa %s", b64);
+	*state = fx;
+	return 0;
+}
+
+static int
+teardown(void **state)
+{
+	struct fixture *fx = *state;
+
+	unit_msgs_clear(&fx->msgs);
+	unit_rmtree(fx->dir);
+	free(fx);
+	return 0;
+}
+
+/* Writes tmpl (with @DIR@, @KEY@, ... filled in) as the config file. */
+static void
+write_conf(struct fixture *fx, const char *tmpl, size_t extra_len)
+{
+	static const char *const keys[] = { "@DIR@", "@KEY644@", "@KEYLINK@",
+	    "@KEY@", "@HOSTKEY@", "@USERKEY2@", "@USERKEY@", "@RSAKEY@" };
+	const char *vals[] = { fx->dir, fx->key644, fx->keylink, fx->key,
+	    fx->hostkey, fx->userkey2, fx->userkey, fx->rsakey };
+	char *text;
+
+	text = malloc(CONF_TEXT_MAX);
+	assert_non_null(text);
+	assert_int_equal(unit_subst(text, CONF_TEXT_MAX, tmpl, keys, vals,
+	    sizeof(keys) / sizeof(keys[0])), 0);
+	assert_int_equal(unit_write_file(fx->dir, "hvbastion.conf", text,
+	    strlen(text) + extra_len, 0600, fx->conf, sizeof(fx->conf)), 0);
+	free(text);
+}
+
+static struct config *
+load(struct fixture *fx, const char *tmpl)
+{
+	unit_msgs_clear(&fx->msgs);
+	write_conf(fx, tmpl, 0);
+	return config_load(fx->conf, unit_msgs_add, &fx->msgs);
+}
+
+/* --- a full valid configuration ------------------------------------------ */
+
+static const char full_conf[] =
+    "# hvbastion test configuration\n"			/* 1 */
+    "listen \"127.0.0.1\" port 2222\n"			/* 2 */
+    "listen \"::1\" port 2223\n"			/* 3 */
+    "state-directory \"@DIR@/state\"\n"			/* 4 */
+    "recordings-directory \"@DIR@/rec\"\n"		/* 5 */
+    "login-grace-time 45\n"				/* 6 */
+    "stage-timeout 60\n"				/* 7 */
+    "connect-timeout 5\n"				/* 8 */
+    "max-auth-tries 3\n"				/* 9 */
+    "max-connections 10\n"				/* 10 */
+    "record-input no\n"					/* 11 */
+    "accept-env \"LANG\" \"LC_*\"\n"			/* 12 */
+    "\n"						/* 13 */
+    "user \"bob\" {\t# before the target it names\n"	/* 14 */
+    "\tpublic-key \"@USERKEY2@\"\n"			/* 15 */
+    "\ttarget \"pve1\"\n"				/* 16 */
+    "}\n"						/* 17 */
+    "credential \"pve1-admin\" {\n"			/* 18 */
+    "\tlogin \"root\"\n"				/* 19 */
+    "\tkey-file \"@KEY@\"\n"				/* 20 */
+    "}\n"						/* 21 */
+    "credential \"aux\" {\n"				/* 22 */
+    "\tlogin \"_svc\"\r\n"				/* 23 */
+    "\tkey-file \"@KEY@\"\n"				/* 24 */
+    "}\n"						/* 25 */
+    "target \"pve1\" {\n"				/* 26 */
+    "\taddress \"10.0.0.1\"\n"				/* 27 */
+    "\tport 2200\n"					/* 28 */
+    "\thost-key \"@HOSTKEY@ pve1-host\"\n"		/* 29 */
+    "\tkind hypervisor\n"				/* 30 */
+    "\tcredential \"pve1-admin\"\n"			/* 31 */
+    "\tcredential \"aux\"\n"				/* 32 */
+    "}\n"						/* 33 */
+    "target \"vm101\" {\n"				/* 34 */
+    "\taddress \"vm101.example.org\"\n"			/* 35 */
+    "\thost-key \"@HOSTKEY@\"\n"			/* 36 */
+    "\tkind guest\n"					/* 37 */
+    "\tcredential \"aux\"\n"				/* 38 */
+    "}\n"						/* 39 */
+    "user \"alice\" {\n"				/* 40 */
+    "\tpublic-key \"@USERKEY@ alice@laptop\"\n"		/* 41 */
+    "\tpublic-key \"@USERKEY2@\"\n"			/* 42 */
+    "\ttarget \"vm101\"\n"				/* 43 */
+    "\ttarget \"pve1\"\n"				/* 44 */
+    "}\n";						/* 45 */
+
+static void
+test_full_valid(void **state)
+{
+	struct fixture *fx = *state;
+	const struct config_target *pve1, *vm101;
+	const struct config_user *alice, *bob;
+	struct config *conf;
+	char path[PATH_MAX];
+
+	conf = load(fx, full_conf);
+	unit_msgs_print(&fx->msgs);
+	assert_non_null(conf);
+	assert_int_equal(fx->msgs.n, 0);
+
+	assert_string_equal(conf->path, fx->conf);
+	assert_int_equal(conf->nlisten, 2);
+	assert_string_equal(conf->listen[0].address, "127.0.0.1");
+	assert_int_equal(conf->listen[0].port, 2222);
+	assert_string_equal(conf->listen[1].address, "::1");
+	assert_int_equal(conf->listen[1].port, 2223);
+	snprintf(path, sizeof(path), "%s/state", fx->dir);
+	assert_string_equal(conf->state_dir, path);
+	snprintf(path, sizeof(path), "%s/rec", fx->dir);
+	assert_string_equal(conf->recordings_dir, path);
+	assert_int_equal(conf->login_grace_time, 45);
+	assert_int_equal(conf->stage_timeout, 60);
+	assert_int_equal(conf->connect_timeout, 5);
+	assert_int_equal(conf->max_auth_tries, 3);
+	assert_int_equal(conf->max_connections, 10);
+	assert_int_equal(conf->record_input, 0);
+	assert_int_equal(conf->naccept_env, 2);
+	assert_string_equal(conf->accept_env[0], "LANG");
+	assert_string_equal(conf->accept_env[1], "LC_*");
+
+	assert_int_equal(conf->ncredentials, 2);
+	assert_string_equal(conf->credentials[0]->name, "pve1-admin");
+	assert_string_equal(conf->credentials[0]->login, "root");
+	assert_string_equal(conf->credentials[0]->key_file, fx->key);
+	assert_int_equal(conf->credentials[0]->origin.line, 18);
+	assert_string_equal(conf->credentials[0]->origin.file, fx->conf);
+	assert_string_equal(conf->credentials[1]->login, "_svc");
+	assert_int_equal(conf->credentials[1]->origin.line, 22);
+
+	assert_int_equal(conf->ntargets, 2);
+	pve1 = config_find_target(conf, "pve1");
+	vm101 = config_find_target(conf, "vm101");
+	assert_non_null(pve1);
+	assert_non_null(vm101);
+	assert_null(config_find_target(conf, "pve2"));
+	assert_string_equal(pve1->address, "10.0.0.1");
+	assert_int_equal(pve1->port, 2200);
+	/* The comment is dropped: only "type base64" is kept. */
+	assert_string_equal(pve1->host_key, fx->hostkey);
+	assert_int_equal(pve1->kind, TARGET_KIND_HYPERVISOR);
+	assert_string_equal(config_target_kind_name(pve1->kind), "hypervisor");
+	assert_int_equal(pve1->ncredentials, 2);
+	assert_ptr_equal(pve1->credentials[0], conf->credentials[0]);
+	assert_ptr_equal(pve1->credentials[1], conf->credentials[1]);
+	assert_int_equal(pve1->origin.line, 26);
+	assert_string_equal(vm101->address, "vm101.example.org");
+	assert_int_equal(vm101->port, 22);	/* the default */
+	assert_int_equal(vm101->kind, TARGET_KIND_GUEST);
+	assert_string_equal(config_target_kind_name(vm101->kind), "guest");
+	assert_int_equal(vm101->ncredentials, 1);
+	assert_ptr_equal(vm101->credentials[0], conf->credentials[1]);
+
+	assert_int_equal(conf->nusers, 2);
+	alice = config_find_user(conf, "alice");
+	bob = config_find_user(conf, "bob");
+	assert_non_null(alice);
+	assert_non_null(bob);
+	assert_null(config_find_user(conf, "carol"));
+	assert_int_equal(alice->origin.line, 40);
+	assert_int_equal(alice->npublic_keys, 2);
+	assert_string_equal(alice->public_keys[0], fx->userkey);
+	assert_string_equal(alice->public_keys[1], fx->userkey2);
+	assert_int_equal(alice->ntargets, 2);
+	assert_ptr_equal(alice->targets[0], vm101);
+	assert_ptr_equal(alice->targets[1], pve1);
+	assert_int_equal(alice->target_origins[0].line, 43);
+	assert_int_equal(alice->target_origins[1].line, 44);
+	assert_string_equal(alice->target_origins[1].file, fx->conf);
+	assert_int_equal(bob->ntargets, 1);
+	assert_ptr_equal(bob->targets[0], pve1);
+	assert_int_equal(bob->target_origins[0].line, 16);
+	config_free(conf);
+}
+
+static void
+test_defaults(void **state)
+{
+	struct fixture *fx = *state;
+	struct config *conf;
+
+	conf = load(fx, "# nothing but defaults\n");
+	unit_msgs_print(&fx->msgs);
+	assert_non_null(conf);
+	assert_int_equal(conf->nlisten, 1);
+	assert_string_equal(conf->listen[0].address, "0.0.0.0");
+	assert_int_equal(conf->listen[0].port, 22);
+	assert_string_equal(conf->state_dir, "/var/lib/hvbastion");
+	assert_string_equal(conf->recordings_dir,
+	    "/var/lib/hvbastion/recordings");
+	assert_int_equal(conf->login_grace_time, 30);
+	assert_int_equal(conf->record_input, 1);
+	assert_int_equal(conf->ntargets, 0);
+	assert_int_equal(conf->nusers, 0);
+	config_free(conf);
+
+	/* recordings-directory follows state-directory when not given. */
+	conf = load(fx, "state-directory \"/srv/hvb\"\n");
+	assert_non_null(conf);
+	assert_string_equal(conf->recordings_dir, "/srv/hvb/recordings");
+	config_free(conf);
+}
+
+/* --- broken configurations ----------------------------------------------- */
+
+#define CRED								\
+    "credential \"c1\" {\n"				/* 1 */	\
+    "\tlogin \"root\"\n"				/* 2 */	\
+    "\tkey-file \"@KEY@\"\n"				/* 3 */	\
+    "}\n"						/* 4 */
+#define TARGET								\
+    "target \"pve1\" {\n"				/* 5 */	\
+    "\taddress \"10.0.0.1\"\n"				/* 6 */	\
+    "\thost-key \"@HOSTKEY@\"\n"			/* 7 */	\
+    "\tkind hypervisor\n"				/* 8 */	\
+    "\tcredential \"c1\"\n"				/* 9 */	\
+    "}\n"						/* 10 */
+#define USER								\
+    "user \"alice\" {\n"				/* 11 */\
+    "\tpublic-key \"@USERKEY@\"\n"			/* 12 */\
+    "\ttarget \"pve1\"\n"				/* 13 */\
+    "}\n"						/* 14 */
+
+struct want {
+	int		 line;
+	const char	*text;		/* a substring of the message */
+};
+
+struct bad_case {
+	const char	*name;
+	const char	*conf;
+	struct want	 want[10];
+	int		 prefix_only;	/* more (cascading) errors may follow */
+};
+
+static const struct bad_case bad_cases[] = {
+	{ "unknown top-level keyword",
+	  CRED TARGET USER "frobnicate yes\n",
+	  { { 15, "unknown keyword \"frobnicate\"" } }, 0 },
+	{ "unknown keyword in a target",
+	  CRED
+	  "target \"pve1\" {\n"
+	  "\taddress \"10.0.0.1\"\n"
+	  "\tcolour blue\n"					/* 7 */
+	  "\thost-key \"@HOSTKEY@\"\n"
+	  "\tkind hypervisor\n"
+	  "\tcredential \"c1\"\n"
+	  "}\n" ,
+	  { { 7, "unknown keyword \"colour\" in target" } }, 0 },
+	{ "unknown block",
+	  CRED TARGET USER "role \"admins\" {\n\tmember alice\n}\n",
+	  { { 15, "unknown block \"role\"" } }, 0 },
+	{ "unterminated string at top level",
+	  "state-directory \"/var/lib\n" CRED TARGET USER,
+	  { { 1, "unterminated quoted string" } }, 0 },
+	{ "unterminated string in a block",
+	  "credential \"c1\" {\n"
+	  "\tlogin \"root\n"					/* 2 */
+	  "\tkey-file \"@KEY@\"\n"
+	  "}\n" TARGET USER,
+	  { { 2, "unterminated quoted string" },
+	    { 1, "credential \"c1\": no login" } }, 0 },
+	{ "invalid escape",
+	  CRED TARGET USER "state-directory \"C:\\temp\"\n",
+	  { { 15, "invalid escape" } }, 0 },
+	{ "unexpected character",
+	  CRED TARGET USER "login-grace-time 30;\n",
+	  { { 15, "unexpected character" } }, 0 },
+	{ "missing '}' at end of file",
+	  CRED TARGET
+	  "user \"alice\" {\n"					/* 11 */
+	  "\tpublic-key \"@USERKEY@\"\n"
+	  "\ttarget \"pve1\"\n",
+	  { { 11, "block is not closed with '}'" } }, 0 },
+	{ "missing '}' before the next block",
+	  CRED
+	  "target \"pve1\" {\n"					/* 5 */
+	  "\taddress \"10.0.0.1\"\n"
+	  "\thost-key \"@HOSTKEY@\"\n"
+	  "\tkind hypervisor\n"
+	  "\tcredential \"c1\"\n"
+	  "\n"
+	  USER,
+	  { { 11, "blocks do not nest" } }, 1 },
+	{ "'}' without a block",
+	  CRED TARGET USER "}\n",
+	  { { 15, "'}' without a block" } }, 0 },
+	{ "duplicate target",
+	  CRED TARGET
+	  "target \"pve1\" {\n"					/* 11 */
+	  "\taddress \"10.0.0.2\"\n"
+	  "\thost-key \"@HOSTKEY@\"\n"
+	  "\tkind guest\n"
+	  "\tcredential \"c1\"\n"
+	  "}\n"
+	  "user \"alice\" {\n"
+	  "\tpublic-key \"@USERKEY@\"\n"
+	  "\ttarget \"pve1\"\n"
+	  "}\n",
+	  { { 11, "target \"pve1\" is declared more than once" } }, 0 },
+	{ "duplicate credential",
+	  CRED CRED TARGET,
+	  { { 5, "credential \"c1\" is declared more than once" } }, 0 },
+	{ "duplicate user",
+	  CRED TARGET USER USER,
+	  { { 15, "user \"alice\" is declared more than once" } }, 0 },
+	{ "unknown credential referenced",
+	  CRED
+	  "target \"pve1\" {\n"
+	  "\taddress \"10.0.0.1\"\n"
+	  "\thost-key \"@HOSTKEY@\"\n"
+	  "\tkind hypervisor\n"
+	  "\tcredential \"nope\"\n"				/* 9 */
+	  "}\n" USER,
+	  { { 9, "target \"pve1\": unknown credential \"nope\"" } }, 0 },
+	{ "unknown target granted",
+	  CRED TARGET
+	  "user \"alice\" {\n"
+	  "\tpublic-key \"@USERKEY@\"\n"
+	  "\ttarget \"pve2\"\n"					/* 13 */
+	  "}\n",
+	  { { 13, "user \"alice\": unknown target \"pve2\"" } }, 0 },
+	{ "key-file mode 0644 refused",
+	  "credential \"c1\" {\n"				/* 1 */
+	  "\tlogin \"root\"\n"
+	  "\tkey-file \"@KEY644@\"\n"
+	  "}\n" TARGET USER,
+	  { { 1, "is accessible by others (mode 0644); it must be 0600" } },
+	  0 },
+	{ "key-file missing",
+	  "credential \"c1\" {\n"
+	  "\tlogin \"root\"\n"
+	  "\tkey-file \"@DIR@/no-such-key\"\n"
+	  "}\n" TARGET USER,
+	  { { 1, "No such file or directory" } }, 0 },
+	{ "key-file through a symlink refused",
+	  "credential \"c1\" {\n"
+	  "\tlogin \"root\"\n"
+	  "\tkey-file \"@KEYLINK@\"\n"
+	  "}\n" TARGET USER,
+	  { { 1, "credential \"c1\": key-file" } }, 0 },
+	{ "credential without key-file and login",
+	  "credential \"c1\" {\n}\n"
+	  "target \"pve1\" {\n"
+	  "\taddress \"10.0.0.1\"\n"
+	  "\thost-key \"@HOSTKEY@\"\n"
+	  "\tkind hypervisor\n"
+	  "\tcredential \"c1\"\n"
+	  "}\n",
+	  { { 1, "credential \"c1\": no login" },
+	    { 1, "credential \"c1\": no key-file" } }, 0 },
+	{ "bad target port",
+	  CRED
+	  "target \"pve1\" {\n"
+	  "\taddress \"10.0.0.1\"\n"
+	  "\tport 70000\n"					/* 7 */
+	  "\thost-key \"@HOSTKEY@\"\n"
+	  "\tkind hypervisor\n"
+	  "\tcredential \"c1\"\n"
+	  "}\n",
+	  { { 7, "port: \"70000\" is not a number from 1 to 65535" } }, 0 },
+	{ "bad ports everywhere",
+	  "listen \"0.0.0.0\" port 0\n"				/* 1 */
+	  "listen \"0.0.0.0\" port 22x\n"			/* 2 */
+	  "listen \"0.0.0.0\" port -1\n"			/* 3 */
+	  "listen \"0.0.0.0\" port 99999999999999999999\n"	/* 4 */
+	  "listen \"0.0.0.0\"\n",				/* 5 */
+	  { { 1, "listen: \"0\" is not a number" },
+	    { 2, "listen: \"22x\" is not a number" },
+	    { 3, "listen: \"-1\" is not a number" },
+	    { 4, "is not a number from 1 to 65535" },
+	    { 5, "listen: expected listen \"ADDRESS\" port NUMBER" } }, 0 },
+	{ "invalid target name with ';'",
+	  CRED
+	  "target \"pve1;id\" {\n"				/* 5 */
+	  "\taddress \"10.0.0.1\"\n"
+	  "\thost-key \"@HOSTKEY@\"\n"
+	  "\tkind hypervisor\n"
+	  "\tcredential \"c1\"\n"
+	  "}\n" USER,
+	  { { 5, "target \"pve1;id\": invalid name" },
+	    { 13, "user \"alice\": unknown target \"pve1\"" } }, 0 },
+	{ "invalid names in references and logins",
+	  "credential \"c1\" {\n"
+	  "\tlogin \"root;id\"\n"				/* 2 */
+	  "\tkey-file \"@KEY@\"\n"
+	  "}\n"
+	  "target \"pve1\" {\n"
+	  "\taddress \"10.0.0.1;id\"\n"				/* 6 */
+	  "\thost-key \"@HOSTKEY@\"\n"
+	  "\tkind hypervisor\n"
+	  "\tcredential \"../c1\"\n"				/* 9 */
+	  "}\n",
+	  { { 2, "login \"root;id\": invalid login name" },
+	    { 6, "address \"10.0.0.1;id\": not a host name" },
+	    { 9, "credential \"../c1\": invalid name" },
+	    { 5, "target \"pve1\": no credential" } }, 0 },
+	{ "missing host-key",
+	  CRED
+	  "target \"pve1\" {\n"					/* 5 */
+	  "\taddress \"10.0.0.1\"\n"
+	  "\tkind hypervisor\n"
+	  "\tcredential \"c1\"\n"
+	  "}\n",
+	  { { 5, "target \"pve1\": no host-key" } }, 0 },
+	{ "host-key that is not a key",
+	  CRED
+	  "target \"pve1\" {\n"
+	  "\taddress \"10.0.0.1\"\n"
+	  "\thost-key \"ssh-ed25519 AAAAnotbase64!\"\n"		/* 7 */
+	  "\tkind hypervisor\n"
+	  "\tcredential \"c1\"\n"
+	  "}\n",
+	  { { 7, "host-key: not a valid public key" },
+	    { 5, "target \"pve1\": no host-key" } }, 0 },
+	{ "host-key blob under another type's name",
+	  CRED
+	  "target \"pve1\" {\n"
+	  "\taddress \"10.0.0.1\"\n"
+	  "\thost-key \"@RSAKEY@\"\n"				/* 7 */
+	  "\tkind hypervisor\n"
+	  "\tcredential \"c1\"\n"
+	  "}\n",
+	  { { 7, "host-key: not a valid public key" },
+	    { 5, "target \"pve1\": no host-key" } }, 0 },
+	{ "public-key without its base64",
+	  CRED TARGET
+	  "user \"alice\" {\n"					/* 11 */
+	  "\tpublic-key \"ssh-ed25519\"\n"			/* 12 */
+	  "\ttarget \"pve1\"\n"
+	  "}\n",
+	  { { 12, "public-key: expected \"TYPE BASE64 [comment]\"" },
+	    { 11, "user \"alice\": no public-key" } }, 0 },
+	{ "block without brace",
+	  CRED TARGET USER "target \"pve2\"\n",
+	  { { 15, "target: expected '{' on the same line" } }, 0 },
+	{ "brace on the next line",
+	  CRED TARGET USER "user \"bob\"\n{\n",
+	  { { 15, "user: expected '{' on the same line" },
+	    { 16, "'{' without a block name" } }, 1 },
+	{ "nested block",
+	  CRED
+	  "target \"pve1\" {\n"
+	  "\taddress \"10.0.0.1\"\n"
+	  "\thost-key \"@HOSTKEY@\"\n"
+	  "\tkind hypervisor\n"
+	  "\tcredential \"c1\" {\n"				/* 9 */
+	  "}\n",
+	  { { 9, "credential: blocks do not nest" } }, 1 },
+	{ "bad values",
+	  "record-input maybe\n"				/* 1 */
+	  "login-grace-time 0\n"				/* 2 */
+	  "max-auth-tries\n"					/* 3 */
+	  "accept-env\n"					/* 4 */
+	  "state-directory \"/a\" \"/b\"\n"			/* 5 */
+	  "state-directory \"/c\"\n"				/* 6 */
+	  "state-directory \"/d\"\n",				/* 7 */
+	  { { 1, "record-input: expected yes or no" },
+	    { 2, "login-grace-time: \"0\" is not a number from 1 to 3600" },
+	    { 3, "max-auth-tries: missing number" },
+	    { 4, "accept-env: expected patterns" },
+	    { 5, "state-directory: expected exactly one value" },
+	    { 7, "state-directory: given more than once" } }, 0 },
+	{ "too many listen addresses",
+	  "listen \"10.0.0.1\" port 1\n" "listen \"10.0.0.1\" port 2\n"
+	  "listen \"10.0.0.1\" port 3\n" "listen \"10.0.0.1\" port 4\n"
+	  "listen \"10.0.0.1\" port 5\n" "listen \"10.0.0.1\" port 6\n"
+	  "listen \"10.0.0.1\" port 7\n" "listen \"10.0.0.1\" port 8\n"
+	  "listen \"10.0.0.1\" port 9\n",			/* 9 */
+	  { { 9, "listen: at most 8 addresses" } }, 0 },
+	{ "several errors in one file, all reported",
+	  "frobnicate yes\n"					/* 1 */
+	  "login-grace-time 0\n"				/* 2 */
+	  "state-directory \"a\\q\"\n"				/* 3 */
+	  "record-input maybe\n"				/* 4 */
+	  "credential \"c1\" {\n"				/* 5 */
+	  "\tlogin \"root\"\n"					/* 6 */
+	  "\tkey-file \"@KEY644@\"\n"				/* 7 */
+	  "}\n"							/* 8 */
+	  "target \"pve1\" {\n"					/* 9 */
+	  "\taddress \"10.0.0.1\"\n"				/* 10 */
+	  "\thost-key \"@HOSTKEY@\"\n"				/* 11 */
+	  "\tcredential \"c1\"\n"				/* 12 */
+	  "\tport 0\n"						/* 13 */
+	  "}\n"							/* 14 */
+	  "user \"alice\" {\n"					/* 15 */
+	  "\tpublic-key \"@USERKEY@\"\n"			/* 16 */
+	  "\ttarget \"pve2\"\n"					/* 17 */
+	  "}\n"							/* 18 */
+	  "target \"pve1\" {\n"					/* 19 */
+	  "}\n",						/* 20 */
+	  { { 1, "unknown keyword \"frobnicate\"" },
+	    { 2, "login-grace-time: \"0\" is not a number" },
+	    { 3, "invalid escape" },
+	    { 4, "record-input: expected yes or no" },
+	    { 13, "port: \"0\" is not a number" },
+	    { 19, "target \"pve1\" is declared more than once" },
+	    { 5, "mode 0644" },
+	    { 9, "target \"pve1\": no kind" },
+	    { 17, "user \"alice\": unknown target \"pve2\"" } }, 0 },
+};
+
+/*
+ * Compares the reports with what a case wants; returns 0, or -1 with the
+ * reason in why.  Not cmocka asserts: one run should show every broken case
+ * of the table, not only the first.
+ */
+static int
+check_reports(const struct fixture *fx, const struct want *want,
+    size_t nwant, int prefix_only, char *why, size_t whylen)
+{
+	char head[PATH_MAX + 32];
+	size_t i, flen = strlen(fx->conf);
+
+	if (prefix_only ? fx->msgs.n < nwant : fx->msgs.n != nwant) {
+		snprintf(why, whylen, "%zu reports, wanted %s%zu", fx->msgs.n,
+		    prefix_only ? "at least " : "", nwant);
+		return -1;
+	}
+	for (i = 0; i < nwant; i++) {
+		snprintf(head, sizeof(head), "%s:%d: ", fx->conf, want[i].line);
+		if (fx->msgs.v[i] == NULL ||
+		    strncmp(fx->msgs.v[i], head, strlen(head)) != 0 ||
+		    strstr(fx->msgs.v[i] + strlen(head), want[i].text) ==
+		    NULL) {
+			snprintf(why, whylen, "report %zu: wanted \"%s...%s\"",
+			    i, head, want[i].text);
+			return -1;
+		}
+	}
+	/* Whatever else is said still names the file and a real line. */
+	for (; i < fx->msgs.n; i++) {
+		const char *m = fx->msgs.v[i];
+		char *end;
+		long line;
+
+		if (m == NULL || strncmp(m, fx->conf, flen) != 0 ||
+		    m[flen] != ':')
+			goto bad;
+		line = strtol(m + flen + 1, &end, 10);
+		if (line <= 0 || strncmp(end, ": ", 2) != 0)
+			goto bad;
+	}
+	return 0;
+bad:
+	snprintf(why, whylen, "report %zu is not \"file:line: message\"", i);
+	return -1;
+}
+
+static void
+test_bad_configs(void **state)
+{
+	struct fixture *fx = *state;
+	char why[PATH_MAX + 256];
+	size_t i, nwant;
+	int failed = 0;
+
+	for (i = 0; i < sizeof(bad_cases) / sizeof(bad_cases[0]); i++) {
+		const struct bad_case *bc = &bad_cases[i];
+		struct config *conf;
+
+		for (nwant = 0; nwant < 10 && bc->want[nwant].text != NULL;
+		    nwant++)
+			;
+		conf = load(fx, bc->conf);
+		if (conf != NULL) {
+			print_error("case \"%s\": accepted\n", bc->name);
+			config_free(conf);
+			failed++;
+			continue;
+		}
+		if (check_reports(fx, bc->want, nwant, bc->prefix_only, why,
+		    sizeof(why)) < 0) {
+			print_error("case \"%s\": %s\n", bc->name, why);
+			unit_msgs_print(&fx->msgs);
+			failed++;
+		}
+	}
+	assert_int_equal(failed, 0);
+}
+
+static void
+test_missing_file(void **state)
+{
+	struct fixture *fx = *state;
+	struct config *conf;
+	char path[PATH_MAX], head[PATH_MAX + 8];
+
+	unit_msgs_clear(&fx->msgs);
+	snprintf(path, sizeof(path), "%s/absent.conf", fx->dir);
+	conf = config_load(path, unit_msgs_add, &fx->msgs);
+	assert_null(conf);
+	assert_int_equal(fx->msgs.n, 1);
+	snprintf(head, sizeof(head), "%s:0: ", path);
+	assert_int_equal(strncmp(fx->msgs.v[0], head, strlen(head)), 0);
+	assert_non_null(strstr(fx->msgs.v[0], "cannot open"));
+
+	/* A directory is not a configuration file. */
+	unit_msgs_clear(&fx->msgs);
+	assert_null(config_load(fx->dir, unit_msgs_add, &fx->msgs));
+	assert_int_equal(fx->msgs.n, 1);
+
+	/* No callback: still refused, and nothing crashes. */
+	assert_null(config_load(path, NULL, NULL));
+}
+
+static void
+test_nul_byte(void **state)
+{
+	struct fixture *fx = *state;
+	struct config *conf;
+
+	unit_msgs_clear(&fx->msgs);
+	/* write_conf writes one byte past the text: its NUL. */
+	write_conf(fx, "record-input yes\n", 1);
+	conf = config_load(fx->conf, unit_msgs_add, &fx->msgs);
+	assert_null(conf);
+	assert_int_equal(fx->msgs.n, 1);
+	assert_non_null(strstr(fx->msgs.v[0], "NUL byte"));
+}
+
+/* A long run of broken lines: every one reported, none lost or merged. */
+static void
+test_every_error_counted(void **state)
+{
+	struct fixture *fx = *state;
+	static char text[CONF_TEXT_MAX];
+	struct want want[1];
+	size_t i, o = 0;
+	char why[PATH_MAX + 256];
+
+	for (i = 0; i < 100; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o, "%s\n",
+		    i % 3 == 0 ? "bogus" : i % 3 == 1 ? "port \"x" :
+		    "max-connections 0");
+	assert_null(load(fx, text));
+	assert_int_equal(fx->msgs.n, 100);
+	for (i = 0; i < 100; i++) {
+		char head[PATH_MAX + 32];
+
+		snprintf(head, sizeof(head), "%s:%zu: ", fx->conf, i + 1);
+		if (strncmp(fx->msgs.v[i], head, strlen(head)) != 0)
+			fail_msg("report %zu: \"%s\"", i, fx->msgs.v[i]);
+	}
+	want[0].line = 1;
+	want[0].text = "unknown keyword \"bogus\"";
+	assert_int_equal(check_reports(fx, want, 1, 1, why, sizeof(why)), 0);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_full_valid, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_defaults, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_bad_configs, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_missing_file, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_nul_byte, setup,
+		    teardown),
+		cmocka_unit_test_setup_teardown(test_every_error_counted,
+		    setup, teardown),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
