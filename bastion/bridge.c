@@ -787,6 +787,13 @@ bridge_window_grew(const struct bridge *b)
 	    ssh_channel_window_size(b->up) > b->last_win_up;
 }
 
+int
+bridge_needs_tick(const struct bridge *b)
+{
+	return b->state == BRIDGE_MENU ||
+	    (b->cast != NULL && asciicast_pending(b->cast));
+}
+
 void
 bridge_tick(struct bridge *b)
 {

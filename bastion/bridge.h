@@ -25,6 +25,8 @@ int	 bridge_step(struct bridge *);
  * read while serving another channel): the loop must not sleep then.
  */
 int	 bridge_window_grew(const struct bridge *);
+/* True when the bridge needs bridge_tick() within a second. */
+int	 bridge_needs_tick(const struct bridge *);
 /* Once a second: recorder flush, menu deadline. */
 void	 bridge_tick(struct bridge *);
 ssh_channel bridge_down_channel(const struct bridge *);

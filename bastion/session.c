@@ -186,6 +186,26 @@ must_pass_again(struct session *s)
 	return 0;
 }
 
+/*
+ * How long the loop may sleep: no timer is due while no channel has a
+ * recording buffer to flush or a menu deadline, so an idle session sleeps
+ * until the network wakes it (a second at most otherwise).
+ */
+static int
+poll_timeout(struct session *s, unsigned long before)
+{
+	int i;
+
+	if (s->activity != before || must_pass_again(s))
+		return 0;
+	if (s->nchannels_opened == 0)
+		return SESSION_POLL_MS;		/* first-channel deadline */
+	for (i = 0; i < SESSION_MAX_CHANNELS; i++)
+		if (s->bridges[i] != NULL && bridge_needs_tick(s->bridges[i]))
+			return SESSION_POLL_MS;
+	return -1;
+}
+
 static void
 event_loop(struct session *s)
 {
@@ -213,8 +233,7 @@ event_loop(struct session *s)
 				if (s->bridges[i] != NULL)
 					bridge_tick(s->bridges[i]);
 		}
-		timeout = s->activity != before || must_pass_again(s) ? 0 :
-		    SESSION_POLL_MS;
+		timeout = poll_timeout(s, before);
 		if (ssh_event_dopoll(s->event, timeout) == SSH_ERROR &&
 		    !ssh_is_connected(s->ssh))
 			break;

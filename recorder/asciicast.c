@@ -227,6 +227,12 @@ asciicast_marker(struct asciicast *ac, const char *label)
 }
 
 int
+asciicast_pending(const struct asciicast *ac)
+{
+	return ac->len > 0;
+}
+
+int
 asciicast_tick(struct asciicast *ac)
 {
 	struct timespec now;

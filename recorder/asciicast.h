@@ -30,6 +30,8 @@ int	asciicast_output(struct asciicast *, const void *buf, size_t len);
 int	asciicast_input(struct asciicast *, const void *buf, size_t len);
 int	asciicast_resize(struct asciicast *, int width, int height);
 int	asciicast_marker(struct asciicast *, const char *label);
+/* True when events wait in the buffer (the caller must tick then). */
+int	asciicast_pending(const struct asciicast *);
 /* Flushes if the last write is a second old or more. */
 int	asciicast_tick(struct asciicast *);
 /* Flushes, closes and frees; returns the first error seen, or 0. */
