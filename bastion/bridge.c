@@ -53,7 +53,7 @@ struct bridge {
 	char			*command;	/* exec: the target's command */
 
 	struct menu		 menu;
-	time_t			 menu_deadline;
+	time_t			 deadline;	/* SETUP and MENU end by then */
 
 	struct pump_end		 down_end, up_end;
 	struct pump		 to_up, to_down;
@@ -471,7 +471,7 @@ show_menu(struct bridge *b)
 	}
 	ssh_channel_write(b->down, MENU_PROMPT, sizeof(MENU_PROMPT) - 1);
 	menu_init(&b->menu, b->pty);
-	b->menu_deadline = time(NULL) + b->sess->conf->stage_timeout;
+	b->deadline = time(NULL) + b->sess->conf->stage_timeout;
 	b->state = BRIDGE_MENU;
 }
 
@@ -790,14 +790,18 @@ bridge_window_grew(const struct bridge *b)
 int
 bridge_needs_tick(const struct bridge *b)
 {
-	return b->state == BRIDGE_MENU ||
+	return b->state == BRIDGE_SETUP || b->state == BRIDGE_MENU ||
 	    (b->cast != NULL && asciicast_pending(b->cast));
 }
 
 void
 bridge_tick(struct bridge *b)
 {
-	if (b->state == BRIDGE_MENU && time(NULL) > b->menu_deadline) {
+	if (b->state == BRIDGE_SETUP && time(NULL) > b->deadline) {
+		refuse(b, "no shell or command requested in time");
+		return;
+	}
+	if (b->state == BRIDGE_MENU && time(NULL) > b->deadline) {
 		refuse(b, "no target chosen in time");
 		return;
 	}
@@ -816,6 +820,7 @@ bridge_new(struct session *sess, ssh_channel down, int id)
 	b->down = down;
 	b->id = id;
 	b->state = BRIDGE_SETUP;
+	b->deadline = time(NULL) + sess->conf->stage_timeout;
 	b->down_cb.userdata = b;
 	b->down_cb.channel_signal_function = on_client_signal;
 	b->down_cb.channel_data_function = on_data;

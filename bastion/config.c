@@ -548,6 +548,45 @@ top_block(struct parser *p, struct conf_lex *lx, struct conf_stmt *st)
 	}
 }
 
+/* "max-startups 10:30:100" (OpenSSH's MaxStartups) or "max-startups 50". */
+static void
+parse_startups(struct parser *p, const struct conf_stmt *st)
+{
+	struct config *conf = p->conf;
+	long v[3];
+	const char *s;
+	char *end;
+	int n = 0;
+
+	if (st->nwords != 2)
+		goto bad;
+	for (s = st->words[1]; n < 3; s = end + 1) {
+		errno = 0;
+		v[n] = strtol(s, &end, 10);
+		if (errno != 0 || end == s || v[n] < 1 || v[n] > 100000)
+			goto bad;
+		n++;
+		if (*end != ':')
+			break;
+	}
+	if (*end != '\0' || n == 2)
+		goto bad;
+	if (n == 1) {
+		conf->startups_begin = conf->startups_full = (int)v[0];
+		conf->startups_rate = 100;
+		return;
+	}
+	if (v[1] > 100 || v[0] > v[2])
+		goto bad;
+	conf->startups_begin = (int)v[0];
+	conf->startups_rate = (int)v[1];
+	conf->startups_full = (int)v[2];
+	return;
+bad:
+	perr(p, st->line, "max-startups: expected N or BEGIN:RATE:FULL"
+	    " (RATE a percentage, BEGIN <= FULL)");
+}
+
 static void
 top_stmt(struct parser *p, struct conf_stmt *st)
 {
@@ -594,6 +633,10 @@ top_stmt(struct parser *p, struct conf_stmt *st)
 		parse_int(p, st, 1, 1, 100, &conf->max_auth_tries);
 	else if (strcmp(kw, "max-connections") == 0)
 		parse_int(p, st, 1, 1, 100000, &conf->max_connections);
+	else if (strcmp(kw, "max-startups") == 0)
+		parse_startups(p, st);
+	else if (strcmp(kw, "max-startups-per-source") == 0)
+		parse_int(p, st, 1, 1, 100000, &conf->startups_per_source);
 	else if (strcmp(kw, "record-input") == 0)
 		parse_yesno(p, st, &conf->record_input);
 	else if (strcmp(kw, "accept-env") == 0) {
@@ -709,6 +752,10 @@ config_load(const char *path, config_report_fn report, void *arg)
 	p.conf->connect_timeout = 10;
 	p.conf->max_auth_tries = 6;
 	p.conf->max_connections = 256;
+	p.conf->startups_begin = 10;
+	p.conf->startups_rate = 30;
+	p.conf->startups_full = 100;
+	p.conf->startups_per_source = 20;
 	p.conf->record_input = 1;
 
 	if ((text = read_file(&p, path, &len)) != NULL) {

@@ -64,6 +64,10 @@ struct config {
 	int			 connect_timeout;	/* seconds */
 	int			 max_auth_tries;
 	int			 max_connections;
+	int			 startups_begin;	/* max-startups B:R:F */
+	int			 startups_rate;
+	int			 startups_full;
+	int			 startups_per_source;
 	int			 record_input;
 	char			**accept_env;		/* fnmatch patterns */
 	size_t			 naccept_env;

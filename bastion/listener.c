@@ -6,7 +6,10 @@
 #include <sys/wait.h>
 
 #include <arpa/inet.h>
+#include <sys/random.h>
+
 #include <errno.h>
+#include <fcntl.h>
 #include <netdb.h>
 #include <poll.h>
 #include <signal.h>
@@ -21,6 +24,20 @@
 
 static int listen_fds[CONFIG_MAX_LISTEN];
 static int nlisten_fds;
+
+/*
+ * Children, and for the ones still before authentication the read end of
+ * a pipe that the child closes once the person is authenticated
+ * (OpenSSH's startup pipe): that is how the master counts unauthenticated
+ * connections for max-startups without reading any network data.
+ */
+struct child {
+	pid_t	pid;
+	int	startup_fd;	/* -1 once authenticated */
+	char	source[64];
+};
+static struct child *children;
+static int nchildren, children_cap, startups;
 static volatile sig_atomic_t got_chld, got_hup, got_term;
 
 static void
@@ -92,7 +109,7 @@ peer_name(const struct sockaddr_storage *ss, char *addr, size_t len,
 
 static void
 serve_child(const struct config *conf, ssh_key hostkey, int fd,
-    const char *addr, int port)
+    const char *addr, int port, int startup_fd)
 {
 	int i;
 
@@ -103,8 +120,141 @@ serve_child(const struct config *conf, ssh_key hostkey, int fd,
 	signal(SIGPIPE, SIG_IGN);
 	for (i = 0; i < nlisten_fds; i++)
 		close(listen_fds[i]);
-	session_serve(conf, hostkey, fd, addr, port);
+	for (i = 0; i < nchildren; i++)
+		if (children[i].startup_fd >= 0)
+			close(children[i].startup_fd);
+	session_serve(conf, hostkey, fd, addr, port, startup_fd);
 	_exit(0);
+}
+
+static void
+startup_done(struct child *c)
+{
+	if (c->startup_fd >= 0) {
+		close(c->startup_fd);
+		c->startup_fd = -1;
+		startups--;
+	}
+}
+
+static void
+reap_children(void)
+{
+	pid_t pid;
+	int i;
+
+	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+		for (i = 0; i < nchildren; i++)
+			if (children[i].pid == pid) {
+				startup_done(&children[i]);
+				children[i] = children[--nchildren];
+				break;
+			}
+}
+
+/*
+ * OpenSSH's MaxStartups: past BEGIN unauthenticated connections, drop a
+ * new one with a probability that grows from RATE% to 100% at FULL, so a
+ * flood of connections that never authenticate cannot lock people out.
+ */
+static int
+drop_startup(const struct config *conf)
+{
+	unsigned int r;
+	int p;
+
+	if (startups < conf->startups_begin)
+		return 0;
+	if (startups >= conf->startups_full)
+		return 1;
+	p = 100 - conf->startups_rate;
+	p *= startups - conf->startups_begin;
+	p /= conf->startups_full - conf->startups_begin;
+	p += conf->startups_rate;
+	if (getrandom(&r, sizeof(r), 0) != sizeof(r))
+		return 1;
+	return (int)(r % 100) < p;
+}
+
+static int
+source_startups(const char *addr)
+{
+	int i, n = 0;
+
+	for (i = 0; i < nchildren; i++)
+		if (children[i].startup_fd >= 0 &&
+		    strcmp(children[i].source, addr) == 0)
+			n++;
+	return n;
+}
+
+static void
+accept_one(int lfd, const struct config *conf, ssh_key hostkey)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	char addr[64];
+	int fd, port, pipefd[2];
+	pid_t pid;
+
+	fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+	if (fd < 0)
+		return;
+	peer_name(&ss, addr, sizeof(addr), &port);
+	if (nchildren >= conf->max_connections) {
+		log_info("refusing %s port %d: %d connections open"
+		    " (max-connections)", addr, port, nchildren);
+		close(fd);
+		return;
+	}
+	if (source_startups(addr) >= conf->startups_per_source) {
+		log_info("dropping %s port %d: too many connections from this"
+		    " address not yet authenticated"
+		    " (max-startups-per-source)", addr, port);
+		close(fd);
+		return;
+	}
+	if (drop_startup(conf)) {
+		log_info("dropping %s port %d: %d connections not yet"
+		    " authenticated (max-startups)", addr, port, startups);
+		close(fd);
+		return;
+	}
+	if (nchildren >= children_cap) {
+		int cap = children_cap ? children_cap * 2 : 64;
+		struct child *tmp = realloc(children, (size_t)cap *
+		    sizeof(*children));
+
+		if (tmp == NULL) {
+			close(fd);
+			return;
+		}
+		children = tmp;
+		children_cap = cap;
+	}
+	if (pipe2(pipefd, O_CLOEXEC) < 0) {
+		log_error("pipe: %s", strerror(errno));
+		close(fd);
+		return;
+	}
+	pid = fork();
+	if (pid == 0) {
+		close(pipefd[0]);
+		serve_child(conf, hostkey, fd, addr, port, pipefd[1]);
+	}
+	close(pipefd[1]);
+	close(fd);
+	if (pid < 0) {
+		log_error("fork: %s", strerror(errno));
+		close(pipefd[0]);
+		return;
+	}
+	children[nchildren].pid = pid;
+	children[nchildren].startup_fd = pipefd[0];
+	snprintf(children[nchildren].source, sizeof(children[nchildren].source),
+	    "%s", addr);
+	nchildren++;
+	startups++;
 }
 
 static void
@@ -129,9 +279,9 @@ reload(struct config **confp)
 int
 listener_run(struct config **confp, ssh_key hostkey)
 {
-	struct pollfd pfd[CONFIG_MAX_LISTEN];
+	struct pollfd *pfd = NULL;
 	struct sigaction sa;
-	int children = 0, i;
+	int i;
 
 	memset(&sa, 0, sizeof(sa));
 	sa.sa_handler = on_signal;
@@ -142,53 +292,45 @@ listener_run(struct config **confp, ssh_key hostkey)
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	for (i = 0; i < nlisten_fds; i++) {
-		pfd[i].fd = listen_fds[i];
-		pfd[i].events = POLLIN;
-	}
 	while (!got_term) {
+		struct pollfd *tmp;
+		int n = 0;
+
 		if (got_chld) {
 			got_chld = 0;
-			while (waitpid(-1, NULL, WNOHANG) > 0)
-				children--;
+			reap_children();
 		}
 		if (got_hup) {
 			got_hup = 0;
 			reload(confp);
 		}
-		if (poll(pfd, (nfds_t)nlisten_fds, 1000) <= 0)
+		tmp = realloc(pfd, (size_t)(nlisten_fds + nchildren) *
+		    sizeof(*pfd));
+		if (tmp == NULL) {
+			sleep(1);
 			continue;
-		for (i = 0; i < nlisten_fds; i++) {
-			struct sockaddr_storage ss;
-			socklen_t sl = sizeof(ss);
-			char addr[64];
-			int fd, port;
-			pid_t pid;
-
-			if (!(pfd[i].revents & POLLIN))
-				continue;
-			fd = accept4(listen_fds[i], (struct sockaddr *)&ss,
-			    &sl, SOCK_CLOEXEC);
-			if (fd < 0)
-				continue;
-			peer_name(&ss, addr, sizeof(addr), &port);
-			if (children >= (*confp)->max_connections) {
-				log_info("refusing %s port %d: %d connections"
-				    " open (max-connections)", addr, port,
-				    children);
-				close(fd);
-				continue;
-			}
-			pid = fork();
-			if (pid == 0)
-				serve_child(*confp, hostkey, fd, addr, port);
-			if (pid < 0)
-				log_error("fork: %s", strerror(errno));
-			else
-				children++;
-			close(fd);
 		}
+		pfd = tmp;
+		for (i = 0; i < nlisten_fds; i++) {
+			pfd[n].fd = listen_fds[i];
+			pfd[n++].events = POLLIN;
+		}
+		for (i = 0; i < nchildren; i++) {
+			pfd[n].fd = children[i].startup_fd;	/* -1: ignored */
+			pfd[n++].events = POLLIN;
+		}
+		if (poll(pfd, (nfds_t)n, 1000) <= 0)
+			continue;
+		/* Children that authenticated (or died) close their pipe. */
+		for (i = 0; i < nchildren; i++)
+			if (pfd[nlisten_fds + i].fd >= 0 &&
+			    pfd[nlisten_fds + i].revents != 0)
+				startup_done(&children[i]);
+		for (i = 0; i < nlisten_fds; i++)
+			if (pfd[i].revents & POLLIN)
+				accept_one(listen_fds[i], *confp, hostkey);
 	}
+	free(pfd);
 	log_info("terminating on signal; running sessions continue");
 	return 0;
 }

@@ -268,7 +268,7 @@ open_session_log(struct session *s)
 
 int
 session_serve(const struct config *conf, ssh_key hostkey, int fd,
-    const char *peer_addr, int peer_port)
+    const char *peer_addr, int peer_port, int startup_fd)
 {
 	struct session s;
 	ssh_bind bind = NULL;
@@ -302,6 +302,8 @@ session_serve(const struct config *conf, ssh_key hostkey, int fd,
 	if (auth_run(s.ssh, conf, s.peer, &s.auth) < 0)
 		goto out;
 	alarm(0);
+	close(startup_fd);
+	startup_fd = -1;
 	log_info("session %s started: %s from %s (key %s)", s.id,
 	    s.auth.user->name, s.peer, s.auth.key_fp);
 	/* Fail closed: a session that cannot be recorded does not start. */
@@ -321,6 +323,8 @@ session_serve(const struct config *conf, ssh_key hostkey, int fd,
 	rc = 0;
 out:
 	alarm(0);
+	if (startup_fd >= 0)
+		close(startup_fd);
 	while (s.upstreams != NULL) {
 		struct upstream *up = s.upstreams;
 

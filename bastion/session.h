@@ -35,11 +35,12 @@ struct session {
 
 /*
  * Serves the connection on fd with the given (already loaded) host key,
- * then returns; the caller exits.  Never returns an authenticated session
- * to the caller.
+ * then returns; the caller exits.  startup_fd is closed once the person is
+ * authenticated, which tells the master this connection no longer counts
+ * against max-startups.
  */
 int	session_serve(const struct config *, ssh_key hostkey, int fd,
-	    const char *peer_addr, int peer_port);
+	    const char *peer_addr, int peer_port, int startup_fd);
 
 /* Connections to targets, shared by the connection's channels. */
 struct upstream *session_upstream(struct session *,
