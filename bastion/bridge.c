@@ -698,7 +698,8 @@ bridge_request(struct bridge *b, ssh_message msg)
 		log_info("session %s channel %d: subsystem %s refused",
 		    b->sess->id, b->id, log_escape(esc, sizeof(esc),
 		    ssh_message_channel_request_subsystem(msg)));
-		ssh_message_reply_default(msg);
+		/* Accept it so that the client shows the reason, then end. */
+		ssh_message_channel_request_reply_success(msg);
 		refuse(b, "subsystems (sftp) are not available through this"
 		    " bastion yet");
 		break;
@@ -847,8 +848,15 @@ bridge_free(struct bridge *b)
 		return;
 	if (b->state != BRIDGE_DONE)
 		finish(b);
-	if (b->up != NULL)
+	/*
+	 * libssh keeps a channel until both sides closed it, and may still
+	 * fire its callbacks after ssh_channel_free(): detach them first.
+	 */
+	ssh_remove_channel_callbacks(b->down, &b->down_cb);
+	if (b->up != NULL) {
+		ssh_remove_channel_callbacks(b->up, &b->up_cb);
 		ssh_channel_free(b->up);
+	}
 	if (b->upstream != NULL)
 		session_upstream_release(b->sess, b->upstream);
 	ssh_channel_free(b->down);

@@ -154,11 +154,10 @@ asciicast_open(const char *path, const struct asciicast_header *h)
 	clock_gettime(CLOCK_MONOTONIC, &ac->start);
 	ac->last_flush = ac->start;
 	safe_term(term, sizeof(term), h->term);
-	hdr = json_pack("{s:i, s:i, s:i, s:I, s:{s:s, s:n}}", "version", 2,
+	hdr = json_pack("{s:i, s:i, s:i, s:I, s:{s:s}}", "version", 2,
 	    "width", h->width > 0 ? h->width : 80,
 	    "height", h->height > 0 ? h->height : 24,
-	    "timestamp", (json_int_t)h->timestamp, "env", "TERM", term,
-	    "SHELL");
+	    "timestamp", (json_int_t)h->timestamp, "env", "TERM", term);
 	if (hdr == NULL)
 		goto fail;
 	if (h->title != NULL) {

@@ -1,0 +1,164 @@
+#!/usr/bin/python3
+"""hvbastion demo: a bastion and two targets on loopback.
+
+    demo/demo.py start     build the test bed under demo/run/ and start it
+    demo/demo.py stop      stop everything the demo started
+    demo/demo.py status    show what is running
+
+Targets are real OpenSSH sshd: pve1 (hypervisor node, 127.0.0.11:22) and
+vm101 (guest, 127.0.0.12:22). The bastion listens on 127.0.0.1:2222. Users:
+alice (hypervisor administrator: pve1), bob (guest administrator: vm101),
+carol (auditor: no target). Everything is written under demo/run/ except the
+local accounts hvbpve and hvbguest (the targets' logins) and /run/sshd.
+
+The daemons run in their own sessions and survive this script; their pids
+are in demo/run/*.pid. `start` stops a previous demo first. Keys and the
+bastion's host key are kept across restarts (remove demo/run/ to start
+afresh).
+
+Environment: HVB_BIN_DIR (default REPO/build) says where hvbastiond is.
+"""
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+REPO = HERE.parent
+sys.path.insert(0, str(REPO / "tests" / "lib"))
+
+import testbed  # noqa: E402
+
+RUN = HERE / "run"
+BASTION = ("127.0.0.1", 2222)
+TARGET_ADDRESSES = {"pve1": "127.0.0.11", "vm101": "127.0.0.12"}
+
+# Services beyond the SSH test bed (e.g. the Proxmox API simulator) will be
+# added here: objects with start(), stop() and env() -> {KEY: value}.
+EXTRA_SERVICES = []
+
+
+def make_bed():
+    return testbed.TestBed(RUN, bastion=BASTION,
+                           target_addresses=TARGET_ADDRESSES, target_port=22)
+
+
+def rel(p):
+    try:
+        return os.path.relpath(p)
+    except ValueError:
+        return str(p)
+
+
+def write_env(bed):
+    b = bed.bastion
+    env = {
+        "HVB_SSH_HOST": b.address,
+        "HVB_SSH_PORT": str(b.port),
+        "HVB_CONF": str(bed.conf),
+        "HVB_BIN_DIR": str(bed.bin_dir),
+        "HVB_STATE_DIR": str(bed.state_dir),
+        "HVB_RECORDINGS_DIR": str(bed.recordings_dir),
+        "HVB_ALICE_KEY": str(bed.users["alice"].key),
+        "HVB_BOB_KEY": str(bed.users["bob"].key),
+        "HVB_CAROL_KEY": str(bed.users["carol"].key),
+        "HVB_KNOWN_HOSTS": str(b.known_hosts),
+    }
+    for s in EXTRA_SERVICES:
+        env.update(s.env())
+    path = RUN / "demo.env"
+    path.write_text("".join("%s=%s\n" % kv for kv in env.items()))
+    return path
+
+
+def cmd_start(args):
+    bed = make_bed()
+    RUN.mkdir(parents=True, exist_ok=True)
+    bed.setup()
+    bed.stop_stale()
+    for s in EXTRA_SERVICES:
+        s.stop()
+    if not os.access(bed.bastion.daemon, os.X_OK) and not args.targets_only:
+        print("demo: %s not found; run `make` first (or set HVB_BIN_DIR, "
+              "or use --targets-only)" % bed.bastion.daemon, file=sys.stderr)
+        return 1
+    try:
+        bed.start(bastion=not args.targets_only)
+        for s in EXTRA_SERVICES:
+            s.start()
+    except testbed.TestbedError as e:
+        print("demo: %s" % e, file=sys.stderr)
+        bed.stop()
+        return 1
+    for t in bed.targets.values():
+        print("target %-6s %-10s %s:%d (sshd pid %d)" % (
+            t.target, t.kind, t.address, t.port, t.pid))
+    if args.targets_only:
+        print("\nbastion not started (--targets-only). Straight to a target:")
+        print("  " + " ".join(rel(a) if a.startswith(str(RUN)) else a
+                              for a in bed.target_ssh_argv("pve1")))
+        return 0
+    b = bed.bastion
+    env = write_env(bed)
+    print("bastion %s:%d (hvbastiond pid %d), log %s" % (
+        b.address, b.port, b.pid, rel(b.log_path)))
+    print("environment: %s" % rel(env))
+    kh = rel(b.known_hosts)
+    ak, bk, ck = (rel(bed.users[u].key) for u in ("alice", "bob", "carol"))
+    p = b.port
+    print("""
+Connect (hypervisor admin alice -> pve1, guest admin bob -> vm101):
+  ssh -p {p} -i {ak} -o UserKnownHostsFile={kh} alice@127.0.0.1 pve1
+  ssh -p {p} -i {ak} -o UserKnownHostsFile={kh} alice@127.0.0.1 pve1 uname -a
+  ssh -p {p} -i {ak} -o UserKnownHostsFile={kh} alice+pve1@127.0.0.1
+  ssh -p {p} -i {ak} -o UserKnownHostsFile={kh} -t alice@127.0.0.1   (menu)
+  ssh -p {p} -i {bk} -o UserKnownHostsFile={kh} bob@127.0.0.1 vm101
+Refused (separation of roles):
+  ssh -p {p} -i {ak} -o UserKnownHostsFile={kh} alice@127.0.0.1 vm101
+  ssh -p {p} -i {ck} -o UserKnownHostsFile={kh} carol@127.0.0.1 pve1
+Recordings: {rec}
+  asciinema play {rec}/<session>-c<N>.cast
+Stop: demo/demo.py stop""".format(p=p, ak=ak, bk=bk, ck=ck, kh=kh,
+                                  rec=rel(bed.recordings_dir)))
+    return 0
+
+
+def cmd_stop(args):
+    if not RUN.exists():
+        print("demo: nothing to stop")
+        return 0
+    bed = make_bed()
+    for s in EXTRA_SERVICES:
+        s.stop()
+    bed.stop_stale()
+    print("demo: stopped")
+    return 0
+
+
+def cmd_status(args):
+    bed = make_bed()
+    rc = 0
+    for svc in [bed.bastion] + list(bed.targets.values()):
+        up = svc.running()
+        rc |= 0 if up else 1
+        print("%-16s %s" % (svc.name, "running" if up else "stopped"))
+    return rc
+
+
+def main():
+    ap = argparse.ArgumentParser(description="hvbastion demo on loopback")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    st = sub.add_parser("start", help="(re)start the demo")
+    st.add_argument("--targets-only", action="store_true",
+                    help="start the sshd targets but not hvbastiond")
+    st.set_defaults(fn=cmd_start)
+    sub.add_parser("stop", help="stop the demo").set_defaults(fn=cmd_stop)
+    sub.add_parser("status", help="what is running").set_defaults(
+        fn=cmd_status)
+    args = ap.parse_args()
+    return args.fn(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,892 @@
+"""hvbastion test bed: real OpenSSH targets and a real hvbastiond on loopback.
+
+Used by the end-to-end tests (tests/e2e) and by the demo (demo/demo.py).
+Standard library only, plus paramiko for the few helpers that need a second
+SSH client.
+
+What a test bed is, on disk (everything below ROOT, nothing else written
+except the two local accounts and /run/sshd):
+
+    ROOT/keys/{alice,bob,carol}[.pub]        user keys (ed25519)
+    ROOT/credentials/<name>[.pub]            keys the bastion holds (0600)
+    ROOT/targets/<t>/ssh_host_ed25519_key    each target's own host key
+    ROOT/targets/<t>/sshd_config             OpenSSH sshd configuration
+    ROOT/targets/<t>/authorized_keys/<login> credential public keys (%u)
+    ROOT/targets/<t>/sshd.log                sshd -e output
+    ROOT/hvbastion.conf                      bastion configuration
+    ROOT/state/                              bastion state (host key, ...)
+    ROOT/state/recordings/                   session recordings
+    ROOT/hvbastiond.log                      daemon stderr
+    ROOT/known_hosts                         bastion host key, [addr]:port
+    ROOT/*.pid                               pids of the daemons we started
+
+Processes are started in their own sessions (start_new_session) so that they
+may outlive the Python process (the demo) and so that teardown can kill the
+whole tree: teardown signals the leader, every descendant and every process
+left in the leader's session, then SIGKILLs what is still there.
+
+The targets are OpenSSH sshd, started as `sshd -D -e -f CONF`, one per
+loopback address. They log in the local accounts `hvbpve` (hypervisor side)
+and `hvbguest` (guest side); the test bed creates them once.
+
+Layout (users, targets, credentials) is data: see DEFAULT_TARGETS and
+DEFAULT_USERS. A Proxmox API simulator will be one more service in the same
+test bed later; Service is the small base class it will use.
+"""
+
+import base64
+import os
+import pwd
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+SSHD = "/usr/sbin/sshd"
+SSH_KEYGEN = "/usr/bin/ssh-keygen"
+ACCOUNTS = ("hvbpve", "hvbguest")
+
+
+def default_bin_dir():
+    return Path(os.environ.get("HVB_BIN_DIR") or (REPO / "build"))
+
+
+# name -> kind, credentials [(credential name, login)], first is the default
+DEFAULT_TARGETS = {
+    "pve1": {"kind": "hypervisor",
+             "credentials": [("pve1-admin", "hvbpve"),
+                             ("pve1-aux", "hvbguest")]},
+    "vm101": {"kind": "guest",
+              "credentials": [("vm101-admin", "hvbguest")]},
+}
+
+# name -> targets this user may reach
+DEFAULT_USERS = {
+    "alice": ["pve1"],      # hypervisor administrator (ANSSI R7)
+    "bob": ["vm101"],       # guest administrator (ANSSI R8)
+    "carol": [],            # auditor: no target at all
+}
+
+
+class TestbedError(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------
+# small helpers
+
+def run(argv, check=True, **kw):
+    kw.setdefault("stdout", subprocess.PIPE)
+    kw.setdefault("stderr", subprocess.PIPE)
+    kw.setdefault("text", True)
+    kw.setdefault("timeout", 60)
+    cp = subprocess.run(argv, **kw)
+    if check and cp.returncode != 0:
+        raise TestbedError("%s exited %d: %s%s" % (
+            " ".join(map(str, argv)), cp.returncode, cp.stdout, cp.stderr))
+    return cp
+
+
+def ensure_accounts(names=ACCOUNTS):
+    """Create the local target accounts once (useradd -m -s /bin/bash).
+
+    With `UsePAM no`, sshd refuses accounts whose password field starts
+    with "!" (locked), which is what useradd leaves: set it to "*" (no
+    password can match, but the account is not locked)."""
+    for name in names:
+        try:
+            pwd.getpwnam(name)
+        except KeyError:
+            run(["useradd", "-m", "-s", "/bin/bash", name])
+        shadow = _shadow_field(name)
+        if shadow is None or shadow.startswith("!") or shadow.startswith("*LK*"):
+            run(["usermod", "-p", "*", name])
+
+
+def _shadow_field(name):
+    try:
+        with open("/etc/shadow") as f:
+            for line in f:
+                parts = line.split(":")
+                if parts[0] == name:
+                    return parts[1]
+    except OSError:
+        return None
+    return None
+
+
+def ensure_privsep_dir():
+    os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
+
+
+def gen_key(path, comment, force=False):
+    """ed25519 key pair at path (mode 0600) unless it exists; returns the
+    public key line (without trailing newline)."""
+    path = Path(path)
+    if force:
+        for p in (path, Path(str(path) + ".pub")):
+            if p.exists():
+                p.unlink()
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        run([SSH_KEYGEN, "-q", "-t", "ed25519", "-N", "", "-C", comment,
+             "-f", str(path)])
+    os.chmod(path, 0o600)
+    return Path(str(path) + ".pub").read_text().strip()
+
+
+def pubkey_type_and_blob(line):
+    """'ssh-ed25519 AAAA... comment' -> 'ssh-ed25519 AAAA...'"""
+    parts = line.split()
+    return "%s %s" % (parts[0], parts[1])
+
+
+def free_port(addr="127.0.0.1"):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        s.bind((addr, 0))
+        return s.getsockname()[1]
+    finally:
+        s.close()
+
+
+def port_in_use(addr, port):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.settimeout(0.5)
+    try:
+        s.connect((addr, port))
+        return True
+    except OSError:
+        return False
+    finally:
+        s.close()
+
+
+def wait_listen(addr, port, timeout=15.0, proc=None, log=None, banner=True):
+    """Wait until addr:port accepts TCP and (banner) sends 'SSH-'."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while time.monotonic() < deadline:
+        if proc is not None and proc.poll() is not None:
+            raise TestbedError("process %s exited with %s before listening "
+                               "on %s:%d%s" % (proc.args[0], proc.returncode,
+                                               addr, port, _log_tail(log)))
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(2)
+        try:
+            s.connect((addr, port))
+            if not banner:
+                return
+            data = b""
+            while b"\n" not in data and len(data) < 1024:
+                chunk = s.recv(256)
+                if not chunk:
+                    break
+                data += chunk
+            if data.startswith(b"SSH-"):
+                return
+            last = "no SSH banner: %r" % data[:80]
+        except OSError as e:
+            last = str(e)
+        finally:
+            s.close()
+        time.sleep(0.05)
+    raise TestbedError("%s:%d not listening after %.0fs (%s)%s" % (
+        addr, port, timeout, last, _log_tail(log)))
+
+
+def _log_tail(log, n=30):
+    if not log:
+        return ""
+    try:
+        lines = Path(log).read_text(errors="replace").splitlines()[-n:]
+    except OSError:
+        return ""
+    return "\n--- %s (tail) ---\n%s" % (log, "\n".join(lines))
+
+
+def _proc_stat(pid):
+    """(ppid, sid) of pid, or None."""
+    try:
+        with open("/proc/%d/stat" % pid) as f:
+            data = f.read()
+    except OSError:
+        return None
+    rest = data[data.rindex(")") + 2:].split()
+    # rest[0]=state rest[1]=ppid rest[2]=pgrp rest[3]=session
+    return int(rest[1]), int(rest[3]), rest[0]
+
+
+def _all_pids():
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            yield int(d)
+
+
+def process_tree(pid):
+    """pid, its descendants, and every process in the session it leads."""
+    children = {}
+    session = set()
+    for p in _all_pids():
+        st = _proc_stat(p)
+        if st is None:
+            continue
+        children.setdefault(st[0], []).append(p)
+        if st[1] == pid:
+            session.add(p)
+    out, todo = set(), [pid]
+    while todo:
+        p = todo.pop()
+        if p in out:
+            continue
+        out.add(p)
+        todo.extend(children.get(p, []))
+    return out | session
+
+
+def pid_alive(pid):
+    st = _proc_stat(pid)
+    return st is not None and st[2] != "Z"
+
+
+def _reap(pid):
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+    except OSError:
+        pass
+
+
+def kill_tree(pid, timeout=5.0):
+    """SIGTERM the tree of pid, wait, then SIGKILL what is left."""
+    if pid is None or pid <= 1 or pid == os.getpid():
+        return
+    pids = process_tree(pid)
+    pids.discard(os.getpid())
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        for p in list(pids):
+            try:
+                os.kill(p, sig)
+            except ProcessLookupError:
+                pass
+        try:
+            os.killpg(pid, sig)
+        except (ProcessLookupError, PermissionError):
+            pass
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            for p in pids:
+                _reap(p)
+            if not any(pid_alive(p) for p in pids):
+                return
+            time.sleep(0.05)
+    for p in pids:
+        _reap(p)
+
+
+def _cmdline(pid):
+    try:
+        with open("/proc/%d/cmdline" % pid, "rb") as f:
+            return f.read().replace(b"\0", b" ").decode(errors="replace")
+    except OSError:
+        return ""
+
+
+def _exe(pid):
+    try:
+        return os.readlink("/proc/%d/exe" % pid)
+    except OSError:
+        return ""
+
+
+def q(s):
+    """A config string in double quotes."""
+    return '"%s"' % str(s).replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _dirs_secure_for_strictmodes(path):
+    """True when sshd's StrictModes walk (every component up to /, root-owned
+    and not group/world-writable) would accept files under path."""
+    p = Path(path).resolve()
+    for d in [p] + list(p.parents):
+        st = os.stat(d)
+        if st.st_uid != 0 or (st.st_mode & 0o022):
+            return False
+    return True
+
+
+# --------------------------------------------------------------------------
+# services
+
+class Service:
+    """A daemon of the test bed, started in its own session; its pid is kept
+    in ROOT/<name>.pid so that another process (demo stop) can end it."""
+
+    def __init__(self, root, name, marker):
+        self.root = Path(root)
+        self.name = name
+        self.marker = str(marker)    # a string in its command line
+        self.proc = None
+        self.pid = None
+
+    @property
+    def pid_file(self):
+        return self.root / ("%s.pid" % self.name)
+
+    @property
+    def log_path(self):
+        return self.root / ("%s.log" % self.name)
+
+    def argv(self):
+        raise NotImplementedError
+
+    def spawn(self):
+        self.stop()
+        log = open(self.log_path, "ab")
+        try:
+            self.proc = subprocess.Popen(
+                self.argv(), stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True,
+                close_fds=True)
+        finally:
+            log.close()
+        self.pid = self.proc.pid
+        self.pid_file.write_text("%d\n" % self.pid)
+        return self.proc
+
+    def _pid_from_file(self):
+        try:
+            pid = int(self.pid_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+        if not pid_alive(pid):
+            return None
+        # do not kill an unrelated process that reused the pid
+        if self.marker not in _cmdline(pid):
+            return None
+        return pid
+
+    def running(self):
+        if self.proc is not None:
+            return self.proc.poll() is None
+        return self._pid_from_file() is not None
+
+    def stop(self):
+        pid = self.pid if self.proc is not None else self._pid_from_file()
+        if pid is not None:
+            kill_tree(pid)
+        if self.proc is not None:
+            try:
+                self.proc.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                pass
+        self.proc = None
+        self.pid = None
+        try:
+            self.pid_file.unlink()
+        except FileNotFoundError:
+            pass
+
+    def log_text(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+
+class Credential:
+    def __init__(self, bed, name, login):
+        self.name = name
+        self.login = login
+        self.key = bed.root / "credentials" / name
+        self.pub = None
+
+
+class Target(Service):
+    """An OpenSSH sshd standing for one host (hypervisor node or guest)."""
+
+    def __init__(self, bed, name, kind, address, port, credentials):
+        self.dir = bed.root / "targets" / name
+        super().__init__(bed.root, "sshd-%s" % name, self.dir / "sshd_config")
+        self.bed = bed
+        self.target = name
+        self.kind = kind
+        self.address = address
+        self.port = port
+        self.credentials = [Credential(bed, c, l) for c, l in credentials]
+        self.host_key = self.dir / "ssh_host_ed25519_key"
+        self.conf = self.dir / "sshd_config"
+        self.host_pub = None
+
+    @property
+    def log_path(self):
+        return self.dir / "sshd.log"
+
+    def setup(self):
+        self.dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.dir, 0o755)
+        self.host_pub = gen_key(self.host_key, "%s-host-key" % self.target)
+        akdir = self.dir / "authorized_keys"
+        akdir.mkdir(exist_ok=True)
+        os.chmod(akdir, 0o755)
+        per_login = {}
+        for c in self.credentials:
+            c.pub = gen_key(c.key, "hvbastion-credential-%s" % c.name)
+            per_login.setdefault(c.login, []).append(c.pub)
+        for login in ACCOUNTS:
+            f = akdir / login
+            f.write_text("".join(k + "\n" for k in per_login.get(login, [])))
+            os.chmod(f, 0o644)
+        strict = "yes" if _dirs_secure_for_strictmodes(akdir) else "no"
+        self.conf.write_text(
+            "# sshd for test-bed target %s (%s); generated by testbed.py\n"
+            "ListenAddress %s:%d\n"
+            "HostKey %s\n"
+            "PidFile %s\n"
+            "AuthorizedKeysFile %s/%%u\n"
+            "# StrictModes is 'no' only when the test bed lives under a\n"
+            "# world-writable directory such as /tmp\n"
+            "StrictModes %s\n"
+            "UsePAM no\n"
+            "PasswordAuthentication no\n"
+            "KbdInteractiveAuthentication no\n"
+            "PubkeyAuthentication yes\n"
+            "PermitRootLogin no\n"
+            "AllowUsers %s\n"
+            "AcceptEnv LANG LC_* HVB_*\n"
+            "PrintMotd no\n"
+            "PrintLastLog no\n"
+            "X11Forwarding no\n"
+            "MaxSessions 64\n"
+            "MaxStartups 100:30:200\n"
+            "LoginGraceTime 30\n"
+            "LogLevel VERBOSE\n"
+            "Subsystem sftp /usr/lib/openssh/sftp-server\n"
+            % (self.target, self.kind, self.address, self.port,
+               self.host_key, self.dir / "sshd.pid", akdir, strict,
+               " ".join(ACCOUNTS)))
+        os.chmod(self.conf, 0o644)
+        run([SSHD, "-t", "-f", str(self.conf)])
+
+    def argv(self):
+        return [SSHD, "-D", "-e", "-f", str(self.conf)]
+
+    def start(self, timeout=15):
+        if port_in_use(self.address, self.port):
+            raise TestbedError("%s:%d is already in use (target %s)" % (
+                self.address, self.port, self.target))
+        self.spawn()
+        wait_listen(self.address, self.port, timeout, self.proc,
+                    self.log_path)
+
+    def known_hosts_line(self):
+        host = self.address if self.port == 22 else "[%s]:%d" % (
+            self.address, self.port)
+        return "%s %s" % (host, pubkey_type_and_blob(self.host_pub))
+
+
+class User:
+    def __init__(self, bed, name, targets):
+        self.name = name
+        self.targets = list(targets)
+        self.key = bed.root / "keys" / name
+        self.pub = None
+
+
+class Bastion(Service):
+    """hvbastiond with its own configuration file and state directory."""
+
+    def __init__(self, root, conf, state_dir, address, port, bin_dir=None,
+                 name="hvbastiond", recordings_dir=None):
+        super().__init__(root, name, conf)
+        self.conf = Path(conf)
+        self.state_dir = Path(state_dir)
+        self.recordings_dir = Path(recordings_dir or
+                                   (self.state_dir / "recordings"))
+        self.address = address
+        self.port = port
+        self.bin_dir = Path(bin_dir or default_bin_dir())
+        self.known_hosts = self.root / ("%s.known_hosts" % name
+                                        if name != "hvbastiond"
+                                        else "known_hosts")
+
+    @property
+    def daemon(self):
+        return self.bin_dir / "hvbastiond"
+
+    @property
+    def host_key(self):
+        return self.state_dir / "ssh_host_ed25519_key"
+
+    @property
+    def host_pub_path(self):
+        return self.state_dir / "ssh_host_ed25519_key.pub"
+
+    def argv(self):
+        return [str(self.daemon), "-f", str(self.conf), "-D"]
+
+    def check_config(self, conf=None):
+        """`hvbastiond -f CONF -n` -> CompletedProcess (stdout+stderr)."""
+        self._need_binary()
+        return run([str(self.daemon), "-f", str(conf or self.conf), "-n"],
+                   check=False, stderr=subprocess.STDOUT, timeout=30)
+
+    def _need_binary(self):
+        if not os.access(self.daemon, os.X_OK):
+            raise TestbedError(
+                "%s not found or not executable: run `make` at the top of "
+                "the repository, or set HVB_BIN_DIR" % self.daemon)
+
+    def start(self, timeout=20):
+        self._need_binary()
+        if port_in_use(self.address, self.port):
+            raise TestbedError("%s:%d is already in use (bastion)" % (
+                self.address, self.port))
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.state_dir, 0o700)
+        self.spawn()
+        wait_listen(self.address, self.port, timeout, self.proc,
+                    self.log_path)
+        deadline = time.monotonic() + 5
+        while not self.host_pub_path.exists():
+            if time.monotonic() > deadline:
+                raise TestbedError("%s did not write %s" % (
+                    self.daemon, self.host_pub_path))
+            time.sleep(0.05)
+        self.write_known_hosts()
+
+    def host_pub(self):
+        return self.host_pub_path.read_text().strip()
+
+    def known_hosts_line(self):
+        host = self.address if self.port == 22 else "[%s]:%d" % (
+            self.address, self.port)
+        return "%s %s" % (host, pubkey_type_and_blob(self.host_pub()))
+
+    def write_known_hosts(self, path=None):
+        path = Path(path or self.known_hosts)
+        path.write_text(self.known_hosts_line() + "\n")
+        return path
+
+    def log_mark(self):
+        """Offset in the log; log_since(mark) returns what came after."""
+        try:
+            return self.log_path.stat().st_size
+        except OSError:
+            return 0
+
+    def log_since(self, mark):
+        try:
+            with open(self.log_path, "rb") as f:
+                f.seek(mark)
+                return f.read().decode(errors="replace")
+        except OSError:
+            return ""
+
+    def wait_log(self, needle, mark=0, timeout=5.0):
+        deadline = time.monotonic() + timeout
+        while True:
+            text = self.log_since(mark)
+            if needle in text:
+                return text
+            if time.monotonic() > deadline:
+                return text
+            time.sleep(0.05)
+
+
+# --------------------------------------------------------------------------
+# the test bed
+
+class TestBed:
+    """Keys, accounts, targets and bastion configuration under root.
+
+    bed = TestBed("/tmp/x", bastion=("127.0.0.20", 2222),
+                  target_addresses={"pve1": "127.0.0.21", ...},
+                  target_port=22)
+    bed.setup(); bed.start(); ...; bed.stop()
+    """
+
+    __test__ = False    # not a pytest test class
+
+    def __init__(self, root, bastion=("127.0.0.1", 2222),
+                 target_addresses=None, target_port=22, target_ports=None,
+                 bin_dir=None, targets=None, users=None,
+                 login_grace_time=30, record_input=True,
+                 accept_env=("LANG", "LC_*")):
+        self.root = Path(root).resolve()
+        self.bin_dir = Path(bin_dir or default_bin_dir())
+        self.login_grace_time = login_grace_time
+        self.record_input = record_input
+        self.accept_env = list(accept_env)
+        targets = targets or DEFAULT_TARGETS
+        users = users if users is not None else DEFAULT_USERS
+        addrs = dict(target_addresses or {"pve1": "127.0.0.11",
+                                          "vm101": "127.0.0.12"})
+        ports = dict(target_ports or {})
+        self.targets = {}
+        for i, (name, spec) in enumerate(targets.items()):
+            addr = addrs.get(name, "127.0.0.%d" % (11 + i))
+            self.targets[name] = Target(self, name, spec["kind"], addr,
+                                        ports.get(name, target_port),
+                                        spec["credentials"])
+        self.users = {n: User(self, n, t) for n, t in users.items()}
+        self.conf = self.root / "hvbastion.conf"
+        self.state_dir = self.root / "state"
+        self.recordings_dir = self.state_dir / "recordings"
+        self.bastion = Bastion(self.root, self.conf, self.state_dir,
+                               bastion[0], bastion[1], self.bin_dir,
+                               recordings_dir=self.recordings_dir)
+        self.extra_bastions = []
+
+    # -- building
+
+    def setup(self):
+        self.root.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.root, 0o755)
+        ensure_accounts()
+        ensure_privsep_dir()
+        for d in ("keys", "credentials"):
+            (self.root / d).mkdir(exist_ok=True)
+            os.chmod(self.root / d, 0o755)
+        for u in self.users.values():
+            u.pub = gen_key(u.key, "%s@hvbastion-testbed" % u.name)
+        for t in self.targets.values():
+            t.setup()
+        self.write_bastion_config()
+        return self
+
+    def credential(self, name):
+        for t in self.targets.values():
+            for c in t.credentials:
+                if c.name == name:
+                    return c
+        raise KeyError(name)
+
+    def bastion_config_text(self, address=None, port=None, state_dir=None,
+                            recordings_dir=None, host_keys=None,
+                            extra_targets=None, extra="",
+                            login_grace_time=None):
+        """The bastion configuration (contract format).
+
+        host_keys: {target: "ssh-ed25519 AAAA..."} overrides the pins.
+        extra_targets: [(name, address, port, kind, host_key,
+                         [credential names], [users allowed])]"""
+        host_keys = host_keys or {}
+        state_dir = Path(state_dir or self.state_dir)
+        recordings_dir = Path(recordings_dir or (state_dir / "recordings"))
+        L = []
+        L.append("# hvbastion configuration generated by tests/lib/testbed.py")
+        L.append("listen %s port %d" % (q(address or self.bastion.address),
+                                        port or self.bastion.port))
+        L.append("state-directory %s" % q(state_dir))
+        L.append("recordings-directory %s" % q(recordings_dir))
+        L.append("login-grace-time %d" % (login_grace_time or
+                                          self.login_grace_time))
+        L.append("record-input %s" % ("yes" if self.record_input else "no"))
+        if self.accept_env:
+            L.append("accept-env " + " ".join(q(e) for e in self.accept_env))
+        L.append("")
+        for t in self.targets.values():
+            for c in t.credentials:
+                L.append("credential %s {" % q(c.name))
+                L.append("\tlogin %s" % q(c.login))
+                L.append("\tkey-file %s" % q(c.key))
+                L.append("}")
+        L.append("")
+        extra_targets = extra_targets or []
+        for t in self.targets.values():
+            L.append("target %s {" % q(t.target))
+            L.append("\taddress %s" % q(t.address))
+            L.append("\tport %d" % t.port)
+            L.append("\thost-key %s" % q(host_keys.get(t.target, t.host_pub)))
+            L.append("\tkind %s" % t.kind)
+            for c in t.credentials:
+                L.append("\tcredential %s" % q(c.name))
+            L.append("}")
+        for name, addr, port, kind, hk, creds, _users in extra_targets:
+            L.append("target %s {" % q(name))
+            L.append("\taddress %s" % q(addr))
+            L.append("\tport %d" % port)
+            L.append("\thost-key %s" % q(hk))
+            L.append("\tkind %s" % kind)
+            for c in creds:
+                L.append("\tcredential %s" % q(c))
+            L.append("}")
+        L.append("")
+        for u in self.users.values():
+            L.append("user %s {" % q(u.name))
+            L.append("\tpublic-key %s" % q(u.pub))
+            for t in u.targets:
+                L.append("\ttarget %s" % q(t))
+            for et in extra_targets:
+                if u.name in et[6]:
+                    L.append("\ttarget %s" % q(et[0]))
+            L.append("}")
+        if extra:
+            L.append(extra)
+        return "\n".join(L) + "\n"
+
+    def write_bastion_config(self, path=None, **kw):
+        path = Path(path or self.conf)
+        path.write_text(self.bastion_config_text(**kw))
+        os.chmod(path, 0o644)
+        return path
+
+    def make_bastion(self, name, port=None, address=None, **config_kw):
+        """A second hvbastiond (own config, state, log, known_hosts) on the
+        same targets, e.g. with a wrong host-key pin. Not started."""
+        address = address or self.bastion.address
+        port = port or free_port(address)
+        state = self.root / ("state-%s" % name)
+        conf = self.root / ("hvbastion-%s.conf" % name)
+        self.write_bastion_config(conf, address=address, port=port,
+                                  state_dir=state, **config_kw)
+        b = Bastion(self.root, conf, state, address, port, self.bin_dir,
+                    name="hvbastiond-%s" % name)
+        self.extra_bastions.append(b)
+        return b
+
+    # -- running
+
+    def start_targets(self):
+        for t in self.targets.values():
+            t.start()
+
+    def start(self, bastion=True):
+        try:
+            self.start_targets()
+            if bastion:
+                self.bastion.start()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def stop(self):
+        """Stop everything this bed (or an earlier process using the same
+        root: pid files) started. Safe to call more than once."""
+        for b in self.extra_bastions + [self.bastion]:
+            b.stop()
+        for t in self.targets.values():
+            t.stop()
+
+    def stop_stale(self):
+        """Stop daemons left by an earlier run (pid files under root),
+        including extra bastions this object does not know about."""
+        self.stop()
+        for pf in self.root.glob("*.pid"):
+            try:
+                pid = int(pf.read_text().split()[0])
+            except (OSError, ValueError, IndexError):
+                pf.unlink()
+                continue
+            if pid_alive(pid) and str(self.root) in _cmdline(pid):
+                kill_tree(pid)
+            pf.unlink()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.stop()
+
+    # -- clients
+
+    def ssh_argv(self, login, key, *command, port=None, host=None,
+                 known_hosts=None, tty=None, batch=True, opts=()):
+        """argv for the stock OpenSSH client through the bastion.
+
+        login: 'alice', 'alice+pve1', ...; key: a user name or a path;
+        tty: None (default), True (-tt), False (-T)."""
+        b = self.bastion
+        if key in self.users:
+            key = self.users[key].key
+        argv = ["ssh", "-F", "/dev/null",
+                "-p", str(port or b.port),
+                "-i", str(key),
+                "-o", "IdentitiesOnly=yes",
+                "-o", "IdentityAgent=none",
+                "-o", "UserKnownHostsFile=%s" % (known_hosts or b.known_hosts),
+                "-o", "GlobalKnownHostsFile=/dev/null",
+                "-o", "StrictHostKeyChecking=yes",
+                "-o", "ConnectTimeout=10",
+                "-o", "ServerAliveInterval=0",
+                "-o", "LogLevel=ERROR"]
+        if batch:
+            argv += ["-o", "BatchMode=yes"]
+        if tty is True:
+            argv.append("-tt")
+        elif tty is False:
+            argv.append("-T")
+        for o in opts:
+            argv += ["-o", o] if "=" in o and not o.startswith("-") else [o]
+        # "--": a command word that starts with "-" is not an ssh option
+        argv += ["--", "%s@%s" % (login, host or b.address)]
+        argv += list(command)
+        return argv
+
+    def target_ssh_argv(self, target, credential=None, *command):
+        """argv for ssh straight to a target with a credential key (used to
+        prove the test bed itself works)."""
+        t = self.targets[target]
+        c = t.credentials[0] if credential is None else \
+            self.credential(credential)
+        kh = t.dir / "known_hosts"
+        kh.write_text(t.known_hosts_line() + "\n")
+        return ["ssh", "-F", "/dev/null", "-p", str(t.port),
+                "-i", str(c.key), "-o", "IdentitiesOnly=yes",
+                "-o", "IdentityAgent=none",
+                "-o", "UserKnownHostsFile=%s" % kh,
+                "-o", "GlobalKnownHostsFile=/dev/null",
+                "-o", "StrictHostKeyChecking=yes", "-o", "BatchMode=yes",
+                "-o", "LogLevel=ERROR",
+                "%s@%s" % (c.login, t.address)] + list(command)
+
+    def paramiko_client(self, login, key, port=None, timeout=15, **kw):
+        """A connected paramiko SSHClient to the bastion, host key checked
+        against the generated bastion key."""
+        import paramiko
+        b = self.bastion
+        if key in self.users:
+            key = self.users[key].key
+        client = paramiko.SSHClient()
+        kt, blob = pubkey_type_and_blob(b.host_pub()).split()
+        hk = paramiko.Ed25519Key(data=base64.b64decode(blob))
+        hostname = b.address if (port or b.port) == 22 else \
+            "[%s]:%d" % (b.address, port or b.port)
+        client.get_host_keys().add(hostname, kt, hk)
+        client.set_missing_host_key_policy(paramiko.RejectPolicy())
+        client.connect(b.address, port=port or b.port, username=login,
+                       key_filename=str(key), look_for_keys=False,
+                       allow_agent=False, timeout=timeout,
+                       banner_timeout=timeout, auth_timeout=timeout, **kw)
+        return client
+
+
+def main(argv=None):
+    """python3 tests/lib/testbed.py ROOT: build and start targets only,
+    print how to reach them, wait for Ctrl-C (a manual check of the bed)."""
+    argv = argv if argv is not None else sys.argv[1:]
+    if not argv:
+        print("usage: testbed.py ROOT", file=sys.stderr)
+        return 2
+    bed = TestBed(argv[0]).setup()
+    bed.stop_stale()
+    bed.start(bastion=False)
+    for t in bed.targets.values():
+        print(" ".join(bed.target_ssh_argv(t.target)))
+    try:
+        signal.pause()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        bed.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
