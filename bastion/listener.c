@@ -194,7 +194,7 @@ accept_one(int lfd, const struct config *conf, ssh_key hostkey)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char addr[64];
-	int fd, port, pipefd[2];
+	int fd, port, pipefd[2], from_source;
 	pid_t pid;
 
 	fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
@@ -207,14 +207,21 @@ accept_one(int lfd, const struct config *conf, ssh_key hostkey)
 		close(fd);
 		return;
 	}
-	if (source_startups(addr) >= conf->startups_per_source) {
+	from_source = source_startups(addr);
+	if (from_source >= conf->startups_per_source) {
 		log_info("dropping %s port %d: too many connections from this"
 		    " address not yet authenticated"
 		    " (max-startups-per-source)", addr, port);
 		close(fd);
 		return;
 	}
-	if (drop_startup(conf)) {
+	/*
+	 * Early drop hits only addresses that already have a connection in
+	 * authentication: a person opening one connection gets in while a
+	 * flood from elsewhere is being thinned (until max-startups is full).
+	 */
+	if (startups >= conf->startups_full ||
+	    (from_source > 0 && drop_startup(conf))) {
 		log_info("dropping %s port %d: %d connections not yet"
 		    " authenticated (max-startups)", addr, port, startups);
 		close(fd);
