@@ -41,7 +41,7 @@ DEB_TEST  = openssh-server openssh-client python3 python3-pytest \
 	    python3-paramiko python3-pexpect asciinema socat procps \
 	    passwd
 
-CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c \
+CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 	    bastion/names.c bastion/target_choice.c policy/policy.c \
 	    recorder/json_text.c recorder/asciicast.c \
 	    recorder/session_log.c recorder/session_id.c bastion/pump.c \

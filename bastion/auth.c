@@ -7,6 +7,7 @@
 #include <libssh/server.h>
 
 #include "auth.h"
+#include "keys.h"
 #include "log.h"
 #include "ssh_msg.h"
 
@@ -34,44 +35,16 @@ step_method(enum auth_step s)
 	    SSH_AUTH_METHOD_INTERACTIVE;
 }
 
-static void
-fingerprint(ssh_key key, char *buf, size_t len)
-{
-	unsigned char *hash = NULL;
-	size_t hlen = 0;
-	char *fp;
-
-	snprintf(buf, len, "(unknown)");
-	if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash,
-	    &hlen) != 0)
-		return;
-	fp = ssh_get_fingerprint_hash(SSH_PUBLICKEY_HASH_SHA256, hash, hlen);
-	if (fp != NULL) {
-		snprintf(buf, len, "%s", fp);
-		ssh_string_free_char(fp);
-	}
-	ssh_clean_pubkey_hash(&hash);
-}
-
 static int
 key_is_users(const struct config_user *u, ssh_key offered)
 {
 	size_t i;
 
 	for (i = 0; i < u->npublic_keys; i++) {
-		char type[64];
-		const char *sp = strchr(u->public_keys[i], ' ');
 		ssh_key k = NULL;
 		int same;
 
-		if (sp == NULL || (size_t)(sp - u->public_keys[i]) >=
-		    sizeof(type))
-			continue;
-		memcpy(type, u->public_keys[i], (size_t)(sp -
-		    u->public_keys[i]));
-		type[sp - u->public_keys[i]] = '\0';
-		if (ssh_pki_import_pubkey_base64(sp + 1,
-		    ssh_key_type_from_name(type), &k) != SSH_OK)
+		if (keys_import_line(u->public_keys[i], &k) < 0)
 			continue;
 		same = ssh_key_cmp(k, offered, SSH_KEY_CMP_PUBLIC) == 0;
 		ssh_key_free(k);
@@ -119,7 +92,7 @@ handle_publickey(struct auth_ctx *a, ssh_message msg)
 		reply_failure(a, msg, "publickey", "method not expected now");
 		return 0;
 	}
-	fingerprint(key, fp, sizeof(fp));
+	keys_fingerprint(key, fp, sizeof(fp));
 	if (a->user == NULL || !key_is_users(a->user, key)) {
 		reply_failure(a, msg, "publickey", a->user == NULL ?
 		    "unknown user" : "key not registered for this user");

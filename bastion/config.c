@@ -21,6 +21,7 @@
 
 #include "conf_lex.h"
 #include "config.h"
+#include "keys.h"
 #include "names.h"
 
 #define DEFAULT_STATE_DIR	"/var/lib/hvbastion"
@@ -143,37 +144,32 @@ take_string(struct parser *p, const struct conf_stmt *st, char **dst)
 static int
 take_public_key(struct parser *p, const struct conf_stmt *st, char **dst)
 {
-	char buf[CONF_LEX_TOKEN_MAX], *sp, *sp2;
-	enum ssh_keytypes_e type;
 	ssh_key key = NULL;
+	char *sp;
 
 	if (st->nwords != 2) {
 		perr(p, st->line, "%s: expected one quoted key line",
 		    st->words[0]);
 		return -1;
 	}
-	snprintf(buf, sizeof(buf), "%s", st->words[1]);
-	sp = strchr(buf, ' ');
-	if (sp == NULL) {
+	if (strchr(st->words[1], ' ') == NULL) {
 		perr(p, st->line, "%s: expected \"TYPE BASE64 [comment]\"",
 		    st->words[0]);
 		return -1;
 	}
-	*sp = '\0';
-	if ((sp2 = strchr(sp + 1, ' ')) != NULL)
-		*sp2 = '\0';
-	type = ssh_key_type_from_name(buf);
-	if (type == SSH_KEYTYPE_UNKNOWN ||
-	    ssh_pki_import_pubkey_base64(sp + 1, type, &key) != SSH_OK) {
+	if (keys_import_line(st->words[1], &key) < 0) {
 		perr(p, st->line, "%s: not a valid public key", st->words[0]);
 		return -1;
 	}
 	ssh_key_free(key);
-	*sp = ' ';
-	if ((*dst = strdup(buf)) == NULL) {
+	if ((*dst = strdup(st->words[1])) == NULL) {
 		perr(p, st->line, "out of memory");
 		return -1;
 	}
+	/* Keep "type base64": the comment is for people. */
+	if ((sp = strchr(*dst, ' ')) != NULL && (sp = strchr(sp + 1, ' ')) !=
+	    NULL)
+		*sp = '\0';
 	return 0;
 }
 

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "keys.h"
 #include "log.h"
 #include "upstream.h"
 
@@ -34,36 +35,6 @@ hostkey_algorithms(enum ssh_keytypes_e type)
 	default:
 		return NULL;
 	}
-}
-
-static int
-import_pin(const char *line, ssh_key *key)
-{
-	char type[64];
-	const char *sp = strchr(line, ' ');
-
-	if (sp == NULL || (size_t)(sp - line) >= sizeof(type))
-		return -1;
-	memcpy(type, line, (size_t)(sp - line));
-	type[sp - line] = '\0';
-	return ssh_pki_import_pubkey_base64(sp + 1,
-	    ssh_key_type_from_name(type), key) == SSH_OK ? 0 : -1;
-}
-
-static void
-key_fingerprint(ssh_key key, char *buf, size_t len)
-{
-	unsigned char *hash = NULL;
-	size_t hlen = 0;
-	char *fp = NULL;
-
-	snprintf(buf, len, "(unknown)");
-	if (ssh_get_publickey_hash(key, SSH_PUBLICKEY_HASH_SHA256, &hash,
-	    &hlen) == 0 && (fp = ssh_get_fingerprint_hash(
-	    SSH_PUBLICKEY_HASH_SHA256, hash, hlen)) != NULL)
-		snprintf(buf, len, "%s", fp);
-	ssh_string_free_char(fp);
-	ssh_clean_pubkey_hash(&hash);
 }
 
 static int
@@ -108,7 +79,7 @@ upstream_connect(const struct config *conf, const struct config_target *t,
 
 	*out = NULL;
 	snprintf(why, whylen, "internal error");
-	if (import_pin(t->host_key, &pin) < 0 ||
+	if (keys_import_line(t->host_key, &pin) < 0 ||
 	    (up = calloc(1, sizeof(*up))) == NULL ||
 	    (up->ssh = ssh_new()) == NULL)
 		goto out;
@@ -130,10 +101,10 @@ upstream_connect(const struct config *conf, const struct config_target *t,
 	    ssh_key_cmp(seen, pin, SSH_KEY_CMP_PUBLIC) != 0) {
 		/* Nothing has been sent but the key exchange. */
 		if (seen != NULL)
-			key_fingerprint(seen, fp_seen, sizeof(fp_seen));
+			keys_fingerprint(seen, fp_seen, sizeof(fp_seen));
 		else
 			snprintf(fp_seen, sizeof(fp_seen), "(none)");
-		key_fingerprint(pin, fp_pin, sizeof(fp_pin));
+		keys_fingerprint(pin, fp_pin, sizeof(fp_pin));
 		log_error("host key mismatch for target %s (%s port %d):"
 		    " presented %s, pinned %s (%s:%d); credential not sent",
 		    t->name, t->address, t->port, fp_seen, fp_pin,
