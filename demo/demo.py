@@ -109,11 +109,11 @@ def cmd_start(args):
     p = b.port
     print("""
 Connect (hypervisor admin alice -> pve1, guest admin bob -> vm101):
-  ssh -p {p} -i {ak} -o UserKnownHostsFile={kh} alice@127.0.0.1 pve1
+  ssh -p {p} -i {ak} -o UserKnownHostsFile={kh} -t alice@127.0.0.1 pve1   (shell)
   ssh -p {p} -i {ak} -o UserKnownHostsFile={kh} alice@127.0.0.1 pve1 uname -a
-  ssh -p {p} -i {ak} -o UserKnownHostsFile={kh} alice+pve1@127.0.0.1
+  ssh -p {p} -i {ak} -o UserKnownHostsFile={kh} -t alice+pve1@127.0.0.1
   ssh -p {p} -i {ak} -o UserKnownHostsFile={kh} -t alice@127.0.0.1   (menu)
-  ssh -p {p} -i {bk} -o UserKnownHostsFile={kh} bob@127.0.0.1 vm101
+  ssh -p {p} -i {bk} -o UserKnownHostsFile={kh} -t bob@127.0.0.1 vm101
 Refused (separation of roles):
   ssh -p {p} -i {ak} -o UserKnownHostsFile={kh} alice@127.0.0.1 vm101
   ssh -p {p} -i {ck} -o UserKnownHostsFile={kh} carol@127.0.0.1 pve1
