@@ -12,11 +12,16 @@
 PREFIX	?= /usr/local
 SBINDIR	?= $(PREFIX)/sbin
 BINDIR	?= $(PREFIX)/bin
+MANDIR	?= $(PREFIX)/share/man
+SYSCONFDIR ?= /etc
+# Where libpam finds modules named without a path.
+PAMDIR	?= /lib/$(shell $(CC) -print-multiarch 2>/dev/null)/security
 DESTDIR	?=
 PYTHON	?= /usr/bin/python3
 
 CC	?= cc
 PKGS	 = libssh jansson
+PAM_LIBS = -lpam $(shell pkg-config --libs liboath 2>/dev/null)
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	   -Wformat=2 -Wshadow -Wpointer-arith -Wstrict-prototypes \
@@ -36,10 +41,10 @@ endif
 
 # Debian 12 packages: to build, and to run the tests and the demo.
 DEB_BUILD = gcc make pkg-config libc6-dev libssh-dev libjansson-dev \
-	    libcmocka-dev
+	    libcmocka-dev libpam0g-dev liboath-dev libqrencode-dev
 DEB_TEST  = openssh-server openssh-client python3 python3-pytest \
 	    python3-paramiko python3-pexpect asciinema socat procps \
-	    passwd
+	    passwd oathtool libpam-modules libnss-wrapper
 
 CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 	    bastion/names.c bastion/target_choice.c policy/policy.c \
@@ -47,6 +52,7 @@ CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 	    recorder/session_log.c recorder/session_id.c bastion/pump.c \
 	    bastion/menu.c
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
+	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \
 	    bastion/listener.c
 CORE_OBJS   = $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -55,23 +61,38 @@ DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 UNIT_TESTS  = $(patsubst tests/unit/%.c,$(BUILD)/tests/%,\
 	      $(wildcard tests/unit/test_*.c))
 
-all: $(BUILD)/hvbastiond $(BUILD)/hvbastion
+# The PAM module and the TOTP store it shares with the CLI.
+PAM_SRCS    = pam/totp_store.c
+PAM_OBJS    = $(PAM_SRCS:%.c=$(BUILD)/obj/%.o)
+PAM_PIC_OBJS = $(PAM_SRCS:%.c=$(BUILD)/pic/%.o)
+
+all: $(BUILD)/hvbastiond $(BUILD)/hvbastion $(BUILD)/pam_hvbastion.so
 
 $(BUILD)/obj/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
+$(BUILD)/pic/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -fPIC -c -o $@ $<
+
 $(BUILD)/hvbastiond: $(BUILD)/obj/bastion/hvbastiond.o $(DAEMON_OBJS) \
 		$(CORE_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpam
 
-$(BUILD)/hvbastion: $(BUILD)/obj/bastion/hvbastion.o $(CORE_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+$(BUILD)/hvbastion: $(BUILD)/obj/bastion/hvbastion.o \
+		$(BUILD)/obj/bastion/totp_enroll.o $(CORE_OBJS) $(PAM_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(PAM_LIBS) -lqrencode
 
-$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit_util.h $(CORE_OBJS)
+$(BUILD)/pam_hvbastion.so: $(BUILD)/pic/pam/pam_hvbastion.o $(PAM_PIC_OBJS)
+	$(CC) -shared -Wl,-z,relro,-z,now -Wl,--no-undefined \
+	    $(filter -fsanitize=%,$(LDFLAGS)) -o $@ $^ $(PAM_LIBS)
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/unit_util.h $(CORE_OBJS) \
+		$(PAM_OBJS)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CORE_OBJS) $(LDLIBS) \
-	    $(shell pkg-config --libs cmocka 2>/dev/null)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CORE_OBJS) $(PAM_OBJS) \
+	    $(LDLIBS) $(PAM_LIBS) $(shell pkg-config --libs cmocka 2>/dev/null)
 
 # The fuzz targets, run over their seed corpora as regression tests (no
 # clang needed; tests/fuzz/README.md says how to fuzz for real).
@@ -83,7 +104,7 @@ $(BUILD)/fuzz/run_%: tests/fuzz/fuzz_%.c tests/fuzz/run_corpus.c $(CORE_OBJS)
 	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< tests/fuzz/run_corpus.c \
 	    $(CORE_OBJS) $(LDLIBS)
 
-unit-build: $(UNIT_TESTS) $(FUZZ_RUNNERS)
+unit-build: $(BUILD)/pam_hvbastion.so $(UNIT_TESTS) $(FUZZ_RUNNERS)
 
 deps:
 	@sh tests/deps.sh $(DEB_BUILD) $(DEB_TEST)
@@ -109,9 +130,15 @@ bench: deps all
 	HVB_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) bench/bench.py
 
 install: all
-	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR)
+	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PAMDIR) \
+	    $(DESTDIR)$(SYSCONFDIR)/pam.d $(DESTDIR)$(MANDIR)/man8
 	install -m 0755 $(BUILD)/hvbastiond $(DESTDIR)$(SBINDIR)/hvbastiond
 	install -m 0755 $(BUILD)/hvbastion $(DESTDIR)$(BINDIR)/hvbastion
+	install -m 0644 $(BUILD)/pam_hvbastion.so \
+	    $(DESTDIR)$(PAMDIR)/pam_hvbastion.so
+	[ -e $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion ] || \
+	    install -m 0644 pam/hvbastion $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion
+	install -m 0644 man/pam_hvbastion.8 $(DESTDIR)$(MANDIR)/man8/
 
 clean:
 	rm -rf build

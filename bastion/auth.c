@@ -7,31 +7,31 @@
 #include <libssh/server.h>
 
 #include "auth.h"
+#include "kbdint_pam.h"
 #include "keys.h"
 #include "log.h"
 #include "ssh_msg.h"
-
-enum auth_step { AUTH_STEP_PUBLICKEY, AUTH_STEP_KBDINT };
 
 struct auth_ctx {
 	ssh_session		 ssh;
 	const struct config	*conf;
 	const char		*peer;
+	const char		*peer_addr;
 	char			 first_user[256];	/* as sent, escaped */
 	int			 have_user;
 	int			 user_parse_error;
 	const struct config_user *user;
 	struct target_choice	 choice;
-	enum auth_step		 steps[2];
+	const enum config_auth_method *steps;	/* from the configuration */
 	int			 nsteps, next;
 	int			 failures;
 	char			 key_fp[128];
 };
 
 static int
-step_method(enum auth_step s)
+step_method(enum config_auth_method m)
 {
-	return s == AUTH_STEP_PUBLICKEY ? SSH_AUTH_METHOD_PUBLICKEY :
+	return m == AUTH_PUBLICKEY ? SSH_AUTH_METHOD_PUBLICKEY :
 	    SSH_AUTH_METHOD_INTERACTIVE;
 }
 
@@ -88,7 +88,7 @@ handle_publickey(struct auth_ctx *a, ssh_message msg)
 	ssh_key key = ssh_msg_auth_key(msg);
 	char fp[128];
 
-	if (a->steps[a->next] != AUTH_STEP_PUBLICKEY || key == NULL) {
+	if (a->steps[a->next] != AUTH_PUBLICKEY || key == NULL) {
 		reply_failure(a, msg, "publickey", "method not expected now");
 		return 0;
 	}
@@ -112,6 +112,46 @@ handle_publickey(struct auth_ctx *a, ssh_message msg)
 	log_info("accepted publickey %s for %s from %s", fp, a->first_user,
 	    a->peer);
 	return step_done(a, msg);
+}
+
+/*
+ * Keyboard-interactive through PAM.  The conversation may exchange several
+ * messages with the client; *msgp ends as the one to answer.
+ */
+static int
+handle_kbdint(struct auth_ctx *a, ssh_message *msgp)
+{
+	char why[256];
+	ssh_message last = NULL;
+
+	if (a->steps[a->next] != AUTH_KBDINT) {
+		reply_failure(a, *msgp, "keyboard-interactive",
+		    "method not expected now");
+		return 0;
+	}
+	if (a->user == NULL) {
+		/* Never run PAM for a name we do not know. */
+		reply_failure(a, *msgp, "keyboard-interactive",
+		    "unknown user");
+		return 0;
+	}
+	if (kbdint_pam_run(a->ssh, a->conf, a->user->name, a->peer_addr,
+	    *msgp, &last, why, sizeof(why)) < 0) {
+		*msgp = last;
+		if (last != NULL)
+			reply_failure(a, last, "keyboard-interactive", why);
+		else {
+			a->failures++;
+			log_info("authentication failed for %s from %s:"
+			    " keyboard-interactive: %s", a->first_user,
+			    a->peer, why);
+		}
+		return 0;
+	}
+	*msgp = last;
+	log_info("accepted keyboard-interactive (PAM service %s) for %s from"
+	    " %s", a->conf->pam_service, a->first_user, a->peer);
+	return step_done(a, last);
 }
 
 /* The first request fixes the user name; later ones must repeat it. */
@@ -146,17 +186,19 @@ check_user(struct auth_ctx *a, const char *user)
 
 int
 auth_run(ssh_session ssh, const struct config *conf, const char *peer,
-    struct auth_result *out)
+    const char *peer_addr, struct auth_result *out)
 {
 	struct auth_ctx a;
-	int done = 0;
+	int done = 0, i;
 
 	memset(&a, 0, sizeof(a));
 	memset(out, 0, sizeof(*out));
 	a.ssh = ssh;
 	a.conf = conf;
 	a.peer = peer;
-	a.steps[a.nsteps++] = AUTH_STEP_PUBLICKEY;
+	a.peer_addr = peer_addr;
+	a.steps = conf->auth_methods;
+	a.nsteps = conf->nauth_methods;
 	snprintf(a.first_user, sizeof(a.first_user), "(none)");
 
 	while (!done) {
@@ -202,14 +244,14 @@ auth_run(ssh_session ssh, const struct config *conf, const char *peer,
 			reply_failure(&a, msg, "password", "not enabled");
 			break;
 		case SSH_AUTH_METHOD_INTERACTIVE:
-			reply_failure(&a, msg, "keyboard-interactive",
-			    "not enabled");
+			done = handle_kbdint(&a, &msg);
 			break;
 		default:
 			reply_failure(&a, msg, "other", "not enabled");
 			break;
 		}
-		ssh_message_free(msg);
+		if (msg != NULL)
+			ssh_message_free(msg);
 		if (!done && a.failures >= conf->max_auth_tries) {
 			log_info("authentication failed for %s from %s: too"
 			    " many attempts", a.first_user, peer);
@@ -221,5 +263,10 @@ auth_run(ssh_session ssh, const struct config *conf, const char *peer,
 	out->user = a.user;
 	out->choice = a.choice;
 	snprintf(out->key_fp, sizeof(out->key_fp), "%s", a.key_fp);
+	for (i = 0; i < a.nsteps; i++)
+		snprintf(out->methods + strlen(out->methods),
+		    sizeof(out->methods) - strlen(out->methods), "%s%s",
+		    i ? "," : "", a.steps[i] == AUTH_PUBLICKEY ? "publickey" :
+		    "keyboard-interactive");
 	return 0;
 }

@@ -4,8 +4,9 @@
  * A list of required methods, satisfied in order (OpenSSH's
  * AuthenticationMethods "publickey,keyboard-interactive"): each method but
  * the last answers "partial success" and offers only the next one.  The user
- * name may not change between steps.  Today the list is "publickey"; the
- * keyboard-interactive step (PAM) plugs into auth_step_kbdint().
+ * name may not change between steps.  The list comes from "auth-methods"
+ * (default publickey,keyboard-interactive); keyboard-interactive runs the
+ * PAM service (kbdint_pam.c).
  */
 #ifndef HVB_AUTH_H
 #define HVB_AUTH_H
@@ -19,6 +20,7 @@ struct auth_result {
 	const struct config_user *user;
 	struct target_choice	 choice;	/* from the login name */
 	char			 key_fp[128];	/* SHA256:... of the key */
+	char			 methods[64];	/* "publickey,keyboard-..." */
 };
 
 /*
@@ -27,6 +29,6 @@ struct auth_result {
  * (the reason is logged).
  */
 int	auth_run(ssh_session, const struct config *, const char *peer,
-	    struct auth_result *);
+	    const char *peer_addr, struct auth_result *);
 
 #endif

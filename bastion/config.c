@@ -544,6 +544,49 @@ top_block(struct parser *p, struct conf_lex *lx, struct conf_stmt *st)
 	}
 }
 
+/*
+ * "auth-methods publickey,keyboard-interactive": every method is required,
+ * in this order (OpenSSH's AuthenticationMethods, one list).
+ */
+static void
+parse_auth_methods(struct parser *p, const struct conf_stmt *st)
+{
+	struct config *conf = p->conf;
+	char buf[128], *tok, *save = NULL;
+
+	conf->nauth_methods = 0;
+	if (st->nwords != 2 || strlen(st->words[1]) >= sizeof(buf)) {
+		perr(p, st->line, "auth-methods: expected a comma-separated"
+		    " list such as publickey,keyboard-interactive");
+		return;
+	}
+	snprintf(buf, sizeof(buf), "%s", st->words[1]);
+	for (tok = strtok_r(buf, ",", &save); tok != NULL;
+	    tok = strtok_r(NULL, ",", &save)) {
+		enum config_auth_method m;
+		int i;
+
+		if (strcmp(tok, "publickey") == 0)
+			m = AUTH_PUBLICKEY;
+		else if (strcmp(tok, "keyboard-interactive") == 0)
+			m = AUTH_KBDINT;
+		else {
+			perr(p, st->line, "auth-methods: unknown method \"%s\""
+			    " (publickey, keyboard-interactive)", tok);
+			return;
+		}
+		for (i = 0; i < conf->nauth_methods; i++)
+			if (conf->auth_methods[i] == m) {
+				perr(p, st->line, "auth-methods: \"%s\" given"
+				    " twice", tok);
+				return;
+			}
+		conf->auth_methods[conf->nauth_methods++] = m;
+	}
+	if (conf->nauth_methods == 0)
+		perr(p, st->line, "auth-methods: empty list");
+}
+
 /* "max-startups 10:30:100" (OpenSSH's MaxStartups) or "max-startups 50". */
 static void
 parse_startups(struct parser *p, const struct conf_stmt *st)
@@ -631,6 +674,16 @@ top_stmt(struct parser *p, struct conf_stmt *st)
 		parse_int(p, st, 1, 1, 100000, &conf->max_connections);
 	else if (strcmp(kw, "max-startups") == 0)
 		parse_startups(p, st);
+	else if (strcmp(kw, "auth-methods") == 0)
+		parse_auth_methods(p, st);
+	else if (strcmp(kw, "pam-service") == 0) {
+		free(conf->pam_service);
+		conf->pam_service = NULL;
+		if (take_string(p, st, &conf->pam_service) == 0 &&
+		    !names_valid(conf->pam_service))
+			perr(p, st->line, "pam-service: invalid name");
+	} else if (strcmp(kw, "pam-directory") == 0)
+		take_string(p, st, &conf->pam_directory);
 	else if (strcmp(kw, "max-startups-per-source") == 0)
 		parse_int(p, st, 1, 1, 100000, &conf->startups_per_source);
 	else if (strcmp(kw, "record-input") == 0)
@@ -713,12 +766,14 @@ set_defaults(struct parser *p)
 	}
 	if (conf->state_dir == NULL)
 		conf->state_dir = strdup(DEFAULT_STATE_DIR);
+	if (conf->pam_service == NULL)
+		conf->pam_service = strdup("hvbastion");
 	if (conf->recordings_dir == NULL && conf->state_dir != NULL) {
 		snprintf(path, sizeof(path), "%s/recordings", conf->state_dir);
 		conf->recordings_dir = strdup(path);
 	}
 	if (conf->nlisten == 0 || conf->state_dir == NULL ||
-	    conf->recordings_dir == NULL)
+	    conf->recordings_dir == NULL || conf->pam_service == NULL)
 		perr(p, 0, "out of memory");
 }
 
@@ -752,6 +807,9 @@ config_load(const char *path, config_report_fn report, void *arg)
 	p.conf->startups_rate = 30;
 	p.conf->startups_full = 100;
 	p.conf->startups_per_source = 20;
+	p.conf->auth_methods[0] = AUTH_PUBLICKEY;
+	p.conf->auth_methods[1] = AUTH_KBDINT;
+	p.conf->nauth_methods = 2;
 	p.conf->record_input = 1;
 
 	if ((text = read_file(&p, path, &len)) != NULL) {
@@ -845,6 +903,8 @@ config_free(struct config *conf)
 	free(conf->users);
 	free(conf->state_dir);
 	free(conf->recordings_dir);
+	free(conf->pam_service);
+	free(conf->pam_directory);
 	free(conf->path);
 	free(conf);
 }

@@ -13,7 +13,11 @@
 #define CONFIG_NAME_MAX		64
 #define CONFIG_MAX_LISTEN	8
 
+#define CONFIG_MAX_AUTH_STEPS	2
+
 enum target_kind { TARGET_KIND_HYPERVISOR, TARGET_KIND_GUEST };
+
+enum config_auth_method { AUTH_PUBLICKEY, AUTH_KBDINT };
 
 struct config_origin {
 	const char	*file;		/* points into config->files */
@@ -69,6 +73,10 @@ struct config {
 	int			 startups_full;
 	int			 startups_per_source;
 	int			 record_input;
+	enum config_auth_method	 auth_methods[CONFIG_MAX_AUTH_STEPS];
+	int			 nauth_methods;
+	char			*pam_service;
+	char			*pam_directory;		/* NULL: /etc/pam.d */
 	char			**accept_env;		/* fnmatch patterns */
 	size_t			 naccept_env;
 	struct config_credential **credentials;

@@ -1,9 +1,9 @@
 /*
  * hvbastion.c - the command line for admins, auditors and security teams.
  *
- * Today: "config check" (same as hvbastiond -n) and "recordings" (list the
- * recordings directory).  Replay, search, verify and policy explain come
- * with their issues.
+ * Today: "config check" (same as hvbastiond -n), "recordings" (list the
+ * recordings directory) and "totp enroll".  Replay, search, verify and
+ * policy explain come with their issues.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "totp_enroll.h"
 
 #define DEFAULT_CONFIG	"/etc/hvbastion/hvbastion.conf"
 
@@ -18,7 +19,9 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: hvbastion [-f file] config check\n"
-	    "       hvbastion [-f file] recordings\n");
+	    "       hvbastion [-f file] recordings\n"
+	    "       hvbastion [-f file] totp enroll [--json] [--dir DIR]"
+	    " PERSON\n");
 	exit(2);
 }
 
@@ -90,6 +93,9 @@ main(int argc, char *argv[])
 		rc = 0;
 	} else if (strcmp(argv[i], "recordings") == 0)
 		rc = list_recordings(conf);
+	else if (strcmp(argv[i], "totp") == 0 && i + 1 < argc &&
+	    strcmp(argv[i + 1], "enroll") == 0)
+		rc = totp_enroll_main(conf, argc - i - 2, argv + i + 2, stdout);
 	else {
 		config_free(conf);
 		usage();

@@ -261,7 +261,7 @@ open_session_log(struct session *s)
 	}
 	ev = json_pack("{s:s, s:s, s:s, s:i, s:s, s:s}", "event", "login",
 	    "user", s->auth.user->name, "source", s->peer_addr,
-	    "source_port", s->peer_port, "method", "publickey",
+	    "source_port", s->peer_port, "methods", s->auth.methods,
 	    "key", s->auth.key_fp);
 	return session_log_write(s->log, ev);
 }
@@ -299,7 +299,7 @@ session_serve(const struct config *conf, ssh_key hostkey, int fd,
 		    ssh_get_error(s.ssh));
 		goto out;
 	}
-	if (auth_run(s.ssh, conf, s.peer, &s.auth) < 0)
+	if (auth_run(s.ssh, conf, s.peer, s.peer_addr, &s.auth) < 0)
 		goto out;
 	alarm(0);
 	close(startup_fd);

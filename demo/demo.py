@@ -41,7 +41,8 @@ EXTRA_SERVICES = []
 
 def make_bed():
     return testbed.TestBed(RUN, bastion=BASTION,
-                           target_addresses=TARGET_ADDRESSES, target_port=22)
+                           target_addresses=TARGET_ADDRESSES, target_port=22,
+                           mfa=True)
 
 
 def rel(p):
@@ -65,6 +66,8 @@ def write_env(bed):
         "HVB_CAROL_KEY": str(bed.users["carol"].key),
         "HVB_KNOWN_HOSTS": str(b.known_hosts),
     }
+    for u in bed.users.values():
+        env["HVB_%s_TOTP_SECRET" % u.name.upper()] = u.totp_secret
     for s in EXTRA_SERVICES:
         env.update(s.env())
     path = RUN / "demo.env"
@@ -108,6 +111,12 @@ def cmd_start(args):
     ak, bk, ck = (rel(bed.users[u].key) for u in ("alice", "bob", "carol"))
     p = b.port
     print("""
+Every login is two-factor: the key, then a 6-digit code at the
+"Verification code:" prompt. Get alice's current code with:
+  oathtool --totp -b $(grep ^HVB_ALICE_TOTP_SECRET= {env} | cut -d= -f2)
+(or scan the secret into an authenticator app: otpauth in `hvbastion totp
+enroll`). A code works once; 3 failures lock the person for 15 minutes.
+
 Connect (hypervisor admin alice -> pve1, guest admin bob -> vm101):
   ssh -p {p} -i {ak} -o UserKnownHostsFile={kh} -t alice@127.0.0.1 pve1   (shell)
   ssh -p {p} -i {ak} -o UserKnownHostsFile={kh} alice@127.0.0.1 pve1 uname -a
@@ -119,7 +128,7 @@ Refused (separation of roles):
   ssh -p {p} -i {ck} -o UserKnownHostsFile={kh} carol@127.0.0.1 pve1
 Recordings: {rec}
   asciinema play {rec}/<session>-c<N>.cast
-Stop: demo/demo.py stop""".format(p=p, ak=ak, bk=bk, ck=ck, kh=kh,
+Stop: demo/demo.py stop""".format(p=p, ak=ak, bk=bk, ck=ck, kh=kh, env=rel(env),
                                   rec=rel(bed.recordings_dir)))
     return 0
 

@@ -30,14 +30,14 @@ BASTION_ADDR = "127.0.0.20"
 TARGET_ADDRS = {"pve1": "127.0.0.21", "vm101": "127.0.0.22"}
 
 
-def _new_bed(prefix):
+def _new_bed(prefix, **kw):
     root = tempfile.mkdtemp(prefix="hvb-e2e-%s-" % prefix, dir="/tmp")
     os.chmod(root, 0o755)
     ports = {n: testbed.free_port(a) for n, a in TARGET_ADDRS.items()}
     bed = testbed.TestBed(
         root, bastion=(BASTION_ADDR, testbed.free_port(BASTION_ADDR)),
         target_addresses=TARGET_ADDRS, target_ports=ports,
-        login_grace_time=60)
+        login_grace_time=60, **kw)
     return bed
 
 

@@ -47,6 +47,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[2]
 SSHD = "/usr/sbin/sshd"
 SSH_KEYGEN = "/usr/bin/ssh-keygen"
+NSS_WRAPPER = "/usr/lib/x86_64-linux-gnu/libnss_wrapper.so"
+PAM_MODULE_DIR = "/usr/lib/x86_64-linux-gnu/security"
 ACCOUNTS = ("hvbpve", "hvbguest")
 
 
@@ -344,6 +346,10 @@ class Service:
     def argv(self):
         raise NotImplementedError
 
+    def env(self):
+        """Environment of the daemon (None: inherit ours)."""
+        return None
+
     def spawn(self):
         self.stop()
         log = open(self.log_path, "ab")
@@ -351,7 +357,7 @@ class Service:
             self.proc = subprocess.Popen(
                 self.argv(), stdin=subprocess.DEVNULL, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True,
-                close_fds=True)
+                close_fds=True, env=self.env())
         finally:
             log.close()
         self.pid = self.proc.pid
@@ -495,6 +501,7 @@ class User:
         self.targets = list(targets)
         self.key = bed.root / "keys" / name
         self.pub = None
+        self.totp_secret = None     # base32, when the bed has MFA
 
 
 class Bastion(Service):
@@ -513,6 +520,8 @@ class Bastion(Service):
         self.known_hosts = self.root / ("%s.known_hosts" % name
                                         if name != "hvbastiond"
                                         else "known_hosts")
+        self.nss_passwd = None
+        self.nss_group = None
 
     @property
     def daemon(self):
@@ -528,6 +537,22 @@ class Bastion(Service):
 
     def argv(self):
         return [str(self.daemon), "-f", str(self.conf), "-D"]
+
+    def env(self):
+        # Persons are not local accounts here: nss_wrapper makes them known
+        # to NSS (ROOT/passwd) so that pam_faillock counts their failures,
+        # as LDAP/SSSD or local accounts do in production.
+        if self.nss_passwd is None:
+            return None
+        env = dict(os.environ)
+        env["LD_PRELOAD"] = NSS_WRAPPER
+        env["NSS_WRAPPER_PASSWD"] = str(self.nss_passwd)
+        env["NSS_WRAPPER_GROUP"] = str(self.nss_group)
+        # ASan wants to be first in the library list; the preload is not
+        # instrumented and harmless.
+        env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + \
+            ":verify_asan_link_order=0"
+        return env
 
     def check_config(self, conf=None):
         """`hvbastiond -f CONF -n` -> CompletedProcess (stdout+stderr)."""
@@ -616,8 +641,12 @@ class TestBed:
                  target_addresses=None, target_port=22, target_ports=None,
                  bin_dir=None, targets=None, users=None,
                  login_grace_time=30, record_input=True,
-                 accept_env=("LANG", "LC_*")):
+                 accept_env=("LANG", "LC_*"), mfa=False):
+        """mfa: publickey then keyboard-interactive (TOTP through PAM,
+        with pam_faillock); otherwise publickey only, so that tests that
+        are not about MFA can log in as often as they like."""
         self.root = Path(root).resolve()
+        self.mfa = mfa
         self.bin_dir = Path(bin_dir or default_bin_dir())
         self.login_grace_time = login_grace_time
         self.record_input = record_input
@@ -637,9 +666,15 @@ class TestBed:
         self.conf = self.root / "hvbastion.conf"
         self.state_dir = self.root / "state"
         self.recordings_dir = self.state_dir / "recordings"
+        self.pam_dir = self.root / "pam.d"
+        self.totp_dir = self.state_dir / "totp"
+        self.faillock_dir = self.root / "faillock"
         self.bastion = Bastion(self.root, self.conf, self.state_dir,
                                bastion[0], bastion[1], self.bin_dir,
                                recordings_dir=self.recordings_dir)
+        if mfa:
+            self.bastion.nss_passwd = self.root / "passwd"
+            self.bastion.nss_group = self.root / "group"
         self.extra_bastions = []
 
     # -- building
@@ -657,7 +692,66 @@ class TestBed:
         for t in self.targets.values():
             t.setup()
         self.write_bastion_config()
+        if self.mfa:
+            self.setup_mfa()
         return self
+
+    # -- MFA: PAM directory, NSS entries, TOTP enrolment
+
+    def pam_service_text(self):
+        """The shipped pam/hvbastion with this bed's module and dirs."""
+        text = (REPO / "pam" / "hvbastion").read_text()
+        out = []
+        for line in text.splitlines():
+            if not line.startswith("#"):
+                if "pam_faillock.so" in line:
+                    line = line.replace(
+                        "pam_faillock.so", "%s/pam_faillock.so" %
+                        PAM_MODULE_DIR) + " dir=%s" % self.faillock_dir
+                if "pam_hvbastion.so" in line:
+                    line = line.replace(
+                        "pam_hvbastion.so", "%s dir=%s" % (
+                            self.bin_dir / "pam_hvbastion.so",
+                            self.totp_dir))
+            out.append(line)
+        return "\n".join(out) + "\n"
+
+    def setup_mfa(self):
+        self.pam_dir.mkdir(exist_ok=True)
+        os.chmod(self.pam_dir, 0o755)
+        (self.pam_dir / "hvbastion").write_text(self.pam_service_text())
+        self.faillock_dir.mkdir(exist_ok=True)
+        os.chmod(self.faillock_dir, 0o700)
+        passwd, group = [], []
+        for i, u in enumerate(self.users.values()):
+            uid = 61000 + i
+            passwd.append("%s:x:%d:%d:%s:/nonexistent:/usr/sbin/nologin"
+                          % (u.name, uid, uid, u.name))
+            group.append("%s:x:%d:" % (u.name, uid))
+        (self.root / "passwd").write_text("\n".join(passwd) + "\n")
+        (self.root / "group").write_text("\n".join(group) + "\n")
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.state_dir, 0o700)
+        for u in self.users.values():
+            u.totp_secret = (self.enrolled_secret(u.name) or
+                             self.enroll_totp(u.name))
+
+    def enrolled_secret(self, person):
+        """The secret already enrolled (a restarted demo keeps it)."""
+        try:
+            for line in (self.totp_dir / person).read_text().splitlines():
+                if line.startswith("secret "):
+                    return line.split()[1]
+        except OSError:
+            pass
+        return None
+
+    def enroll_totp(self, person):
+        """`hvbastion totp enroll --json PERSON` -> base32 secret."""
+        import json
+        cp = run([str(self.bin_dir / "hvbastion"), "-f", str(self.conf),
+                  "totp", "enroll", "--json", person], timeout=30)
+        return json.loads(cp.stdout)["secret"]
 
     def credential(self, name):
         for t in self.targets.values():
@@ -687,6 +781,12 @@ class TestBed:
         L.append("login-grace-time %d" % (login_grace_time or
                                           self.login_grace_time))
         L.append("record-input %s" % ("yes" if self.record_input else "no"))
+        if self.mfa:
+            L.append("auth-methods publickey,keyboard-interactive")
+            L.append("pam-service hvbastion")
+            L.append("pam-directory %s" % q(self.pam_dir))
+        else:
+            L.append("auth-methods publickey")
         if self.accept_env:
             L.append("accept-env " + " ".join(q(e) for e in self.accept_env))
         L.append("")
