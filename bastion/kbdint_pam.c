@@ -19,6 +19,7 @@
 #define KBDINT_ANSWER_MAX	1024
 
 struct kbdint_conv {
+	const char	*person;
 	ssh_session	 ssh;
 	ssh_message	 msg;		/* the message the next reply answers */
 	char		 info[KBDINT_INFO_MAX];	/* text waiting for a round */
@@ -29,9 +30,13 @@ static void
 add_info(struct kbdint_conv *kc, const char *text)
 {
 	size_t len = strlen(kc->info);
+	char esc[256];
 
 	if (text == NULL)
 		return;
+	/* What PAM tells the person (a lock, an expiry) is worth a log line. */
+	log_info("PAM message to %s: %s", kc->person,
+	    log_escape(esc, sizeof(esc), text));
 	snprintf(kc->info + len, sizeof(kc->info) - len, "%s%s", text,
 	    text[0] != '\0' && text[strlen(text) - 1] != '\n' ? "\n" : "");
 }
@@ -153,6 +158,7 @@ kbdint_pam_run(ssh_session ssh, const struct config *conf, const char *person,
 	int rc;
 
 	memset(&kc, 0, sizeof(kc));
+	kc.person = person;
 	kc.ssh = ssh;
 	kc.msg = msg;
 	rc = pam_start_confdir(conf->pam_service, person, &conv,

@@ -91,6 +91,25 @@ def test_key_then_code(bed):
     assert ev["methods"] == "publickey,keyboard-interactive", ev
 
 
+def test_code_typed_at_a_terminal(bed):
+    """The stock client on a terminal: the prompt, the code not echoed."""
+    import pexpect
+    argv = bed.ssh_argv("bob", "bob", "vm101", batch=False, tty=True)
+    child = pexpect.spawn(argv[0], argv[1:], timeout=20)
+    try:
+        child.expect("Verification code: ")
+        code = fresh_code(bed, "bob")
+        child.sendline(code)
+        child.expect(r"[$#] ")
+        assert code.encode() not in child.before
+        child.sendline("echo at-$((6*7))")
+        child.expect("at-42")
+        child.sendline("exit")
+        child.expect(pexpect.EOF)
+    finally:
+        child.close(force=True)
+
+
 def test_key_alone_is_not_enough(bed):
     """Partial success after the key: without a code nothing opens."""
     cp = subprocess.run(bed.ssh_argv("alice", "alice", "pve1", "id"),
@@ -215,6 +234,7 @@ def test_three_failures_lock_the_person(bed):
     assert b"hvbastion:" not in cp.stderr, show(cp)
     log = bed.bastion.log_since(mark)
     assert log.count("authentication failed for carol") >= 4, log
+    assert "PAM message to carol" in log and "locked" in log, log
     assert (bed.faillock_dir / person).exists()
 
 

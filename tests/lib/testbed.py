@@ -548,6 +548,8 @@ class Bastion(Service):
         env["LD_PRELOAD"] = NSS_WRAPPER
         env["NSS_WRAPPER_PASSWD"] = str(self.nss_passwd)
         env["NSS_WRAPPER_GROUP"] = str(self.nss_group)
+        # RTLD_DEEPBIND (its default) cannot work under the sanitizers.
+        env["NSS_WRAPPER_DISABLE_DEEPBIND"] = "1"
         # ASan wants to be first in the library list; the preload is not
         # instrumented and harmless.
         env["ASAN_OPTIONS"] = env.get("ASAN_OPTIONS", "") + \
