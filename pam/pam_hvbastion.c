@@ -94,30 +94,6 @@ parse_args(pam_handle_t *pamh, int argc, const char **argv, struct args *a)
 	return bad ? -1 : 0;
 }
 
-/*
- * The bastion's person names, as totp_store.c checks them again; here so
- * that an invalid name is never written to the log.
- */
-static int
-valid_user(const char *user)
-{
-	size_t i;
-
-	if (user == NULL || user[0] == '\0')
-		return 0;
-	for (i = 0; user[i] != '\0'; i++) {
-		unsigned char c = (unsigned char)user[i];
-		int alnum = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9');
-
-		if (i >= 64)
-			return 0;
-		if (!alnum && (i == 0 || (c != '.' && c != '_' && c != '-')))
-			return 0;
-	}
-	return 1;
-}
-
 /* Authenticator apps show "123 456"; people type what they see. */
 static void
 strip_spaces(char *s)
@@ -166,7 +142,8 @@ pam_sm_authenticate(pam_handle_t *pamh, int flags, int argc,
 		return rc == PAM_CONV_AGAIN ? PAM_INCOMPLETE : rc;
 	}
 	/* Not logged as given: it may carry control bytes or a path. */
-	if (!valid_user(user)) {
+	/* Checked first, so that an invalid name never reaches the log. */
+	if (!totp_store_valid_user(user)) {
 		pam_syslog(pamh, LOG_NOTICE, "refused: invalid user name");
 		return PAM_USER_UNKNOWN;
 	}

@@ -94,9 +94,8 @@ seterr(char *err, size_t errlen, const char *fmt, ...)
 	va_end(ap);
 }
 
-/* The bastion's person names; anything else could be a path trick. */
-static int
-valid_user(const char *user)
+int
+totp_store_valid_user(const char *user)
 {
 	size_t i;
 
@@ -525,7 +524,7 @@ totp_store_enroll(const char *dir, const char *user, char *b32, size_t b32len)
 	memset(&s, 0, sizeof(s));
 	if (b32 != NULL && b32len > 0)
 		b32[0] = '\0';
-	if (!valid_user(user) || b32 == NULL || b32len < B32_MAX) {
+	if (!totp_store_valid_user(user) || b32 == NULL || b32len < B32_MAX) {
 		errno = EINVAL;
 		return TOTP_ERROR;
 	}
@@ -645,7 +644,7 @@ totp_store_verify(const char *dir, const char *user, const char *code,
 	int dfd = -1, lfd = -1, rc, e;
 
 	memset(&s, 0, sizeof(s));
-	if (!valid_user(user) || code == NULL || !params_valid(p) || now < 0) {
+	if (!totp_store_valid_user(user) || code == NULL || !params_valid(p) || now < 0) {
 		errno = EINVAL;
 		return TOTP_ERROR;
 	}

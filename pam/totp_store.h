@@ -68,6 +68,10 @@ int	totp_store_verify(const char *dir, const char *user, const char *code,
 /* A short, static description of a totp_result. */
 const char *totp_store_strerror(int);
 
+/* 1 for a bastion person name (names.h's set); anything else could be a
+ * path trick. */
+int	totp_store_valid_user(const char *);
+
 #pragma GCC visibility pop
 
 #endif
