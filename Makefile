@@ -81,7 +81,8 @@ $(BUILD)/hvbastiond: $(BUILD)/obj/bastion/hvbastiond.o $(DAEMON_OBJS) \
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpam
 
 $(BUILD)/hvbastion: $(BUILD)/obj/bastion/hvbastion.o \
-		$(BUILD)/obj/bastion/totp_enroll.o $(CORE_OBJS) $(PAM_OBJS)
+		$(BUILD)/obj/bastion/totp_enroll.o \
+		$(BUILD)/obj/bastion/policy_cli.o $(CORE_OBJS) $(PAM_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(PAM_LIBS) -lqrencode
 
 $(BUILD)/pam_hvbastion.so: $(BUILD)/pic/pam/pam_hvbastion.o $(PAM_PIC_OBJS)
