@@ -51,6 +51,7 @@ CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 	    recorder/json_text.c recorder/asciicast.c \
 	    recorder/session_log.c recorder/session_id.c bastion/pump.c \
 	    bastion/menu.c
+CORE_SRCS += bastion/config_policy.c
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \

@@ -75,6 +75,7 @@ struct config_selector {
 	enum selector_kind	 kind;
 	char			**values;	/* names, nodes, pools, ... */
 	size_t			 nvalues;
+	long			*vmids;		/* SELECT_VMID: nvalues */
 	enum target_kind	 target_kind;	/* SELECT_KIND */
 	struct config_origin	 origin;
 };
@@ -196,5 +197,8 @@ const struct config_target	*config_find_target(const struct config *,
 const struct config_role	*config_find_role(const struct config *,
 				    const char *name);
 const char	*config_target_kind_name(enum target_kind);
+/* 1 if the "targets" line s selects t. */
+int		 config_selector_match(const struct config_selector *,
+		    const struct config_target *t);
 
 #endif
