@@ -47,6 +47,12 @@ class Case:
         self.status = status        # int, or None when not yet recorded
 
 
+def unfinished(case):
+    while case.output and case.output[-1].strip() == "":
+        case.output.pop()
+    return case
+
+
 def parse(path):
     header, cases, cur = [], [], None
     with open(path, encoding="utf-8") as f:
@@ -67,14 +73,15 @@ def parse(path):
             cur.status = int(m.group(1))
             cases.append(cur)
             cur = None
-        elif line.startswith("$ ") and not cur.output:
-            # A case without output yet (written by hand, then --update).
-            cases.append(cur)
+        elif line.startswith("$ "):
+            # The previous case has no output yet (written by hand, to be
+            # filled by --update): it fails until then.
+            cases.append(unfinished(cur))
             cur = Case(line[2:], [], None)
         else:
             cur.output.append(line)
     if cur is not None:
-        cases.append(cur)
+        cases.append(unfinished(cur))
     while header and header[-1] == "":
         header.pop()
     return header, cases
