@@ -128,8 +128,17 @@ demo: deps all
 demo-stop:
 	$(PYTHON) demo/demo.py stop
 
-bench: deps all
+bench: deps all $(BUILD)/bench/policy_bench
 	HVB_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) bench/bench.py
+	$(BUILD)/bench/policy_bench
+
+# Policy decision time on a large generated policy (BENCHMARKS.md).
+$(BUILD)/bench/policy_bench: bench/policy_bench.c $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CORE_OBJS) $(LDLIBS)
+
+bench-policy: $(BUILD)/bench/policy_bench
+	$(BUILD)/bench/policy_bench
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PAMDIR) \
@@ -145,4 +154,5 @@ install: all
 clean:
 	rm -rf build
 
-.PHONY: all deps lint check demo demo-stop bench install clean unit-build
+.PHONY: all deps lint check demo demo-stop bench bench-policy install \
+	clean unit-build
