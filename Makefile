@@ -150,6 +150,8 @@ install: all
 	[ -e $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion ] || \
 	    install -m 0644 pam/hvbastion $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion
 	install -m 0644 man/pam_hvbastion.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 man/hvbastion.conf.5 $(DESTDIR)$(MANDIR)/man5/
 
 clean:
 	rm -rf build
