@@ -437,6 +437,14 @@ static const struct req_case cases[] = {
 	    0, L_ALICE_FROM1, L_ALICE_FROM2, NULL, NULL, NULL },
 	{ "alice", "pve1", NULL, SH, NULL, 0, "::ffff:192.0.2.8", NOW,
 	    0, 0, 0, NULL, NULL, NULL },
+	/* A dual-stack listener sees IPv4 clients as ::ffff:a.b.c.d. */
+	{ "alice", "pve1", NULL, SH, NULL, 0, "::ffff:192.0.2.7", NOW,
+	    1, L_GRANT_HV, 0, "hv-admins", "root", NULL },
+	/* An address the daemon could not name is no address at all. */
+	{ "alice", "pve1", NULL, SH, NULL, 0, "unknown", NOW,
+	    0, 0, 0, NULL, NULL, NULL },
+	{ "alice", "pve1", NULL, SH, NULL, 0, "", NOW,
+	    0, 0, 0, NULL, NULL, NULL },
 	{ "alice", "vm101", NULL, SH, NULL, 0, "10.1.2.3", NOW,
 	    0, 0, 0, NULL, NULL, "vm101" },
 	{ "alice", "nosuch", NULL, SH, NULL, 0, "10.1.2.3", NOW,
