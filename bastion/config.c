@@ -117,7 +117,8 @@ parse_yesno(struct parser *p, const struct conf_stmt *st, int *out)
 	else if (st->nwords == 2 && strcmp(st->words[1], "no") == 0)
 		*out = 0;
 	else {
-		config_perr(p, st->line, "%s: expected yes or no", st->words[0]);
+		config_perr(p, st->line, "%s: expected yes or"
+		    " no", st->words[0]);
 		return -1;
 	}
 	return 0;
@@ -143,7 +144,8 @@ config_take_string(struct parser *p, const struct conf_stmt *st, char **dst)
 		return -1;
 	}
 	if (*dst != NULL) {
-		config_perr(p, st->line, "%s: given more than once", st->words[0]);
+		config_perr(p, st->line, "%s: given more than"
+		    " once", st->words[0]);
 		return -1;
 	}
 	if ((*dst = strdup(st->words[1])) == NULL) {
@@ -166,12 +168,14 @@ take_public_key(struct parser *p, const struct conf_stmt *st, char **dst)
 		return -1;
 	}
 	if (strchr(st->words[1], ' ') == NULL) {
-		config_perr(p, st->line, "%s: expected \"TYPE BASE64 [comment]\"",
+		config_perr(p, st->line, "%s: expected \"TYPE BASE64"
+		    " [comment]\"",
 		    st->words[0]);
 		return -1;
 	}
 	if (keys_import_line(st->words[1], &key) < 0) {
-		config_perr(p, st->line, "%s: not a valid public key", st->words[0]);
+		config_perr(p, st->line, "%s: not a valid public"
+		    " key", st->words[0]);
 		return -1;
 	}
 	ssh_key_free(key);
@@ -195,7 +199,8 @@ config_check_name(struct parser *p, const struct conf_stmt *st,
 		return -1;
 	}
 	if (!names_valid(st->words[1])) {
-		config_perr(p, st->line, "%s \"%s\": invalid name (letters, digits,"
+		config_perr(p, st->line, "%s \"%s\": invalid name (letters,"
+		    " digits,"
 		    " '.', '_' and '-', starting with a letter or digit, at"
 		    " most %d characters)", what, st->words[1],
 		    NAMES_MAX);
@@ -239,7 +244,8 @@ config_parse_block(struct parser *p, struct conf_lex *lx, int open_line,
 			continue;
 		}
 		if (st.end == CONF_END_EOF) {
-			config_perr(p, open_line, "block is not closed with '}'");
+			config_perr(p, open_line, "block is not closed with"
+			    " '}'");
 			conf_stmt_clear(&st);
 			return;
 		}
@@ -265,12 +271,14 @@ credential_stmt(struct parser *p, struct conf_stmt *st, void *obj)
 	if (strcmp(kw, "login") == 0) {
 		if (config_take_string(p, st, &c->login) == 0 &&
 		    !names_valid_login(c->login))
-			config_perr(p, st->line, "login \"%s\": invalid login name",
+			config_perr(p, st->line, "login \"%s\": invalid login"
+			    " name",
 			    c->login);
 	} else if (strcmp(kw, "key-file") == 0)
 		config_take_string(p, st, &c->key_file);
 	else
-		config_perr(p, st->line, "unknown keyword \"%s\" in credential", kw);
+		config_perr(p, st->line, "unknown keyword \"%s\" in"
+		    " credential", kw);
 }
 
 static void
@@ -283,13 +291,15 @@ target_stmt(struct parser *p, struct conf_stmt *st, void *obj)
 	if (strcmp(kw, "address") == 0) {
 		if (config_take_string(p, st, &t->address) == 0 &&
 		    !names_valid_address(t->address))
-			config_perr(p, st->line, "address \"%s\": not a host name or"
+			config_perr(p, st->line, "address \"%s\": not a host"
+			    " name or"
 			    " IP address", t->address);
 	} else if (strcmp(kw, "port") == 0)
 		parse_int(p, st, 1, 1, 65535, &t->port);
 	else if (strcmp(kw, "host-key") == 0) {
 		if (t->host_key != NULL)
-			config_perr(p, st->line, "host-key: given more than once");
+			config_perr(p, st->line, "host-key: given more than"
+			    " once");
 		else
 			take_public_key(p, st, &t->host_key);
 	} else if (strcmp(kw, "kind") == 0) {
@@ -298,14 +308,16 @@ target_stmt(struct parser *p, struct conf_stmt *st, void *obj)
 		else if (st->nwords == 2 && strcmp(st->words[1], "guest") == 0)
 			t->kind = TARGET_KIND_GUEST;
 		else {
-			config_perr(p, st->line, "kind: expected hypervisor or guest");
+			config_perr(p, st->line, "kind: expected hypervisor or"
+			    " guest");
 			return;
 		}
 		pt->kind_set = 1;
 	} else if (strcmp(kw, "credential") == 0)
 		config_add_ref(p, st, &pt->creds, &pt->ncreds);
 	else if (!config_policy_target_stmt(p, st, t))
-		config_perr(p, st->line, "unknown keyword \"%s\" in target", kw);
+		config_perr(p, st->line, "unknown keyword \"%s\" in"
+		    " target", kw);
 }
 
 static void
@@ -338,17 +350,21 @@ check_secret_file(struct parser *p, const struct config_credential *c)
 
 	fd = open(c->key_file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &sb) < 0) {
-		config_perr_at(p, &c->origin, "credential \"%s\": key-file %s: %s",
+		config_perr_at(p, &c->origin, "credential \"%s\": key-file %s:"
+		    " %s",
 		    c->name, c->key_file, strerror(errno));
 	} else if (!S_ISREG(sb.st_mode)) {
-		config_perr_at(p, &c->origin, "credential \"%s\": key-file %s is not"
+		config_perr_at(p, &c->origin, "credential \"%s\": key-file %s"
+		    " is not"
 		    " a regular file", c->name, c->key_file);
 	} else if ((sb.st_mode & 077) != 0) {
-		config_perr_at(p, &c->origin, "credential \"%s\": key-file %s is"
+		config_perr_at(p, &c->origin, "credential \"%s\": key-file %s"
+		    " is"
 		    " accessible by others (mode %04o); it must be 0600",
 		    c->name, c->key_file, (unsigned)(sb.st_mode & 07777));
 	} else if (sb.st_uid != geteuid() && sb.st_uid != 0) {
-		config_perr_at(p, &c->origin, "credential \"%s\": key-file %s is"
+		config_perr_at(p, &c->origin, "credential \"%s\": key-file %s"
+		    " is"
 		    " owned by another user", c->name, c->key_file);
 	}
 	if (fd >= 0)
@@ -388,7 +404,8 @@ resolve(struct parser *p)
 		struct config_credential *c = conf->credentials[i];
 
 		if (c->login == NULL)
-			config_perr_at(p, &c->origin, "credential \"%s\": no login",
+			config_perr_at(p, &c->origin, "credential \"%s\": no"
+			    " login",
 			    c->name);
 		if (c->key_file == NULL)
 			config_perr_at(p, &c->origin, "credential \"%s\": no"
@@ -401,17 +418,20 @@ resolve(struct parser *p)
 		struct parse_target *pt = &p->ptargets[i];
 
 		if (t->address == NULL)
-			config_perr_at(p, &t->origin, "target \"%s\": no address",
+			config_perr_at(p, &t->origin, "target \"%s\": no"
+			    " address",
 			    t->name);
 		if (t->host_key == NULL)
-			config_perr_at(p, &t->origin, "target \"%s\": no host-key"
+			config_perr_at(p, &t->origin, "target \"%s\": no"
+			    " host-key"
 			    " (the target's public host key must be pinned)",
 			    t->name);
 		if (!pt->kind_set)
 			config_perr_at(p, &t->origin, "target \"%s\": no kind"
 			    " (hypervisor or guest)", t->name);
 		if (pt->ncreds == 0)
-			config_perr_at(p, &t->origin, "target \"%s\": no credential",
+			config_perr_at(p, &t->origin, "target \"%s\": no"
+			    " credential",
 			    t->name);
 		t->credentials = calloc(pt->ncreds + 1, sizeof(void *));
 		if (t->credentials == NULL) {
@@ -435,7 +455,8 @@ resolve(struct parser *p)
 		struct config_user *u = conf->users[i];
 
 		if (u->npublic_keys == 0)
-			config_perr_at(p, &u->origin, "user \"%s\": no public-key",
+			config_perr_at(p, &u->origin, "user \"%s\": no"
+			    " public-key",
 			    u->name);
 	}
 	config_policy_resolve(p);
@@ -549,7 +570,8 @@ parse_auth_methods(struct parser *p, const struct conf_stmt *st)
 
 	conf->nauth_methods = 0;
 	if (st->nwords != 2 || strlen(st->words[1]) >= sizeof(buf)) {
-		config_perr(p, st->line, "auth-methods: expected a comma-separated"
+		config_perr(p, st->line, "auth-methods: expected a"
+		    " comma-separated"
 		    " list such as publickey,keyboard-interactive");
 		return;
 	}
@@ -564,13 +586,15 @@ parse_auth_methods(struct parser *p, const struct conf_stmt *st)
 		else if (strcmp(tok, "keyboard-interactive") == 0)
 			m = AUTH_KBDINT;
 		else {
-			config_perr(p, st->line, "auth-methods: unknown method \"%s\""
+			config_perr(p, st->line, "auth-methods: unknown method"
+			    " \"%s\""
 			    " (publickey, keyboard-interactive)", tok);
 			return;
 		}
 		for (i = 0; i < conf->nauth_methods; i++)
 			if (conf->auth_methods[i] == m) {
-				config_perr(p, st->line, "auth-methods: \"%s\" given"
+				config_perr(p, st->line, "auth-methods: \"%s\""
+				    " given"
 				    " twice", tok);
 				return;
 			}
@@ -639,7 +663,8 @@ top_stmt(struct parser *p, struct conf_stmt *st)
 			return;
 		}
 		if (!names_valid_address(st->words[1])) {
-			config_perr(p, st->line, "listen: \"%s\" is not an address",
+			config_perr(p, st->line, "listen: \"%s\" is not an"
+			    " address",
 			    st->words[1]);
 			return;
 		}
@@ -685,10 +710,11 @@ top_stmt(struct parser *p, struct conf_stmt *st)
 		size_t i;
 
 		if (st->nwords < 2)
-			config_perr(p, st->line, "accept-env: expected patterns");
+			config_perr(p, st->line, "accept-env: expected"
+			    " patterns");
 		for (i = 1; i < st->nwords; i++) {
-			if (config_grow((void **)&conf->accept_env, conf->naccept_env,
-			    sizeof(char *)) < 0 ||
+			if (config_grow((void **)&conf->accept_env,
+			    conf->naccept_env, sizeof(char *)) < 0 ||
 			    (conf->accept_env[conf->naccept_env] =
 			    strdup(st->words[i])) == NULL) {
 				config_perr(p, st->line, "out of memory");
