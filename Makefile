@@ -51,6 +51,7 @@ CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 	    recorder/json_text.c recorder/asciicast.c \
 	    recorder/session_log.c recorder/session_id.c bastion/pump.c \
 	    bastion/menu.c
+CORE_SRCS += bastion/config_policy.c
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \
@@ -81,7 +82,8 @@ $(BUILD)/hvbastiond: $(BUILD)/obj/bastion/hvbastiond.o $(DAEMON_OBJS) \
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpam
 
 $(BUILD)/hvbastion: $(BUILD)/obj/bastion/hvbastion.o \
-		$(BUILD)/obj/bastion/totp_enroll.o $(CORE_OBJS) $(PAM_OBJS)
+		$(BUILD)/obj/bastion/totp_enroll.o \
+		$(BUILD)/obj/bastion/policy_cli.o $(CORE_OBJS) $(PAM_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(PAM_LIBS) -lqrencode
 
 $(BUILD)/pam_hvbastion.so: $(BUILD)/pic/pam/pam_hvbastion.o $(PAM_PIC_OBJS)
@@ -126,8 +128,17 @@ demo: deps all
 demo-stop:
 	$(PYTHON) demo/demo.py stop
 
-bench: deps all
+bench: deps all $(BUILD)/bench/policy_bench
 	HVB_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) bench/bench.py
+	$(BUILD)/bench/policy_bench
+
+# Policy decision time on a large generated policy (BENCHMARKS.md).
+$(BUILD)/bench/policy_bench: bench/policy_bench.c $(CORE_OBJS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) $(LDFLAGS) -o $@ $< $(CORE_OBJS) $(LDLIBS)
+
+bench-policy: $(BUILD)/bench/policy_bench
+	$(BUILD)/bench/policy_bench
 
 install: all
 	install -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) $(DESTDIR)$(PAMDIR) \
@@ -139,8 +150,11 @@ install: all
 	[ -e $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion ] || \
 	    install -m 0644 pam/hvbastion $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion
 	install -m 0644 man/pam_hvbastion.8 $(DESTDIR)$(MANDIR)/man8/
+	install -d $(DESTDIR)$(MANDIR)/man5
+	install -m 0644 man/hvbastion.conf.5 $(DESTDIR)$(MANDIR)/man5/
 
 clean:
 	rm -rf build
 
-.PHONY: all deps lint check demo demo-stop bench install clean unit-build
+.PHONY: all deps lint check demo demo-stop bench bench-policy install \
+	clean unit-build

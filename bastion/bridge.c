@@ -390,26 +390,53 @@ out:
 	return rc;
 }
 
+/*
+ * scp runs as a command ("scp -t DIR" on the target's side): a grant tells
+ * it apart from other commands, so the first word decides.
+ */
+static enum policy_channel
+channel_kind(const char *command)
+{
+	size_t n;
+
+	if (command == NULL)
+		return POLICY_CHANNEL_SHELL;
+	n = strcspn(command, " \t");
+	if (n == 3 && strncmp(command, "scp", 3) == 0)
+		return POLICY_CHANNEL_SCP;
+	return POLICY_CHANNEL_EXEC;
+}
+
 static void
 connect_target(struct bridge *b)
 {
+	struct policy_request req;
 	struct policy_decision d;
 	char why[512];
 	json_t *ev;
 
-	b->kind = b->command != NULL ? POLICY_CHANNEL_EXEC :
-	    POLICY_CHANNEL_SHELL;
-	policy_decide(b->sess->conf, b->sess->auth.user->name,
-	    b->choice.target, b->choice.login, b->kind, &d);
-	ev = json_pack("{s:s, s:s, s:s, s:s, s:s}", "target", b->choice.target,
+	b->kind = channel_kind(b->command);
+	memset(&req, 0, sizeof(req));
+	req.person = b->sess->auth.user->name;
+	req.target = b->choice.target;
+	req.login = b->choice.login;
+	req.channel = b->kind;
+	req.source = b->sess->peer_addr;
+	policy_decide(b->sess->conf, &req, &d);
+	/* The rule (file:line) goes to the log and the session record; the
+	 * person only learns that access is not granted. */
+	ev = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s}", "target",
+	    b->choice.target,
 	    "login", b->choice.login[0] ? b->choice.login : "(default)",
-	    "kind", policy_channel_name(b->kind),
+	    "kind", policy_channel_name(b->kind), "source", b->sess->peer_addr,
 	    "decision", d.allow ? "allow" : "deny", "rule", d.rule);
 	log_event(b, "decision", ev);
-	log_info("session %s channel %d: %s %s %s@%s (%s): %s", b->sess->id,
-	    b->id, d.allow ? "allow" : "deny", b->sess->auth.user->name,
+	log_info("session %s channel %d: %s %s %s@%s (%s) from %s: %s",
+	    b->sess->id, b->id, d.allow ? "allow" : "deny",
+	    b->sess->auth.user->name,
 	    b->choice.login[0] ? b->choice.login : "(default)",
-	    b->choice.target, policy_channel_name(b->kind), d.rule);
+	    b->choice.target, policy_channel_name(b->kind),
+	    b->sess->peer_addr, d.rule);
 	if (!d.allow) {
 		snprintf(why, sizeof(why), "access to target %s is not"
 		    " granted to %s", b->choice.target,
@@ -459,7 +486,8 @@ show_menu(struct bridge *b)
 	int n, count;
 
 	n = menu_render(b->sess->conf, b->sess->auth.user->name,
-	    b->pty ? "\r\n" : "\n", buf, sizeof(buf), &count);
+	    b->sess->peer_addr, b->pty ? "\r\n" : "\n", buf, sizeof(buf),
+	    &count);
 	if (n < 0) {
 		refuse(b, "too many targets to list; name one");
 		return;
@@ -485,8 +513,8 @@ menu_line(struct bridge *b)
 	char msg[200];
 	int quit;
 
-	t = menu_choose(b->sess->conf, b->sess->auth.user->name, b->menu.line,
-	    &quit);
+	t = menu_choose(b->sess->conf, b->sess->auth.user->name,
+	    b->sess->peer_addr, b->menu.line, &quit);
 	if (quit) {
 		b->have_exit_status = 1;
 		b->exit_status = 0;
@@ -499,7 +527,7 @@ menu_line(struct bridge *b)
 	    target_choice_from_command(&tc, b->menu.line, &rest) ==
 	    TARGET_CHOICE_OK && rest[0] == '\0')
 		t = menu_choose(b->sess->conf, b->sess->auth.user->name,
-		    tc.target, &quit);
+		    b->sess->peer_addr, tc.target, &quit);
 	if (t == NULL) {
 		if (b->menu.line[0] != '\0') {
 			snprintf(msg, sizeof(msg), "hvbastion: no such"

@@ -1,10 +1,11 @@
 /*
  * config.c - parse and check hvbastion.conf.
  *
- * Two passes: the first reads every statement and reports every syntax error
- * (OpenBSD daemons' habit: all errors, not just the first); the second
- * resolves names (a target's credentials, a user's targets) so that the
- * order of blocks in the file does not matter.
+ * Two passes: the first reads every statement (following includes) and
+ * reports every syntax error (OpenBSD daemons' habit: all errors, not just
+ * the first); the second resolves names (a target's credentials, a user's
+ * roles, a grant's role and targets) so that the order of blocks and files
+ * does not matter, then runs the policy checks (config_policy.c).
  */
 #include <sys/stat.h>
 
@@ -21,40 +22,14 @@
 
 #include "conf_lex.h"
 #include "config.h"
+#include "config_parse.h"
 #include "keys.h"
 #include "names.h"
 
 #define DEFAULT_STATE_DIR	"/var/lib/hvbastion"
 
-/* A name written in a block that the second pass resolves. */
-struct pending_ref {
-	char			*name;
-	struct config_origin	 origin;
-};
-
-struct parse_target {
-	struct pending_ref	*creds;
-	size_t			 ncreds;
-	int			 kind_set;
-};
-
-struct parse_user {
-	struct pending_ref	*targets;
-	size_t			 ntargets;
-};
-
-struct parser {
-	struct config		*conf;
-	const char		*file;
-	config_report_fn	 report;
-	void			*arg;
-	int			 errors;
-	struct parse_target	*ptargets;	/* parallel to conf->targets */
-	struct parse_user	*pusers;	/* parallel to conf->users */
-};
-
-static void __attribute__((format(printf, 3, 4)))
-perr(struct parser *p, int line, const char *fmt, ...)
+void
+config_perr(struct parser *p, int line, const char *fmt, ...)
 {
 	char msg[1024], full[1200];
 	va_list ap;
@@ -68,13 +43,29 @@ perr(struct parser *p, int line, const char *fmt, ...)
 		p->report(p->arg, full);
 }
 
-/* Appends one pointer-sized slot to a growing array. */
-static int
-grow(void **arr, size_t n, size_t elem)
+void
+config_perr_at(struct parser *p, const struct config_origin *o,
+    const char *fmt, ...)
+{
+	char msg[1024], full[1200];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	snprintf(full, sizeof(full), "%s:%d: %s", o->file, o->line, msg);
+	p->errors++;
+	if (p->report != NULL)
+		p->report(p->arg, full);
+}
+
+int
+config_grow(void **arr, size_t n, size_t elem)
 {
 	void *tmp;
 
-	if (n >= 4096)
+	/* Bounded: a configuration is written by people. */
+	if (n >= 65536)
 		return -1;
 	tmp = realloc(*arr, (n + 1) * elem);
 	if (tmp == NULL)
@@ -83,25 +74,37 @@ grow(void **arr, size_t n, size_t elem)
 	return 0;
 }
 
-static int
-parse_int(struct parser *p, const struct conf_stmt *st, size_t i, long min,
-    long max, int *out)
+int
+config_parse_long(struct parser *p, const struct conf_stmt *st, size_t i,
+    long min, long max, long *out)
 {
 	char *end;
 	long v;
 
 	if (i >= st->nwords) {
-		perr(p, st->line, "%s: missing number", st->words[0]);
+		config_perr(p, st->line, "%s: missing number", st->words[0]);
 		return -1;
 	}
 	errno = 0;
 	v = strtol(st->words[i], &end, 10);
 	if (errno != 0 || end == st->words[i] || *end != '\0' || v < min ||
 	    v > max) {
-		perr(p, st->line, "%s: \"%s\" is not a number from %ld to %ld",
-		    st->words[0], st->words[i], min, max);
+		config_perr(p, st->line, "%s: \"%s\" is not a number from %ld"
+		    " to %ld", st->words[0], st->words[i], min, max);
 		return -1;
 	}
+	*out = v;
+	return 0;
+}
+
+static int
+parse_int(struct parser *p, const struct conf_stmt *st, size_t i, long min,
+    long max, int *out)
+{
+	long v;
+
+	if (config_parse_long(p, st, i, min, max, &v) < 0)
+		return -1;
 	*out = (int)v;
 	return 0;
 }
@@ -114,27 +117,39 @@ parse_yesno(struct parser *p, const struct conf_stmt *st, int *out)
 	else if (st->nwords == 2 && strcmp(st->words[1], "no") == 0)
 		*out = 0;
 	else {
-		perr(p, st->line, "%s: expected yes or no", st->words[0]);
+		config_perr(p, st->line, "%s: expected yes or"
+		    " no", st->words[0]);
 		return -1;
 	}
 	return 0;
 }
 
+char *
+config_strdup(struct parser *p, int line, const char *s)
+{
+	char *d;
+
+	if ((d = strdup(s)) == NULL)
+		config_perr(p, line, "out of memory");
+	return d;
+}
+
 /* Sets *dst to a copy of the statement's single argument. */
-static int
-take_string(struct parser *p, const struct conf_stmt *st, char **dst)
+int
+config_take_string(struct parser *p, const struct conf_stmt *st, char **dst)
 {
 	if (st->nwords != 2) {
-		perr(p, st->line, "%s: expected exactly one value",
+		config_perr(p, st->line, "%s: expected exactly one value",
 		    st->words[0]);
 		return -1;
 	}
 	if (*dst != NULL) {
-		perr(p, st->line, "%s: given more than once", st->words[0]);
+		config_perr(p, st->line, "%s: given more than"
+		    " once", st->words[0]);
 		return -1;
 	}
 	if ((*dst = strdup(st->words[1])) == NULL) {
-		perr(p, st->line, "out of memory");
+		config_perr(p, st->line, "out of memory");
 		return -1;
 	}
 	return 0;
@@ -148,22 +163,24 @@ take_public_key(struct parser *p, const struct conf_stmt *st, char **dst)
 	char *sp;
 
 	if (st->nwords != 2) {
-		perr(p, st->line, "%s: expected one quoted key line",
+		config_perr(p, st->line, "%s: expected one quoted key line",
 		    st->words[0]);
 		return -1;
 	}
 	if (strchr(st->words[1], ' ') == NULL) {
-		perr(p, st->line, "%s: expected \"TYPE BASE64 [comment]\"",
+		config_perr(p, st->line, "%s: expected \"TYPE BASE64"
+		    " [comment]\"",
 		    st->words[0]);
 		return -1;
 	}
 	if (keys_import_line(st->words[1], &key) < 0) {
-		perr(p, st->line, "%s: not a valid public key", st->words[0]);
+		config_perr(p, st->line, "%s: not a valid public"
+		    " key", st->words[0]);
 		return -1;
 	}
 	ssh_key_free(key);
 	if ((*dst = strdup(st->words[1])) == NULL) {
-		perr(p, st->line, "out of memory");
+		config_perr(p, st->line, "out of memory");
 		return -1;
 	}
 	/* Keep "type base64": the comment is for people. */
@@ -173,15 +190,17 @@ take_public_key(struct parser *p, const struct conf_stmt *st, char **dst)
 	return 0;
 }
 
-static int
-check_name(struct parser *p, const struct conf_stmt *st, const char *what)
+int
+config_check_name(struct parser *p, const struct conf_stmt *st,
+    const char *what)
 {
 	if (st->nwords != 2) {
-		perr(p, st->line, "%s: expected a name", what);
+		config_perr(p, st->line, "%s: expected a name", what);
 		return -1;
 	}
 	if (!names_valid(st->words[1])) {
-		perr(p, st->line, "%s \"%s\": invalid name (letters, digits,"
+		config_perr(p, st->line, "%s \"%s\": invalid name (letters,"
+		    " digits,"
 		    " '.', '_' and '-', starting with a letter or digit, at"
 		    " most %d characters)", what, st->words[1],
 		    NAMES_MAX);
@@ -190,15 +209,15 @@ check_name(struct parser *p, const struct conf_stmt *st, const char *what)
 	return 0;
 }
 
-static int
-add_ref(struct parser *p, const struct conf_stmt *st, struct pending_ref **refs,
-    size_t *n)
+int
+config_add_ref(struct parser *p, const struct conf_stmt *st,
+    struct pending_ref **refs, size_t *n)
 {
-	if (check_name(p, st, st->words[0]) < 0)
+	if (config_check_name(p, st, st->words[0]) < 0)
 		return -1;
-	if (grow((void **)refs, *n, sizeof(**refs)) < 0 ||
+	if (config_grow((void **)refs, *n, sizeof(**refs)) < 0 ||
 	    ((*refs)[*n].name = strdup(st->words[1])) == NULL) {
-		perr(p, st->line, "too many entries or out of memory");
+		config_perr(p, st->line, "too many entries or out of memory");
 		return -1;
 	}
 	(*refs)[*n].origin.file = p->file;
@@ -211,28 +230,27 @@ add_ref(struct parser *p, const struct conf_stmt *st, struct pending_ref **refs,
  * Reads the statements of a block up to its closing brace, handing each one
  * to fn.  Reports a missing brace at end of file.
  */
-typedef void (*block_fn)(struct parser *, struct conf_stmt *, void *);
-
-static void
-parse_block(struct parser *p, struct conf_lex *lx, int open_line,
-    block_fn fn, void *obj)
+void
+config_parse_block(struct parser *p, struct conf_lex *lx, int open_line,
+    config_block_fn fn, void *obj)
 {
 	struct conf_stmt st;
 	const char *err;
 
 	for (;;) {
 		if (conf_lex_next(lx, &st, &err) < 0) {
-			perr(p, lx->line, "%s", err);
+			config_perr(p, lx->line, "%s", err);
 			conf_stmt_clear(&st);
 			continue;
 		}
 		if (st.end == CONF_END_EOF) {
-			perr(p, open_line, "block is not closed with '}'");
+			config_perr(p, open_line, "block is not closed with"
+			    " '}'");
 			conf_stmt_clear(&st);
 			return;
 		}
 		if (st.nwords > 0 && st.end == CONF_END_OPEN)
-			perr(p, st.line, "%s: blocks do not nest",
+			config_perr(p, st.line, "%s: blocks do not nest",
 			    st.words[0]);
 		else if (st.nwords > 0 && fn != NULL)
 			fn(p, &st, obj);
@@ -251,14 +269,16 @@ credential_stmt(struct parser *p, struct conf_stmt *st, void *obj)
 	const char *kw = st->words[0];
 
 	if (strcmp(kw, "login") == 0) {
-		if (take_string(p, st, &c->login) == 0 &&
+		if (config_take_string(p, st, &c->login) == 0 &&
 		    !names_valid_login(c->login))
-			perr(p, st->line, "login \"%s\": invalid login name",
+			config_perr(p, st->line, "login \"%s\": invalid login"
+			    " name",
 			    c->login);
 	} else if (strcmp(kw, "key-file") == 0)
-		take_string(p, st, &c->key_file);
+		config_take_string(p, st, &c->key_file);
 	else
-		perr(p, st->line, "unknown keyword \"%s\" in credential", kw);
+		config_perr(p, st->line, "unknown keyword \"%s\" in"
+		    " credential", kw);
 }
 
 static void
@@ -269,15 +289,17 @@ target_stmt(struct parser *p, struct conf_stmt *st, void *obj)
 	const char *kw = st->words[0];
 
 	if (strcmp(kw, "address") == 0) {
-		if (take_string(p, st, &t->address) == 0 &&
+		if (config_take_string(p, st, &t->address) == 0 &&
 		    !names_valid_address(t->address))
-			perr(p, st->line, "address \"%s\": not a host name or"
+			config_perr(p, st->line, "address \"%s\": not a host"
+			    " name or"
 			    " IP address", t->address);
 	} else if (strcmp(kw, "port") == 0)
 		parse_int(p, st, 1, 1, 65535, &t->port);
 	else if (strcmp(kw, "host-key") == 0) {
 		if (t->host_key != NULL)
-			perr(p, st->line, "host-key: given more than once");
+			config_perr(p, st->line, "host-key: given more than"
+			    " once");
 		else
 			take_public_key(p, st, &t->host_key);
 	} else if (strcmp(kw, "kind") == 0) {
@@ -286,38 +308,37 @@ target_stmt(struct parser *p, struct conf_stmt *st, void *obj)
 		else if (st->nwords == 2 && strcmp(st->words[1], "guest") == 0)
 			t->kind = TARGET_KIND_GUEST;
 		else {
-			perr(p, st->line, "kind: expected hypervisor or guest");
+			config_perr(p, st->line, "kind: expected hypervisor or"
+			    " guest");
 			return;
 		}
 		pt->kind_set = 1;
 	} else if (strcmp(kw, "credential") == 0)
-		add_ref(p, st, &pt->creds, &pt->ncreds);
-	else
-		perr(p, st->line, "unknown keyword \"%s\" in target", kw);
+		config_add_ref(p, st, &pt->creds, &pt->ncreds);
+	else if (!config_policy_target_stmt(p, st, t))
+		config_perr(p, st->line, "unknown keyword \"%s\" in"
+		    " target", kw);
 }
 
 static void
 user_stmt(struct parser *p, struct conf_stmt *st, void *obj)
 {
 	struct config_user *u = obj;
-	struct parse_user *pu = &p->pusers[p->conf->nusers - 1];
 	const char *kw = st->words[0];
 	char *key = NULL;
 
 	if (strcmp(kw, "public-key") == 0) {
 		if (take_public_key(p, st, &key) < 0)
 			return;
-		if (grow((void **)&u->public_keys, u->npublic_keys,
+		if (config_grow((void **)&u->public_keys, u->npublic_keys,
 		    sizeof(char *)) < 0) {
-			perr(p, st->line, "too many keys");
+			config_perr(p, st->line, "too many keys");
 			free(key);
 			return;
 		}
 		u->public_keys[u->npublic_keys++] = key;
-	} else if (strcmp(kw, "target") == 0)
-		add_ref(p, st, &pu->targets, &pu->ntargets);
-	else
-		perr(p, st->line, "unknown keyword \"%s\" in user", kw);
+	} else if (!config_policy_user_stmt(p, st, u))
+		config_perr(p, st->line, "unknown keyword \"%s\" in user", kw);
 }
 
 /* Checks that a private key file exists and that nobody else can read it. */
@@ -329,17 +350,21 @@ check_secret_file(struct parser *p, const struct config_credential *c)
 
 	fd = open(c->key_file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &sb) < 0) {
-		perr(p, c->origin.line, "credential \"%s\": key-file %s: %s",
+		config_perr_at(p, &c->origin, "credential \"%s\": key-file %s:"
+		    " %s",
 		    c->name, c->key_file, strerror(errno));
 	} else if (!S_ISREG(sb.st_mode)) {
-		perr(p, c->origin.line, "credential \"%s\": key-file %s is not"
+		config_perr_at(p, &c->origin, "credential \"%s\": key-file %s"
+		    " is not"
 		    " a regular file", c->name, c->key_file);
 	} else if ((sb.st_mode & 077) != 0) {
-		perr(p, c->origin.line, "credential \"%s\": key-file %s is"
+		config_perr_at(p, &c->origin, "credential \"%s\": key-file %s"
+		    " is"
 		    " accessible by others (mode %04o); it must be 0600",
 		    c->name, c->key_file, (unsigned)(sb.st_mode & 07777));
 	} else if (sb.st_uid != geteuid() && sb.st_uid != 0) {
-		perr(p, c->origin.line, "credential \"%s\": key-file %s is"
+		config_perr_at(p, &c->origin, "credential \"%s\": key-file %s"
+		    " is"
 		    " owned by another user", c->name, c->key_file);
 	}
 	if (fd >= 0)
@@ -379,10 +404,11 @@ resolve(struct parser *p)
 		struct config_credential *c = conf->credentials[i];
 
 		if (c->login == NULL)
-			perr(p, c->origin.line, "credential \"%s\": no login",
+			config_perr_at(p, &c->origin, "credential \"%s\": no"
+			    " login",
 			    c->name);
 		if (c->key_file == NULL)
-			perr(p, c->origin.line, "credential \"%s\": no"
+			config_perr_at(p, &c->origin, "credential \"%s\": no"
 			    " key-file", c->name);
 		else
 			check_secret_file(p, c);
@@ -392,21 +418,24 @@ resolve(struct parser *p)
 		struct parse_target *pt = &p->ptargets[i];
 
 		if (t->address == NULL)
-			perr(p, t->origin.line, "target \"%s\": no address",
+			config_perr_at(p, &t->origin, "target \"%s\": no"
+			    " address",
 			    t->name);
 		if (t->host_key == NULL)
-			perr(p, t->origin.line, "target \"%s\": no host-key"
+			config_perr_at(p, &t->origin, "target \"%s\": no"
+			    " host-key"
 			    " (the target's public host key must be pinned)",
 			    t->name);
 		if (!pt->kind_set)
-			perr(p, t->origin.line, "target \"%s\": no kind"
+			config_perr_at(p, &t->origin, "target \"%s\": no kind"
 			    " (hypervisor or guest)", t->name);
 		if (pt->ncreds == 0)
-			perr(p, t->origin.line, "target \"%s\": no credential",
+			config_perr_at(p, &t->origin, "target \"%s\": no"
+			    " credential",
 			    t->name);
 		t->credentials = calloc(pt->ncreds + 1, sizeof(void *));
 		if (t->credentials == NULL) {
-			perr(p, t->origin.line, "out of memory");
+			config_perr_at(p, &t->origin, "out of memory");
 			continue;
 		}
 		for (j = 0; j < pt->ncreds; j++) {
@@ -414,7 +443,7 @@ resolve(struct parser *p)
 
 			c = find_credential(conf, pt->creds[j].name);
 			if (c == NULL) {
-				perr(p, pt->creds[j].origin.line, "target"
+				config_perr_at(p, &pt->creds[j].origin, "target"
 				    " \"%s\": unknown credential \"%s\"",
 				    t->name, pt->creds[j].name);
 				continue;
@@ -424,51 +453,32 @@ resolve(struct parser *p)
 	}
 	for (i = 0; i < conf->nusers; i++) {
 		struct config_user *u = conf->users[i];
-		struct parse_user *pu = &p->pusers[i];
 
 		if (u->npublic_keys == 0)
-			perr(p, u->origin.line, "user \"%s\": no public-key",
+			config_perr_at(p, &u->origin, "user \"%s\": no"
+			    " public-key",
 			    u->name);
-		u->targets = calloc(pu->ntargets + 1, sizeof(void *));
-		u->target_origins = calloc(pu->ntargets + 1,
-		    sizeof(*u->target_origins));
-		if (u->targets == NULL || u->target_origins == NULL) {
-			perr(p, u->origin.line, "out of memory");
-			continue;
-		}
-		for (j = 0; j < pu->ntargets; j++) {
-			struct config_target *t;
-
-			t = find_target(conf, pu->targets[j].name);
-			if (t == NULL) {
-				perr(p, pu->targets[j].origin.line, "user"
-				    " \"%s\": unknown target \"%s\"",
-				    u->name, pu->targets[j].name);
-				continue;
-			}
-			u->target_origins[u->ntargets] = pu->targets[j].origin;
-			u->targets[u->ntargets++] = t;
-		}
 	}
+	config_policy_resolve(p);
 }
 
 /* Opens a new named block object, refusing duplicates. */
-static void *
-new_block(struct parser *p, struct conf_stmt *st, void ***arr, size_t *n,
-    size_t size, int duplicate)
+void *
+config_new_block(struct parser *p, struct conf_stmt *st, void ***arr,
+    size_t *n, size_t size, int duplicate)
 {
 	void *obj;
 
-	if (check_name(p, st, st->words[0]) < 0)
+	if (config_check_name(p, st, st->words[0]) < 0)
 		return NULL;
 	if (duplicate) {
-		perr(p, st->line, "%s \"%s\" is declared more than once",
+		config_perr(p, st->line, "%s \"%s\" is declared more than once",
 		    st->words[0], st->words[1]);
 		return NULL;
 	}
-	if (grow((void **)arr, *n, sizeof(void *)) < 0 ||
+	if (config_grow((void **)arr, *n, sizeof(void *)) < 0 ||
 	    (obj = calloc(1, size)) == NULL) {
-		perr(p, st->line, "too many blocks or out of memory");
+		config_perr(p, st->line, "too many blocks or out of memory");
 		return NULL;
 	}
 	(*arr)[(*n)++] = obj;
@@ -483,13 +493,13 @@ top_block(struct parser *p, struct conf_lex *lx, struct conf_stmt *st)
 	const char *name = st->nwords > 1 ? st->words[1] : "";
 	struct config_origin *origin = NULL;
 	char **namep = NULL;
-	block_fn fn = NULL;
+	config_block_fn fn = NULL;
 	void *obj = NULL;
 
 	if (strcmp(kw, "credential") == 0) {
 		struct config_credential *c;
 
-		c = new_block(p, st, (void ***)&conf->credentials,
+		c = config_new_block(p, st, (void ***)&conf->credentials,
 		    &conf->ncredentials, sizeof(*c),
 		    find_credential(conf, name) != NULL);
 		if (c != NULL)
@@ -498,28 +508,29 @@ top_block(struct parser *p, struct conf_lex *lx, struct conf_stmt *st)
 	} else if (strcmp(kw, "target") == 0) {
 		struct config_target *t;
 
-		if (grow((void **)&p->ptargets, conf->ntargets,
+		if (config_grow((void **)&p->ptargets, conf->ntargets,
 		    sizeof(*p->ptargets)) < 0)
 			t = NULL;
 		else
-			t = new_block(p, st, (void ***)&conf->targets,
+			t = config_new_block(p, st, (void ***)&conf->targets,
 			    &conf->ntargets, sizeof(*t),
 			    find_target(conf, name) != NULL);
 		if (t != NULL) {
 			memset(&p->ptargets[conf->ntargets - 1], 0,
 			    sizeof(*p->ptargets));
 			t->port = 22;
+			t->vmid = -1;
 			origin = &t->origin, namep = &t->name, obj = t;
 		}
 		fn = target_stmt;
 	} else if (strcmp(kw, "user") == 0) {
 		struct config_user *u;
 
-		if (grow((void **)&p->pusers, conf->nusers,
+		if (config_grow((void **)&p->pusers, conf->nusers,
 		    sizeof(*p->pusers)) < 0)
 			u = NULL;
 		else
-			u = new_block(p, st, (void ***)&conf->users,
+			u = config_new_block(p, st, (void ***)&conf->users,
 			    &conf->nusers, sizeof(*u),
 			    config_find_user(conf, name) != NULL);
 		if (u != NULL) {
@@ -528,19 +539,22 @@ top_block(struct parser *p, struct conf_lex *lx, struct conf_stmt *st)
 			origin = &u->origin, namep = &u->name, obj = u;
 		}
 		fn = user_stmt;
-	} else
-		perr(p, st->line, "unknown block \"%s\"", kw);
+	} else if (config_policy_block(p, lx, st)) {
+		return;		/* read by config_policy.c */
+	} else {
+		config_perr(p, st->line, "unknown block \"%s\"", kw);
+	}
 
 	if (obj != NULL) {
 		origin->file = p->file;
 		origin->line = st->line;
 		if ((*namep = strdup(name)) == NULL)
-			perr(p, st->line, "out of memory");
-		parse_block(p, lx, st->line, fn, obj);
+			config_perr(p, st->line, "out of memory");
+		config_parse_block(p, lx, st->line, fn, obj);
 	} else {
 		/* Skip the block's body so its statements are not
 		 * mistaken for top-level ones. */
-		parse_block(p, lx, st->line, NULL, NULL);
+		config_parse_block(p, lx, st->line, NULL, NULL);
 	}
 }
 
@@ -556,7 +570,8 @@ parse_auth_methods(struct parser *p, const struct conf_stmt *st)
 
 	conf->nauth_methods = 0;
 	if (st->nwords != 2 || strlen(st->words[1]) >= sizeof(buf)) {
-		perr(p, st->line, "auth-methods: expected a comma-separated"
+		config_perr(p, st->line, "auth-methods: expected a"
+		    " comma-separated"
 		    " list such as publickey,keyboard-interactive");
 		return;
 	}
@@ -571,20 +586,22 @@ parse_auth_methods(struct parser *p, const struct conf_stmt *st)
 		else if (strcmp(tok, "keyboard-interactive") == 0)
 			m = AUTH_KBDINT;
 		else {
-			perr(p, st->line, "auth-methods: unknown method \"%s\""
+			config_perr(p, st->line, "auth-methods: unknown method"
+			    " \"%s\""
 			    " (publickey, keyboard-interactive)", tok);
 			return;
 		}
 		for (i = 0; i < conf->nauth_methods; i++)
 			if (conf->auth_methods[i] == m) {
-				perr(p, st->line, "auth-methods: \"%s\" given"
+				config_perr(p, st->line, "auth-methods: \"%s\""
+				    " given"
 				    " twice", tok);
 				return;
 			}
 		conf->auth_methods[conf->nauth_methods++] = m;
 	}
 	if (conf->nauth_methods == 0)
-		perr(p, st->line, "auth-methods: empty list");
+		config_perr(p, st->line, "auth-methods: empty list");
 }
 
 /* "max-startups 10:30:100" (OpenSSH's MaxStartups) or "max-startups 50". */
@@ -622,7 +639,7 @@ parse_startups(struct parser *p, const struct conf_stmt *st)
 	conf->startups_full = (int)v[2];
 	return;
 bad:
-	perr(p, st->line, "max-startups: expected N or BEGIN:RATE:FULL"
+	config_perr(p, st->line, "max-startups: expected N or BEGIN:RATE:FULL"
 	    " (RATE a percentage, BEGIN <= FULL)");
 }
 
@@ -636,17 +653,18 @@ top_stmt(struct parser *p, struct conf_stmt *st)
 		struct config_listen *l;
 
 		if (st->nwords != 4 || strcmp(st->words[2], "port") != 0) {
-			perr(p, st->line, "listen: expected"
+			config_perr(p, st->line, "listen: expected"
 			    " listen \"ADDRESS\" port NUMBER");
 			return;
 		}
 		if (conf->nlisten >= CONFIG_MAX_LISTEN) {
-			perr(p, st->line, "listen: at most %d addresses",
+			config_perr(p, st->line, "listen: at most %d addresses",
 			    CONFIG_MAX_LISTEN);
 			return;
 		}
 		if (!names_valid_address(st->words[1])) {
-			perr(p, st->line, "listen: \"%s\" is not an address",
+			config_perr(p, st->line, "listen: \"%s\" is not an"
+			    " address",
 			    st->words[1]);
 			return;
 		}
@@ -654,14 +672,14 @@ top_stmt(struct parser *p, struct conf_stmt *st)
 		if (parse_int(p, st, 3, 1, 65535, &l->port) < 0)
 			return;
 		if ((l->address = strdup(st->words[1])) == NULL) {
-			perr(p, st->line, "out of memory");
+			config_perr(p, st->line, "out of memory");
 			return;
 		}
 		conf->nlisten++;
 	} else if (strcmp(kw, "state-directory") == 0)
-		take_string(p, st, &conf->state_dir);
+		config_take_string(p, st, &conf->state_dir);
 	else if (strcmp(kw, "recordings-directory") == 0)
-		take_string(p, st, &conf->recordings_dir);
+		config_take_string(p, st, &conf->recordings_dir);
 	else if (strcmp(kw, "login-grace-time") == 0)
 		parse_int(p, st, 1, 1, 3600, &conf->login_grace_time);
 	else if (strcmp(kw, "stage-timeout") == 0)
@@ -679,11 +697,11 @@ top_stmt(struct parser *p, struct conf_stmt *st)
 	else if (strcmp(kw, "pam-service") == 0) {
 		free(conf->pam_service);
 		conf->pam_service = NULL;
-		if (take_string(p, st, &conf->pam_service) == 0 &&
+		if (config_take_string(p, st, &conf->pam_service) == 0 &&
 		    !names_valid(conf->pam_service))
-			perr(p, st->line, "pam-service: invalid name");
+			config_perr(p, st->line, "pam-service: invalid name");
 	} else if (strcmp(kw, "pam-directory") == 0)
-		take_string(p, st, &conf->pam_directory);
+		config_take_string(p, st, &conf->pam_directory);
 	else if (strcmp(kw, "max-startups-per-source") == 0)
 		parse_int(p, st, 1, 1, 100000, &conf->startups_per_source);
 	else if (strcmp(kw, "record-input") == 0)
@@ -692,23 +710,25 @@ top_stmt(struct parser *p, struct conf_stmt *st)
 		size_t i;
 
 		if (st->nwords < 2)
-			perr(p, st->line, "accept-env: expected patterns");
+			config_perr(p, st->line, "accept-env: expected"
+			    " patterns");
 		for (i = 1; i < st->nwords; i++) {
-			if (grow((void **)&conf->accept_env, conf->naccept_env,
-			    sizeof(char *)) < 0 ||
+			if (config_grow((void **)&conf->accept_env,
+			    conf->naccept_env, sizeof(char *)) < 0 ||
 			    (conf->accept_env[conf->naccept_env] =
 			    strdup(st->words[i])) == NULL) {
-				perr(p, st->line, "out of memory");
+				config_perr(p, st->line, "out of memory");
 				return;
 			}
 			conf->naccept_env++;
 		}
-	} else
-		perr(p, st->line, "unknown keyword \"%s\"", kw);
+	} else if (!config_policy_stmt(p, st))
+		config_perr(p, st->line, "unknown keyword \"%s\"", kw);
 }
 
+/* Reads a whole file; NULL with the reason in why when it cannot. */
 static char *
-read_file(struct parser *p, const char *path, size_t *len)
+read_file(const char *path, size_t *len, char *why, size_t whylen)
 {
 	struct stat sb;
 	char *text = NULL;
@@ -718,16 +738,16 @@ read_file(struct parser *p, const char *path, size_t *len)
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &sb) < 0) {
-		perr(p, 0, "cannot open: %s", strerror(errno));
+		snprintf(why, whylen, "cannot open: %s", strerror(errno));
 		goto out;
 	}
 	if (!S_ISREG(sb.st_mode) || sb.st_size > CONF_LEX_FILE_MAX) {
-		perr(p, 0, "not a regular file of at most %d bytes",
+		snprintf(why, whylen, "not a regular file of at most %d bytes",
 		    CONF_LEX_FILE_MAX);
 		goto out;
 	}
 	if ((text = malloc((size_t)sb.st_size + 1)) == NULL) {
-		perr(p, 0, "out of memory");
+		snprintf(why, whylen, "out of memory");
 		goto out;
 	}
 	while (got < (size_t)sb.st_size) {
@@ -740,7 +760,7 @@ read_file(struct parser *p, const char *path, size_t *len)
 	}
 	text[got] = '\0';
 	if (memchr(text, '\0', got) != NULL) {
-		perr(p, 0, "file contains a NUL byte");
+		snprintf(why, whylen, "file contains a NUL byte");
 		free(text);
 		text = NULL;
 		goto out;
@@ -750,6 +770,102 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return text;
+}
+
+static void parse_file(struct parser *, const char *text, size_t len);
+
+/*
+ * include "FILE": relative names are taken from the including file's
+ * directory, so that a policy directory can be moved as a whole.  The
+ * name is kept in conf->files for as long as the configuration lives,
+ * because every origin read from it points there.
+ */
+static void
+include_file(struct parser *p, const struct conf_stmt *st)
+{
+	struct config *conf = p->conf;
+	char path[PATH_MAX];
+	const char *slash, *saved;
+	char *text, *name, why[300];
+	size_t len = 0;
+	int n;
+
+	if (st->nwords != 2) {
+		config_perr(p, st->line, "include: expected one file name");
+		return;
+	}
+	if (p->depth >= CONFIG_INCLUDE_DEPTH_MAX) {
+		config_perr(p, st->line, "include \"%s\": nested too deeply (at"
+		    " most %d levels)", st->words[1], CONFIG_INCLUDE_DEPTH_MAX);
+		return;
+	}
+	slash = strrchr(p->file, '/');
+	if (st->words[1][0] == '/' || slash == NULL)
+		n = snprintf(path, sizeof(path), "%s", st->words[1]);
+	else
+		n = snprintf(path, sizeof(path), "%.*s/%s",
+		    (int)(slash - p->file), p->file, st->words[1]);
+	if (n < 0 || (size_t)n >= sizeof(path)) {
+		config_perr(p, st->line, "include \"%s\": path too long",
+		    st->words[1]);
+		return;
+	}
+	if ((text = read_file(path, &len, why, sizeof(why))) == NULL) {
+		config_perr(p, st->line, "include \"%s\": %s", st->words[1],
+		    why);
+		return;
+	}
+	if (config_grow((void **)&conf->files, conf->nfiles,
+	    sizeof(char *)) < 0 || (name = strdup(path)) == NULL) {
+		config_perr(p, st->line, "out of memory");
+		free(text);
+		return;
+	}
+	conf->files[conf->nfiles++] = name;
+	saved = p->file;
+	p->file = name;
+	p->depth++;
+	parse_file(p, text, len);
+	p->depth--;
+	p->file = saved;
+	free(text);
+}
+
+static void
+parse_file(struct parser *p, const char *text, size_t len)
+{
+	struct conf_lex lx;
+	struct conf_stmt st;
+	const char *err;
+
+	conf_lex_init(&lx, text, len);
+	for (;;) {
+		if (conf_lex_next(&lx, &st, &err) < 0) {
+			config_perr(p, lx.line, "%s", err);
+			conf_stmt_clear(&st);
+			continue;
+		}
+		if (st.end == CONF_END_EOF)
+			break;
+		if (st.end == CONF_END_CLOSE)
+			config_perr(p, st.line, "'}' without a block");
+		else if (st.end == CONF_END_OPEN && st.nwords == 0)
+			config_perr(p, st.line, "'{' without a block name");
+		else if (st.end == CONF_END_OPEN)
+			top_block(p, &lx, &st);
+		else if (strcmp(st.words[0], "credential") == 0 ||
+		    strcmp(st.words[0], "target") == 0 ||
+		    strcmp(st.words[0], "user") == 0 ||
+		    strcmp(st.words[0], "role") == 0 ||
+		    strcmp(st.words[0], "grant") == 0)
+			config_perr(p, st.line, "%s: expected '{' on the same"
+			    " line", st.words[0]);
+		else if (strcmp(st.words[0], "include") == 0)
+			include_file(p, &st);
+		else
+			top_stmt(p, &st);
+		conf_stmt_clear(&st);
+	}
 }
 
 static void
@@ -774,30 +890,30 @@ set_defaults(struct parser *p)
 	}
 	if (conf->nlisten == 0 || conf->state_dir == NULL ||
 	    conf->recordings_dir == NULL || conf->pam_service == NULL)
-		perr(p, 0, "out of memory");
+		config_perr(p, 0, "out of memory");
 }
 
 struct config *
 config_load(const char *path, config_report_fn report, void *arg)
 {
 	struct parser p;
-	struct conf_lex lx;
-	struct conf_stmt st;
-	const char *err;
-	char *text;
-	size_t len = 0, i;
+	char *text, why[300];
+	size_t len = 0, i, j;
 
 	memset(&p, 0, sizeof(p));
 	p.file = path;
 	p.report = report;
 	p.arg = arg;
 	if ((p.conf = calloc(1, sizeof(*p.conf))) == NULL ||
-	    (p.conf->path = strdup(path)) == NULL) {
-		perr(&p, 0, "out of memory");
-		free(p.conf);
+	    (p.conf->path = strdup(path)) == NULL ||
+	    (p.conf->files = calloc(1, sizeof(char *))) == NULL ||
+	    (p.conf->files[0] = strdup(path)) == NULL) {
+		config_perr(&p, 0, "out of memory");
+		config_free(p.conf);
 		return NULL;
 	}
-	p.file = p.conf->path;
+	p.conf->nfiles = 1;
+	p.file = p.conf->files[0];
 	p.conf->login_grace_time = 30;
 	p.conf->stage_timeout = 120;
 	p.conf->connect_timeout = 10;
@@ -812,51 +928,22 @@ config_load(const char *path, config_report_fn report, void *arg)
 	p.conf->nauth_methods = 2;
 	p.conf->record_input = 1;
 
-	if ((text = read_file(&p, path, &len)) != NULL) {
-		conf_lex_init(&lx, text, len);
-		for (;;) {
-			if (conf_lex_next(&lx, &st, &err) < 0) {
-				perr(&p, lx.line, "%s", err);
-				conf_stmt_clear(&st);
-				continue;
-			}
-			if (st.end == CONF_END_EOF)
-				break;
-			if (st.end == CONF_END_CLOSE)
-				perr(&p, st.line, "'}' without a block");
-			else if (st.end == CONF_END_OPEN && st.nwords == 0)
-				perr(&p, st.line, "'{' without a block name");
-			else if (st.end == CONF_END_OPEN)
-				top_block(&p, &lx, &st);
-			else if (strcmp(st.words[0], "credential") == 0 ||
-			    strcmp(st.words[0], "target") == 0 ||
-			    strcmp(st.words[0], "user") == 0)
-				perr(&p, st.line, "%s: expected '{' on the"
-				    " same line", st.words[0]);
-			else
-				top_stmt(&p, &st);
-			conf_stmt_clear(&st);
-		}
+	if ((text = read_file(path, &len, why, sizeof(why))) == NULL)
+		config_perr(&p, 0, "%s", why);
+	else {
+		parse_file(&p, text, len);
 		free(text);
+		p.file = p.conf->files[0];
 		resolve(&p);
 		set_defaults(&p);
 	}
 	for (i = 0; i < p.conf->ntargets; i++) {
-		size_t j;
-
 		for (j = 0; j < p.ptargets[i].ncreds; j++)
 			free(p.ptargets[i].creds[j].name);
 		free(p.ptargets[i].creds);
 	}
-	for (i = 0; i < p.conf->nusers; i++) {
-		size_t j;
-
-		for (j = 0; j < p.pusers[i].ntargets; j++)
-			free(p.pusers[i].targets[j].name);
-		free(p.pusers[i].targets);
-	}
 	free(p.ptargets);
-	free(p.pusers);
+	config_policy_free_parse(&p);
 	if (p.errors > 0) {
 		config_free(p.conf);
 		return NULL;
@@ -888,6 +975,7 @@ config_free(struct config *conf)
 		free(conf->targets[i]->address);
 		free(conf->targets[i]->host_key);
 		free(conf->targets[i]->credentials);
+		config_policy_free_target(conf->targets[i]);
 		free(conf->targets[i]);
 	}
 	free(conf->targets);
@@ -895,16 +983,19 @@ config_free(struct config *conf)
 		for (j = 0; j < conf->users[i]->npublic_keys; j++)
 			free(conf->users[i]->public_keys[j]);
 		free(conf->users[i]->public_keys);
-		free(conf->users[i]->targets);
-		free(conf->users[i]->target_origins);
+		config_policy_free_user(conf->users[i]);
 		free(conf->users[i]->name);
 		free(conf->users[i]);
 	}
 	free(conf->users);
+	config_policy_free(conf);
 	free(conf->state_dir);
 	free(conf->recordings_dir);
 	free(conf->pam_service);
 	free(conf->pam_directory);
+	for (i = 0; i < conf->nfiles; i++)
+		free(conf->files[i]);
+	free(conf->files);
 	free(conf->path);
 	free(conf);
 }

@@ -19,6 +19,18 @@ enum target_kind { TARGET_KIND_HYPERVISOR, TARGET_KIND_GUEST };
 
 enum config_auth_method { AUTH_PUBLICKEY, AUTH_KBDINT };
 
+/* Channel kinds a grant allows (bit 1 << kind in config_grant.channels). */
+enum policy_channel {
+	POLICY_CHANNEL_SHELL,
+	POLICY_CHANNEL_EXEC,
+	POLICY_CHANNEL_SFTP,
+	POLICY_CHANNEL_SCP,
+	POLICY_CHANNEL_FORWARD,
+};
+
+enum role_side { ROLE_SIDE_HYPERVISOR, ROLE_SIDE_GUEST, ROLE_SIDE_AUDIT,
+	ROLE_SIDE_BASTION_ADMIN };
+
 struct config_origin {
 	const char	*file;		/* points into config->files */
 	int		 line;
@@ -44,16 +56,89 @@ struct config_target {
 	enum target_kind	 kind;
 	struct config_credential **credentials;	/* first is the default */
 	size_t			 ncredentials;
+	/* Attributes grants select on (NULL / -1 when not given). */
+	char			*node;
+	long			 vmid;
+	char			*pool;
+	char			**tags;
+	size_t			 ntags;
+	char			*zone;
+	char			*sensitivity;
 	struct config_origin	 origin;
+};
+
+/* One "targets" line of a grant. */
+enum selector_kind { SELECT_ALL, SELECT_NAMES, SELECT_KIND, SELECT_NODE,
+	SELECT_VMID, SELECT_POOL, SELECT_TAG, SELECT_ZONE, SELECT_SENSITIVITY };
+
+struct config_selector {
+	enum selector_kind	 kind;
+	char			**values;	/* names, nodes, pools, ... */
+	size_t			 nvalues;
+	long			*vmids;		/* SELECT_VMID: nvalues */
+	enum target_kind	 target_kind;	/* SELECT_KIND */
+	struct config_origin	 origin;
+};
+
+struct config_forward {
+	char	*host;
+	int	 port;
+};
+
+struct config_window {
+	unsigned	 days;		/* bit 0 = Sunday ... bit 6 = Saturday */
+	int		 start_min;	/* minutes after midnight, local time */
+	int		 end_min;	/* exclusive; > start_min */
+};
+
+struct config_role;
+
+struct config_grant {
+	struct config_role	*role;
+	struct config_selector	*selectors;	/* union */
+	size_t			 nselectors;
+	char			*login;		/* NULL: any credential */
+	unsigned		 channels;	/* 1 << enum policy_channel */
+	struct config_forward	*forwards;
+	size_t			 nforwards;
+	struct config_window	*windows;	/* none: any time */
+	size_t			 nwindows;
+	struct config_origin	 origin;
+};
+
+struct config_role {
+	char			*name;
+	enum role_side		 side;
+	struct config_grant	**grants;	/* in file order */
+	size_t			 ngrants;
+	struct config_origin	 origin;
+};
+
+struct config_net {
+	int		 family;		/* AF_INET or AF_INET6 */
+	unsigned char	 addr[16];
+	int		 prefix;
+	struct config_origin origin;
 };
 
 struct config_user {
 	char			*name;
 	char			**public_keys;	/* "type base64" */
 	size_t			 npublic_keys;
-	struct config_target	**targets;
-	struct config_origin	*target_origins; /* where each grant was written */
-	size_t			 ntargets;
+	struct config_role	**roles;
+	struct config_origin	*role_origins;	/* where each role was given */
+	size_t			 nroles;
+	time_t			 valid_from;	/* 0: no limit */
+	time_t			 valid_until;	/* 0: no limit; inclusive */
+	struct config_net	*nets;		/* none: any source */
+	size_t			 nnets;
+	const struct config_exception *exception; /* separation exception */
+	struct config_origin	 origin;
+};
+
+struct config_exception {
+	char			*person;
+	char			*reason;
 	struct config_origin	 origin;
 };
 
@@ -85,6 +170,14 @@ struct config {
 	size_t			 ntargets;
 	struct config_user	**users;
 	size_t			 nusers;
+	struct config_role	**roles;
+	size_t			 nroles;
+	struct config_grant	**grants;
+	size_t			 ngrants;
+	struct config_exception	**exceptions;
+	size_t			 nexceptions;
+	char			**files;	/* every file read (includes) */
+	size_t			 nfiles;
 };
 
 /*
@@ -101,6 +194,11 @@ const struct config_user	*config_find_user(const struct config *,
 				    const char *name);
 const struct config_target	*config_find_target(const struct config *,
 				    const char *name);
+const struct config_role	*config_find_role(const struct config *,
+				    const char *name);
 const char	*config_target_kind_name(enum target_kind);
+/* 1 if the "targets" line s selects t. */
+int		 config_selector_match(const struct config_selector *,
+		    const struct config_target *t);
 
 #endif

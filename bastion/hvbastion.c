@@ -1,9 +1,10 @@
 /*
  * hvbastion.c - the command line for admins, auditors and security teams.
  *
- * Today: "config check" (same as hvbastiond -n), "recordings" (list the
- * recordings directory) and "totp enroll".  Replay, search, verify and
- * policy explain come with their issues.
+ * Today: "config check" (same as hvbastiond -n), "policy check" and
+ * "policy explain" (policy_cli.c), "recordings" (list the recordings
+ * directory) and "totp enroll".  Replay, search and verify come with their
+ * issues.
  */
 #include <dirent.h>
 #include <stdio.h>
@@ -11,6 +12,7 @@
 #include <string.h>
 
 #include "config.h"
+#include "policy_cli.h"
 #include "totp_enroll.h"
 
 #define DEFAULT_CONFIG	"/etc/hvbastion/hvbastion.conf"
@@ -19,6 +21,11 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: hvbastion [-f file] config check\n"
+	    "       hvbastion [-f file] policy check\n"
+	    "       hvbastion [-f file] policy explain PERSON [LOGIN@]TARGET"
+	    " [--channel KIND]\n"
+	    "           [--forward HOST:PORT] [--from ADDRESS]"
+	    " [--at \"YYYY-MM-DD HH:MM\"] [--json]\n"
 	    "       hvbastion [-f file] recordings\n"
 	    "       hvbastion [-f file] totp enroll [--json] [--dir DIR]"
 	    " PERSON\n");
@@ -85,6 +92,10 @@ main(int argc, char *argv[])
 	}
 	if (i >= argc)
 		usage();
+	/* policy loads the file itself: its exit statuses differ. */
+	if (strcmp(argv[i], "policy") == 0)
+		return policy_cli_main(path, argc - i - 1, argv + i + 1,
+		    stdout);
 	if ((conf = config_load(path, print_error, NULL)) == NULL)
 		return 1;
 	if (strcmp(argv[i], "config") == 0 && i + 1 < argc &&

@@ -120,6 +120,7 @@ main(int argc, char *argv[])
 		config_free(conf);
 		return 0;
 	}
+	listener_log_exceptions(conf);
 	/* The daemon never reads the environment's SSH agent or configs. */
 	unsetenv("SSH_AUTH_SOCK");
 	if (ensure_private_dir(conf->state_dir) < 0 ||

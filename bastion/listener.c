@@ -264,18 +264,39 @@ accept_one(int lfd, const struct config *conf, ssh_key hostkey)
 	startups++;
 }
 
+void
+listener_log_exceptions(const struct config *conf)
+{
+	size_t i;
+
+	for (i = 0; i < conf->nexceptions; i++)
+		log_info("separation exception: %s may hold both hypervisor-side"
+		    " and guest-side roles: \"%s\" (%s:%d)",
+		    conf->exceptions[i]->person, conf->exceptions[i]->reason,
+		    conf->exceptions[i]->origin.file,
+		    conf->exceptions[i]->origin.line);
+}
+
+static void
+reload_error(void *arg, const char *msg)
+{
+	(void)arg;
+	log_error("%s", msg);
+}
+
 static void
 reload(struct config **confp)
 {
 	struct config *fresh;
 
 	log_info("SIGHUP: re-reading %s", (*confp)->path);
-	fresh = config_load((*confp)->path, NULL, NULL);
+	fresh = config_load((*confp)->path, reload_error, NULL);
 	if (fresh == NULL) {
 		log_error("the new configuration has errors (check it with"
 		    " hvbastiond -n); the old one stays in force");
 		return;
 	}
+	listener_log_exceptions(fresh);
 	/* Listening addresses are bound once; the rest applies to new
 	 * connections, and running sessions keep what they had. */
 	config_free(*confp);

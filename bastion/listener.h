@@ -17,5 +17,10 @@ int	listener_open(const struct config *);
  * SIGHUP by a configuration re-read from the same path that checks OK.
  */
 int	listener_run(struct config **confp, ssh_key hostkey);
+/*
+ * Logs every separation exception (person, reason, file:line): a person
+ * who holds both sides must show in the logs at every load.
+ */
+void	listener_log_exceptions(const struct config *);
 
 #endif

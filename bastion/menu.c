@@ -116,8 +116,8 @@ render_one(void *arg, const struct config_target *t)
 }
 
 int
-menu_render(const struct config *conf, const char *person, const char *nl,
-    char *buf, size_t len, int *count)
+menu_render(const struct config *conf, const char *person,
+    const char *source, const char *nl, char *buf, size_t len, int *count)
 {
 	struct render_ctx r = { buf, len, 0, nl, 0, 0 };
 	int w;
@@ -126,7 +126,7 @@ menu_render(const struct config *conf, const char *person, const char *nl,
 	if (w < 0 || (size_t)w >= len)
 		return -1;
 	r.off = (size_t)w;
-	policy_each_target(conf, person, render_one, &r);
+	policy_each_target(conf, person, source, render_one, &r);
 	if (r.n == 0 && !r.overflow) {
 		w = snprintf(buf + r.off, len - r.off, "  (none)%s", nl);
 		if (w < 0 || (size_t)w >= len - r.off)
@@ -157,8 +157,8 @@ choose_one(void *arg, const struct config_target *t)
 }
 
 const struct config_target *
-menu_choose(const struct config *conf, const char *person, const char *line,
-    int *quit)
+menu_choose(const struct config *conf, const char *person,
+    const char *source, const char *line, int *quit)
 {
 	struct choose_ctx c = { NULL, -1, 0, NULL };
 	const char *at;
@@ -176,6 +176,6 @@ menu_choose(const struct config *conf, const char *person, const char *line,
 		at = strchr(line, '@');
 		c.name = at != NULL ? at + 1 : line;
 	}
-	policy_each_target(conf, person, choose_one, &c);
+	policy_each_target(conf, person, source, choose_one, &c);
 	return c.found;
 }

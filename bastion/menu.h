@@ -35,18 +35,21 @@ enum menu_status menu_feed(struct menu *, const unsigned char *in, size_t len,
 	    size_t *used, char *echo, size_t *echolen);
 
 /*
- * Writes the list of targets the person may reach, numbered from 1, with
- * newline (for a terminal: "\r\n").  Returns the length, or -1 if buf is too
- * small.  *count receives the number of targets.
+ * Writes the list of targets the person may open a shell on now (from
+ * source, the client's address; NULL: any), numbered from 1, with newline
+ * (for a terminal: "\r\n").  Returns the length, or -1 if buf is too small.
+ * *count receives the number of targets.
  */
-int	menu_render(const struct config *, const char *person, const char *nl,
-	    char *buf, size_t len, int *count);
+int	menu_render(const struct config *, const char *person,
+	    const char *source, const char *nl, char *buf, size_t len,
+	    int *count);
 
 /*
  * Resolves a typed choice: "3" or "pve1" (or "login@pve1").  Returns the
  * target, or NULL.  Sets *quit for "q" / "quit" / "exit".
  */
 const struct config_target *menu_choose(const struct config *,
-	    const char *person, const char *line, int *quit);
+	    const char *person, const char *source, const char *line,
+	    int *quit);
 
 #endif

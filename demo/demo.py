@@ -6,9 +6,10 @@
     demo/demo.py status    show what is running
 
 Targets are real OpenSSH sshd: pve1 (hypervisor node, 127.0.0.11:22) and
-vm101 (guest, 127.0.0.12:22). The bastion listens on 127.0.0.1:2222. Users:
-alice (hypervisor administrator: pve1), bob (guest administrator: vm101),
-carol (auditor: no target). Everything is written under demo/run/ except the
+vm101 (guest, 127.0.0.12:22). The bastion listens on 127.0.0.1:2222. The
+policy keeps the two administration teams apart (ANSSI R7/R8): alice holds
+the role hv-admins (hypervisor side: pve1), bob guest-admins (guest side:
+vm101), carol auditors (audit side: no target). Everything is written under demo/run/ except the
 local accounts hvbpve and hvbguest (the targets' logins) and /run/sshd.
 
 The daemons run in their own sessions and survive this script; their pids
@@ -123,13 +124,19 @@ Connect (hypervisor admin alice -> pve1, guest admin bob -> vm101):
   ssh -p {p} -i {ak} -o UserKnownHostsFile={kh} -t alice+pve1@127.0.0.1
   ssh -p {p} -i {ak} -o UserKnownHostsFile={kh} -t alice@127.0.0.1   (menu)
   ssh -p {p} -i {bk} -o UserKnownHostsFile={kh} -t bob@127.0.0.1 vm101
-Refused (separation of roles):
+Refused (separation of roles; the log names the rule, {log}):
   ssh -p {p} -i {ak} -o UserKnownHostsFile={kh} alice@127.0.0.1 vm101
+  ssh -p {p} -i {bk} -o UserKnownHostsFile={kh} bob@127.0.0.1 pve1
   ssh -p {p} -i {ck} -o UserKnownHostsFile={kh} carol@127.0.0.1 pve1
+Why (the policy: roles and grants in {conf}):
+  {cli} -f {conf} policy explain alice pve1
+  {cli} -f {conf} policy explain bob pve1
 Recordings: {rec}
   asciinema play {rec}/<session>-c<N>.cast
 Stop: demo/demo.py stop""".format(p=p, ak=ak, bk=bk, ck=ck, kh=kh, env=rel(env),
-                                  rec=rel(bed.recordings_dir)))
+                                  rec=rel(bed.recordings_dir),
+                                  log=rel(b.log_path), conf=rel(bed.conf),
+                                  cli=rel(bed.bin_dir / "hvbastion")))
     return 0
 
 

@@ -1,41 +1,55 @@
 /*
  * policy.h - the one decision function: may PERSON reach TARGET as LOGIN
- * over a channel of KIND?
+ * over a channel of KIND (to DESTINATION, for a forward), from SOURCE, at
+ * WHEN?
  *
- * Every caller (SSH today, the API later) asks here, and every decision
- * names the rule that made it, so that the log line and "policy explain"
- * can say why.  Default deny.  For now the rule set is the user's "target"
- * lines; roles and grants replace them without changing this interface.
+ * Every caller (the SSH side today, the API side later, and "hvbastion
+ * policy explain") asks here, and every decision names the rule that made
+ * it (file:line), so that the log line and the explanation say why.
+ * Default deny.  The grammar is in POLICY_DESIGN.md / hvbastion.conf(5).
  */
 #ifndef HVB_POLICY_H
 #define HVB_POLICY_H
 
+#include <time.h>
+
 #include "../bastion/config.h"
 
-enum policy_channel {
-	POLICY_CHANNEL_SHELL,
-	POLICY_CHANNEL_EXEC,
-	POLICY_CHANNEL_SFTP,
-	POLICY_CHANNEL_SCP,
-	POLICY_CHANNEL_FORWARD,
+struct policy_request {
+	const char		*person;
+	const char		*target;
+	const char		*login;		/* NULL or "": default */
+	enum policy_channel	 channel;
+	const char		*forward_host;	/* POLICY_CHANNEL_FORWARD */
+	int			 forward_port;
+	const char		*source;	/* client address; NULL: any */
+	time_t			 when;		/* 0: now */
 };
 
 struct policy_decision {
 	int				 allow;
-	char				 rule[320];	/* why, with file:line */
+	char				 rule[512];	/* why, with file:line */
 	const struct config_target	*target;	/* when allowed */
 	const struct config_credential	*credential;	/* when allowed */
+	const struct config_role	*role;		/* when allowed */
+	const struct config_grant	*grant;		/* when allowed */
 };
 
-/* login may be NULL or "" for the target's default credential. */
-int	policy_decide(const struct config *, const char *person,
-	    const char *target, const char *login, enum policy_channel,
-	    struct policy_decision *);
+/* Fills d; returns 1 (allow) or 0 (deny). */
+int	policy_decide(const struct config *, const struct policy_request *,
+	    struct policy_decision *d);
 
-/* Calls fn for each target the person may reach, in configuration order. */
+/*
+ * Calls fn for each target the person may open a shell on now (from
+ * source, which may be NULL), in configuration order: the menu.
+ */
 void	policy_each_target(const struct config *, const char *person,
-	    void (*fn)(void *, const struct config_target *), void *arg);
+	    const char *source, void (*fn)(void *, const struct config_target *),
+	    void *arg);
 
 const char *policy_channel_name(enum policy_channel);
+/* "shell" -> POLICY_CHANNEL_SHELL; -1 if unknown. */
+int	policy_channel_from_name(const char *);
+const char *policy_side_name(enum role_side);
 
 #endif

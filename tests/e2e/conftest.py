@@ -4,6 +4,10 @@
 
 Environment:
   HVB_BIN_DIR            where hvbastiond is (default REPO/build)
+  HVB_E2E_NET            the first three bytes of the loopback addresses
+                         (default 127.0.0: bastion .20, targets .21 and
+                         .22), so that two runs on one machine do not
+                         meet
   HVB_KEEP_TESTBED=1     keep the test bed directories (they are kept
                          anyway when a test of the module failed)
 
@@ -26,8 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 import testbed  # noqa: E402
 
-BASTION_ADDR = "127.0.0.20"
-TARGET_ADDRS = {"pve1": "127.0.0.21", "vm101": "127.0.0.22"}
+NET = os.environ.get("HVB_E2E_NET") or "127.0.0"
+BASTION_ADDR = "%s.20" % NET
+TARGET_ADDRS = {"pve1": "%s.21" % NET, "vm101": "%s.22" % NET}
 
 
 def _new_bed(prefix, **kw):

@@ -10,7 +10,7 @@ import paramiko
 import pytest
 
 import testbed
-from conftest import refusal_lines, show, ssh
+from conftest import NET, refusal_lines, show, ssh
 
 
 def assert_refused(cp, mention=None):
@@ -268,12 +268,12 @@ def test_still_serving_after_refusals(bed):
 
 
 def _garbage_server(kind):
-    """A listener on 127.0.0.23 that answers like a broken or hostile SSH
+    """A listener on NET.23 that answers like a broken or hostile SSH
     server: returns (port, stop)."""
     import socket
     import threading
     srv = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    srv.bind(("127.0.0.23", 0))
+    srv.bind(("%s.23" % NET, 0))
     srv.listen(8)
     srv.settimeout(0.2)
     done = threading.Event()
@@ -310,7 +310,7 @@ def test_hostile_target(bed, kind):
     port, stop = _garbage_server(kind)
     pin = bed.targets["pve1"].host_pub
     b2 = bed.make_bastion("hostile-%s" % kind, extra_targets=[
-        ("evil", "127.0.0.23", port, "hypervisor", pin, ["pve1-admin"],
+        ("evil", "%s.23" % NET, port, "hypervisor", pin, ["pve1-admin"],
          ["alice"])])
     try:
         b2.start()

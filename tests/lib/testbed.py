@@ -29,8 +29,8 @@ The targets are OpenSSH sshd, started as `sshd -D -e -f CONF`, one per
 loopback address. They log in the local accounts `hvbpve` (hypervisor side)
 and `hvbguest` (guest side); the test bed creates them once.
 
-Layout (users, targets, credentials) is data: see DEFAULT_TARGETS and
-DEFAULT_USERS. A Proxmox API simulator will be one more service in the same
+Layout (users, roles and grants, targets, credentials) is data: see
+DEFAULT_TARGETS, DEFAULT_ROLES and DEFAULT_USERS. A Proxmox API simulator will be one more service in the same
 test bed later; Service is the small base class it will use.
 """
 
@@ -56,21 +56,41 @@ def default_bin_dir():
     return Path(os.environ.get("HVB_BIN_DIR") or (REPO / "build"))
 
 
-# name -> kind, credentials [(credential name, login)], first is the default
+# name -> kind, credentials [(credential name, login)], first is the default,
+# and the attributes grants select on (node, vmid, pool, tags, zone, ...)
 DEFAULT_TARGETS = {
     "pve1": {"kind": "hypervisor",
              "credentials": [("pve1-admin", "hvbpve"),
-                             ("pve1-aux", "hvbguest")]},
+                             ("pve1-aux", "hvbguest")],
+             "attrs": {"node": "pve1"}},
     "vm101": {"kind": "guest",
-              "credentials": [("vm101-admin", "hvbguest")]},
+              "credentials": [("vm101-admin", "hvbguest")],
+              "attrs": {"node": "pve1", "vmid": 101, "pool": "web",
+                        "tags": ["prod"]}},
 }
 
-# name -> targets this user may reach
-DEFAULT_USERS = {
-    "alice": ["pve1"],      # hypervisor administrator (ANSSI R7)
-    "bob": ["vm101"],       # guest administrator (ANSSI R8)
-    "carol": [],            # auditor: no target at all
+# role -> side and grants; a grant is a dict of its lines:
+#   targets: list of "targets" lines (the words after the keyword)
+#   login, channels, forward (list), hours (list): optional
+DEFAULT_ROLES = {
+    "hv-admins": {"side": "hypervisor",
+                  "grants": [{"targets": ['"pve1"'],
+                              "channels": "shell exec sftp scp"}]},
+    "guest-admins": {"side": "guest",
+                     "grants": [{"targets": ["vmid 101"],
+                                 "channels": "shell exec sftp scp"}]},
+    "auditors": {"side": "audit", "grants": []},
 }
+
+# name -> roles; a user may also name targets here (older callers): each
+# such target gets a role of its own, of its kind's side
+DEFAULT_USERS = {
+    "alice": ["hv-admins"],     # hypervisor administrator (ANSSI R7)
+    "bob": ["guest-admins"],    # guest administrator (ANSSI R8)
+    "carol": ["auditors"],      # auditor: no target at all
+}
+
+SIDE_OF_KIND = {"hypervisor": "hypervisor", "guest": "guest"}
 
 
 class TestbedError(Exception):
@@ -310,6 +330,18 @@ def q(s):
     return '"%s"' % str(s).replace("\\", "\\\\").replace('"', '\\"')
 
 
+def _attr_lines(attrs):
+    """A target's attributes as configuration lines."""
+    L = []
+    for k in ("node", "vmid", "pool", "zone", "sensitivity"):
+        if k in attrs:
+            v = attrs[k]
+            L.append("\t%s %s" % (k, v if isinstance(v, int) else q(v)))
+    for tag in attrs.get("tags", []):
+        L.append("\ttag %s" % q(tag))
+    return L
+
+
 def _dirs_secure_for_strictmodes(path):
     """True when sshd's StrictModes walk (every component up to /, root-owned
     and not group/world-writable) would accept files under path."""
@@ -496,9 +528,9 @@ class Target(Service):
 
 
 class User:
-    def __init__(self, bed, name, targets):
+    def __init__(self, bed, name, roles):
         self.name = name
-        self.targets = list(targets)
+        self.roles = list(roles)
         self.key = bed.root / "keys" / name
         self.pub = None
         self.totp_secret = None     # base32, when the bed has MFA
@@ -641,7 +673,7 @@ class TestBed:
 
     def __init__(self, root, bastion=("127.0.0.1", 2222),
                  target_addresses=None, target_port=22, target_ports=None,
-                 bin_dir=None, targets=None, users=None,
+                 bin_dir=None, targets=None, users=None, roles=None,
                  login_grace_time=30, record_input=True,
                  accept_env=("LANG", "LC_*"), mfa=False):
         """mfa: publickey then keyboard-interactive (TOTP through PAM,
@@ -655,6 +687,8 @@ class TestBed:
         self.accept_env = list(accept_env)
         targets = targets or DEFAULT_TARGETS
         users = users if users is not None else DEFAULT_USERS
+        self.roles = {n: dict(r) for n, r in (roles or DEFAULT_ROLES).items()}
+        self.policy_extra = ""      # appended to the generated policy
         addrs = dict(target_addresses or {"pve1": "127.0.0.11",
                                           "vm101": "127.0.0.12"})
         ports = dict(target_ports or {})
@@ -664,6 +698,7 @@ class TestBed:
             self.targets[name] = Target(self, name, spec["kind"], addr,
                                         ports.get(name, target_port),
                                         spec["credentials"])
+            self.targets[name].attrs = dict(spec.get("attrs", {}))
         self.users = {n: User(self, n, t) for n, t in users.items()}
         self.conf = self.root / "hvbastion.conf"
         self.state_dir = self.root / "state"
@@ -808,6 +843,7 @@ class TestBed:
             L.append("\tkind %s" % t.kind)
             for c in t.credentials:
                 L.append("\tcredential %s" % q(c.name))
+            L.extend(_attr_lines(getattr(t, "attrs", {})))
             L.append("}")
         for name, addr, port, kind, hk, creds, _users in extra_targets:
             L.append("target %s {" % q(name))
@@ -819,18 +855,72 @@ class TestBed:
                 L.append("\tcredential %s" % q(c))
             L.append("}")
         L.append("")
-        for u in self.users.values():
-            L.append("user %s {" % q(u.name))
-            L.append("\tpublic-key %s" % q(u.pub))
-            for t in u.targets:
-                L.append("\ttarget %s" % q(t))
-            for et in extra_targets:
-                if u.name in et[6]:
-                    L.append("\ttarget %s" % q(et[0]))
-            L.append("}")
+        L.extend(self.policy_lines(extra_targets))
         if extra:
             L.append(extra)
         return "\n".join(L) + "\n"
+
+    def policy_lines(self, extra_targets=()):
+        """Roles, grants and users (hvbastion.conf(5) policy grammar).
+
+        A user entry naming a target instead of a role, and every extra
+        target, get a role of their own ("<target>-<side>s") of the
+        target's side, with one grant for that target."""
+        roles = {n: {"side": r["side"], "grants": list(r["grants"])}
+                 for n, r in self.roles.items()}
+        user_roles = {u.name: [] for u in self.users.values()}
+        kinds = {n: t.kind for n, t in self.targets.items()}
+        kinds.update({et[0]: et[3] for et in extra_targets})
+
+        def target_role(target):
+            name = "%s-%ss" % (target, SIDE_OF_KIND[kinds[target]])
+            roles.setdefault(name, {
+                "side": SIDE_OF_KIND[kinds[target]],
+                "grants": [{"targets": [q(target)],
+                            "channels": "shell exec sftp scp"}]})
+            return name
+
+        for u in self.users.values():
+            for r in u.roles:
+                user_roles[u.name].append(
+                    r if r in roles or r not in kinds else target_role(r))
+        for et in extra_targets:
+            for uname in et[6]:
+                if uname in user_roles:
+                    user_roles[uname].append(target_role(et[0]))
+        L = []
+        for name, r in roles.items():
+            L.append("role %s {" % q(name))
+            L.append("\tside %s" % r["side"])
+            L.append("}")
+            for g in r["grants"]:
+                L.append("grant %s {" % q(name))
+                for sel in g.get("targets", []):
+                    L.append("\ttargets %s" % sel)
+                if g.get("login"):
+                    L.append("\tlogin %s" % q(g["login"]))
+                if g.get("channels"):
+                    L.append("\tchannels %s" % g["channels"])
+                for f in g.get("forward", []):
+                    L.append("\tforward %s" % q(f))
+                for h in g.get("hours", []):
+                    L.append("\thours %s" % q(h))
+                L.append("}")
+        L.append("")
+        for u in self.users.values():
+            L.append("user %s {" % q(u.name))
+            L.append("\tpublic-key %s" % q(u.pub))
+            seen = set()
+            for r in user_roles[u.name]:
+                if r not in seen:
+                    seen.add(r)
+                    L.append("\trole %s" % q(r))
+            for line in getattr(u, "extra_lines", []):
+                L.append("\t%s" % line)
+            L.append("}")
+        if self.policy_extra:
+            L.append(self.policy_extra)
+        return L
 
     def write_bastion_config(self, path=None, **kw):
         path = Path(path or self.conf)

@@ -4,6 +4,8 @@
  * "file:line: message" with the line that holds the mistake, and every
  * error in a file must be reported, not just the first.
  */
+#include <sys/socket.h>
+
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -114,7 +116,7 @@ static const char full_conf[] =
     "\n"						/* 13 */
     "user \"bob\" {\t# before the target it names\n"	/* 14 */
     "\tpublic-key \"@USERKEY2@\"\n"			/* 15 */
-    "\ttarget \"pve1\"\n"				/* 16 */
+    "\trole \"hv\"\n"					/* 16 */
     "}\n"						/* 17 */
     "credential \"pve1-admin\" {\n"			/* 18 */
     "\tlogin \"root\"\n"				/* 19 */
@@ -141,19 +143,85 @@ static const char full_conf[] =
     "user \"alice\" {\n"				/* 40 */
     "\tpublic-key \"@USERKEY@ alice@laptop\"\n"		/* 41 */
     "\tpublic-key \"@USERKEY2@\"\n"			/* 42 */
-    "\ttarget \"vm101\"\n"				/* 43 */
-    "\ttarget \"pve1\"\n"				/* 44 */
-    "}\n";						/* 45 */
+    "\trole \"guests\"\n"				/* 43 */
+    "\tfrom \"10.0.0.0/8\" \"2001:db8::1\"\n"		/* 44 */
+    "}\n"						/* 45 */
+    "role \"hv\" {\n"					/* 46 */
+    "\tside hypervisor\n"				/* 47 */
+    "}\n"						/* 48 */
+    "role \"guests\" {\n"				/* 49 */
+    "\tside guest\n"					/* 50 */
+    "}\n"						/* 51 */
+    "grant \"hv\" {\n"					/* 52 */
+    "\ttargets \"pve1\"\n"				/* 53 */
+    "\tlogin \"root\"\n"				/* 54 */
+    "\tchannels shell sftp port-forward\n"		/* 55 */
+    "\tforward \"127.0.0.1:8006\" \"[::1]:22\"\n"		/* 56 */
+    "\thours \"mon-fri 07:00-20:00\" \"sat,sun 09:00-12:00\"\n"
+    "}\n"						/* 58 */
+    "grant \"guests\" {\n"				/* 59 */
+    "\ttargets kind guest\n"				/* 60 */
+    "\ttargets vmid 101 102\n"				/* 61 */
+    "\ttargets tag \"prod\"\n"				/* 62 */
+    "}\n"						/* 63 */
+    "include \"policy.d/extra.conf\"\n"			/* 64 */
+    "user \"dave\" {\n"					/* 65 */
+    "\tpublic-key \"@USERKEY@\"\n"			/* 66 */
+    "\trole \"hv\"\n"					/* 67 */
+    "\trole \"guests\"\n"				/* 68 */
+    "\tvalid-from \"2026-01-01\"\n"			/* 69 */
+    "\tvalid-until \"2026-12-31\"\n"			/* 70 */
+    "}\n"						/* 71 */
+    "separation-exception \"dave\" \"on call for both\"\n";	/* 72 */
+
+/* Included from full_conf, relative to its directory. */
+static const char extra_conf[] =
+    "role \"auditors\" {\n"				/* 1 */
+    "\tside audit\n"					/* 2 */
+    "}\n"						/* 3 */
+    "grant \"auditors\" {\n"				/* 4 */
+    "}\n"						/* 5 */
+    "target \"vm102\" {\n"				/* 6 */
+    "\taddress \"10.0.0.3\"\n"				/* 7 */
+    "\thost-key \"@HOSTKEY@\"\n"				/* 8 */
+    "\tkind guest\n"					/* 9 */
+    "\tcredential \"aux\"\n"				/* 10 */
+    "\tnode \"pve1\"\n"					/* 11 */
+    "\tvmid 102\n"					/* 12 */
+    "\tpool \"web\"\n"					/* 13 */
+    "\ttag \"prod\" \"db\"\n"				/* 14 */
+    "\tzone \"dmz\"\n"					/* 15 */
+    "\tsensitivity \"high\"\n"				/* 16 */
+    "}\n";						/* 17 */
+
+/* Writes extra_conf as DIR/policy.d/extra.conf. */
+static void
+write_extra(struct fixture *fx)
+{
+	static const char *const keys[] = { "@HOSTKEY@" };
+	const char *vals[] = { fx->hostkey };
+	char dir[PATH_MAX], path[PATH_MAX], text[4096];
+
+	snprintf(dir, sizeof(dir), "%s/policy.d", fx->dir);
+	assert_true(mkdir(dir, 0700) == 0 || errno == EEXIST);
+	assert_int_equal(unit_subst(text, sizeof(text), extra_conf, keys,
+	    vals, 1), 0);
+	assert_int_equal(unit_write_file(dir, "extra.conf", text,
+	    strlen(text), 0600, path, sizeof(path)), 0);
+}
 
 static void
 test_full_valid(void **state)
 {
 	struct fixture *fx = *state;
-	const struct config_target *pve1, *vm101;
-	const struct config_user *alice, *bob;
+	const struct config_target *pve1, *vm101, *vm102;
+	const struct config_user *alice, *bob, *dave;
+	const struct config_role *hv, *guests, *auditors;
+	const struct config_grant *g;
 	struct config *conf;
 	char path[PATH_MAX];
 
+	write_extra(fx);
 	conf = load(fx, full_conf);
 	unit_msgs_print(&fx->msgs);
 	assert_non_null(conf);
@@ -188,7 +256,7 @@ test_full_valid(void **state)
 	assert_string_equal(conf->credentials[1]->login, "_svc");
 	assert_int_equal(conf->credentials[1]->origin.line, 22);
 
-	assert_int_equal(conf->ntargets, 2);
+	assert_int_equal(conf->ntargets, 3);
 	pve1 = config_find_target(conf, "pve1");
 	vm101 = config_find_target(conf, "vm101");
 	assert_non_null(pve1);
@@ -211,7 +279,7 @@ test_full_valid(void **state)
 	assert_int_equal(vm101->ncredentials, 1);
 	assert_ptr_equal(vm101->credentials[0], conf->credentials[1]);
 
-	assert_int_equal(conf->nusers, 2);
+	assert_int_equal(conf->nusers, 3);
 	alice = config_find_user(conf, "alice");
 	bob = config_find_user(conf, "bob");
 	assert_non_null(alice);
@@ -221,15 +289,117 @@ test_full_valid(void **state)
 	assert_int_equal(alice->npublic_keys, 2);
 	assert_string_equal(alice->public_keys[0], fx->userkey);
 	assert_string_equal(alice->public_keys[1], fx->userkey2);
-	assert_int_equal(alice->ntargets, 2);
-	assert_ptr_equal(alice->targets[0], vm101);
-	assert_ptr_equal(alice->targets[1], pve1);
-	assert_int_equal(alice->target_origins[0].line, 43);
-	assert_int_equal(alice->target_origins[1].line, 44);
-	assert_string_equal(alice->target_origins[1].file, fx->conf);
-	assert_int_equal(bob->ntargets, 1);
-	assert_ptr_equal(bob->targets[0], pve1);
-	assert_int_equal(bob->target_origins[0].line, 16);
+
+	/* Roles, in declaration order, the included one last. */
+	assert_int_equal(conf->nroles, 3);
+	hv = config_find_role(conf, "hv");
+	guests = config_find_role(conf, "guests");
+	auditors = config_find_role(conf, "auditors");
+	assert_non_null(hv);
+	assert_non_null(guests);
+	assert_non_null(auditors);
+	assert_null(config_find_role(conf, "root"));
+	assert_int_equal(hv->side, ROLE_SIDE_HYPERVISOR);
+	assert_int_equal(guests->side, ROLE_SIDE_GUEST);
+	assert_int_equal(auditors->side, ROLE_SIDE_AUDIT);
+	assert_int_equal(hv->origin.line, 46);
+	assert_int_equal(auditors->origin.line, 1);
+	assert_int_equal(auditors->ngrants, 1);
+	assert_int_equal(auditors->grants[0]->nselectors, 0);
+
+	/* Every file read is kept: origins point into conf->files. */
+	assert_int_equal(conf->nfiles, 2);
+	assert_string_equal(conf->files[0], fx->conf);
+	snprintf(path, sizeof(path), "%s/policy.d/extra.conf", fx->dir);
+	assert_string_equal(conf->files[1], path);
+	assert_ptr_equal(auditors->origin.file, conf->files[1]);
+
+	/* The hypervisor grant: names, login, channels, forwards, hours. */
+	assert_int_equal(conf->ngrants, 3);
+	assert_int_equal(hv->ngrants, 1);
+	g = hv->grants[0];
+	assert_ptr_equal(g->role, hv);
+	assert_int_equal(g->origin.line, 52);
+	assert_int_equal(g->nselectors, 1);
+	assert_int_equal(g->selectors[0].kind, SELECT_NAMES);
+	assert_int_equal(g->selectors[0].nvalues, 1);
+	assert_string_equal(g->selectors[0].values[0], "pve1");
+	assert_int_equal(g->selectors[0].origin.line, 53);
+	assert_string_equal(g->login, "root");
+	assert_int_equal(g->channels, (1u << POLICY_CHANNEL_SHELL) |
+	    (1u << POLICY_CHANNEL_SFTP) | (1u << POLICY_CHANNEL_FORWARD));
+	assert_int_equal(g->nforwards, 2);
+	assert_string_equal(g->forwards[0].host, "127.0.0.1");
+	assert_int_equal(g->forwards[0].port, 8006);
+	assert_string_equal(g->forwards[1].host, "::1");
+	assert_int_equal(g->forwards[1].port, 22);
+	assert_int_equal(g->nwindows, 2);
+	assert_int_equal(g->windows[0].days, 0x3e);	/* mon..fri */
+	assert_int_equal(g->windows[0].start_min, 7 * 60);
+	assert_int_equal(g->windows[0].end_min, 20 * 60);
+	assert_int_equal(g->windows[1].days, 0x41);	/* sun, sat */
+	assert_int_equal(g->windows[1].start_min, 9 * 60);
+
+	/* The guest grant: the default channels, three selectors. */
+	assert_int_equal(guests->ngrants, 1);
+	g = guests->grants[0];
+	assert_null(g->login);
+	assert_int_equal(g->channels, (1u << POLICY_CHANNEL_SHELL) |
+	    (1u << POLICY_CHANNEL_EXEC));
+	assert_int_equal(g->nselectors, 3);
+	assert_int_equal(g->selectors[0].kind, SELECT_KIND);
+	assert_int_equal(g->selectors[0].target_kind, TARGET_KIND_GUEST);
+	assert_int_equal(g->selectors[1].kind, SELECT_VMID);
+	assert_int_equal(g->selectors[1].nvalues, 2);
+	assert_int_equal(g->selectors[1].vmids[1], 102);
+	assert_int_equal(g->selectors[2].kind, SELECT_TAG);
+
+	/* Attributes (set in the included file), and their absence. */
+	vm102 = config_find_target(conf, "vm102");
+	assert_non_null(vm102);
+	assert_string_equal(vm102->origin.file, conf->files[1]);
+	assert_string_equal(vm102->node, "pve1");
+	assert_int_equal(vm102->vmid, 102);
+	assert_string_equal(vm102->pool, "web");
+	assert_int_equal(vm102->ntags, 2);
+	assert_string_equal(vm102->tags[1], "db");
+	assert_string_equal(vm102->zone, "dmz");
+	assert_string_equal(vm102->sensitivity, "high");
+	assert_int_equal(pve1->vmid, -1);
+	assert_null(pve1->node);
+	assert_int_equal(pve1->ntags, 0);
+	assert_true(config_selector_match(&g->selectors[1], vm102));
+	assert_true(config_selector_match(&g->selectors[2], vm102));
+	assert_false(config_selector_match(&g->selectors[1], vm101));
+
+	/* Users: roles with where they were given, sources, dates. */
+	assert_int_equal(bob->nroles, 1);
+	assert_ptr_equal(bob->roles[0], hv);
+	assert_int_equal(bob->role_origins[0].line, 16);
+	assert_int_equal(bob->nnets, 0);
+	assert_int_equal(bob->valid_from, 0);
+	assert_int_equal(bob->valid_until, 0);
+	assert_null(bob->exception);
+	assert_int_equal(alice->nroles, 1);
+	assert_ptr_equal(alice->roles[0], guests);
+	assert_int_equal(alice->role_origins[0].line, 43);
+	assert_string_equal(alice->role_origins[0].file, fx->conf);
+	assert_int_equal(alice->nnets, 2);
+	assert_int_equal(alice->nets[0].family, AF_INET);
+	assert_int_equal(alice->nets[0].prefix, 8);
+	assert_int_equal(alice->nets[0].addr[0], 10);
+	assert_int_equal(alice->nets[1].family, AF_INET6);
+	assert_int_equal(alice->nets[1].prefix, 128);
+	assert_int_equal(alice->nets[1].origin.line, 44);
+	dave = config_find_user(conf, "dave");
+	assert_non_null(dave);
+	assert_int_equal(dave->nroles, 2);
+	assert_int_equal(dave->valid_from, 1767225600);	/* 2026-01-01 */
+	assert_int_equal(dave->valid_until, 1798761599);	/* 2026-12-31 end */
+	assert_non_null(dave->exception);
+	assert_string_equal(dave->exception->reason, "on call for both");
+	assert_int_equal(dave->exception->origin.line, 72);
+	assert_int_equal(conf->nexceptions, 1);
 	config_free(conf);
 }
 
@@ -278,7 +448,7 @@ test_defaults(void **state)
 #define USER								\
     "user \"alice\" {\n"				/* 11 */\
     "\tpublic-key \"@USERKEY@\"\n"			/* 12 */\
-    "\ttarget \"pve1\"\n"				/* 13 */\
+    "\tfrom \"10.0.0.0/8\"\n"				/* 13 */\
     "}\n"						/* 14 */
 
 struct want {
@@ -308,8 +478,8 @@ static const struct bad_case bad_cases[] = {
 	  "}\n" ,
 	  { { 7, "unknown keyword \"colour\" in target" } }, 0 },
 	{ "unknown block",
-	  CRED TARGET USER "role \"admins\" {\n\tmember alice\n}\n",
-	  { { 15, "unknown block \"role\"" } }, 0 },
+	  CRED TARGET USER "policy \"admins\" {\n\tmember alice\n}\n",
+	  { { 15, "unknown block \"policy\"" } }, 0 },
 	{ "unterminated string at top level",
 	  "state-directory \"/var/lib\n" CRED TARGET USER,
 	  { { 1, "unterminated quoted string" } }, 0 },
@@ -330,7 +500,7 @@ static const struct bad_case bad_cases[] = {
 	  CRED TARGET
 	  "user \"alice\" {\n"					/* 11 */
 	  "\tpublic-key \"@USERKEY@\"\n"
-	  "\ttarget \"pve1\"\n",
+	  "\tfrom \"10.0.0.1\"\n",
 	  { { 11, "block is not closed with '}'" } }, 0 },
 	{ "missing '}' before the next block",
 	  CRED
@@ -355,7 +525,6 @@ static const struct bad_case bad_cases[] = {
 	  "}\n"
 	  "user \"alice\" {\n"
 	  "\tpublic-key \"@USERKEY@\"\n"
-	  "\ttarget \"pve1\"\n"
 	  "}\n",
 	  { { 11, "target \"pve1\" is declared more than once" } }, 0 },
 	{ "duplicate credential",
@@ -373,13 +542,13 @@ static const struct bad_case bad_cases[] = {
 	  "\tcredential \"nope\"\n"				/* 9 */
 	  "}\n" USER,
 	  { { 9, "target \"pve1\": unknown credential \"nope\"" } }, 0 },
-	{ "unknown target granted",
+	{ "the old per-user target line is gone",
 	  CRED TARGET
 	  "user \"alice\" {\n"
 	  "\tpublic-key \"@USERKEY@\"\n"
-	  "\ttarget \"pve2\"\n"					/* 13 */
+	  "\ttarget \"pve1\"\n"					/* 13 */
 	  "}\n",
-	  { { 13, "user \"alice\": unknown target \"pve2\"" } }, 0 },
+	  { { 13, "unknown keyword \"target\" in user" } }, 0 },
 	{ "key-file mode 0644 refused",
 	  "credential \"c1\" {\n"				/* 1 */
 	  "\tlogin \"root\"\n"
@@ -438,8 +607,7 @@ static const struct bad_case bad_cases[] = {
 	  "\tkind hypervisor\n"
 	  "\tcredential \"c1\"\n"
 	  "}\n" USER,
-	  { { 5, "target \"pve1;id\": invalid name" },
-	    { 13, "user \"alice\": unknown target \"pve1\"" } }, 0 },
+	  { { 5, "target \"pve1;id\": invalid name" } }, 0 },
 	{ "invalid names in references and logins",
 	  "credential \"c1\" {\n"
 	  "\tlogin \"root;id\"\n"				/* 2 */
@@ -487,7 +655,7 @@ static const struct bad_case bad_cases[] = {
 	  CRED TARGET
 	  "user \"alice\" {\n"					/* 11 */
 	  "\tpublic-key \"ssh-ed25519\"\n"			/* 12 */
-	  "\ttarget \"pve1\"\n"
+	  "\tfrom \"10.0.0.1\"\n"
 	  "}\n",
 	  { { 12, "public-key: expected \"TYPE BASE64 [comment]\"" },
 	    { 11, "user \"alice\": no public-key" } }, 0 },
@@ -545,7 +713,7 @@ static const struct bad_case bad_cases[] = {
 	  "}\n"							/* 14 */
 	  "user \"alice\" {\n"					/* 15 */
 	  "\tpublic-key \"@USERKEY@\"\n"			/* 16 */
-	  "\ttarget \"pve2\"\n"					/* 17 */
+	  "\trole \"nope\"\n"					/* 17 */
 	  "}\n"							/* 18 */
 	  "target \"pve1\" {\n"					/* 19 */
 	  "}\n",						/* 20 */
@@ -557,7 +725,221 @@ static const struct bad_case bad_cases[] = {
 	    { 19, "target \"pve1\" is declared more than once" },
 	    { 5, "mode 0644" },
 	    { 9, "target \"pve1\": no kind" },
-	    { 17, "user \"alice\": unknown target \"pve2\"" } }, 0 },
+	    { 17, "user \"alice\": unknown role \"nope\"" } }, 0 },
+	/* --- the policy (POLICY_DESIGN.md, hvbastion.conf(5)) --- */
+	{ "role errors",
+	  CRED TARGET USER
+	  "role \"r1\" {\n"					/* 15 */
+	  "\tside sideways\n"					/* 16 */
+	  "\tcolour blue\n"					/* 17 */
+	  "}\n"
+	  "role \"r2\" {\n"					/* 19 */
+	  "\tside audit\n"
+	  "\tside guest\n"					/* 21 */
+	  "}\n"
+	  "role \"r2\" {\n"					/* 23 */
+	  "\tside guest\n"
+	  "}\n",
+	  { { 16, "side: expected hypervisor, guest, audit or"
+		" bastion-admin" },
+	    { 17, "unknown keyword \"colour\" in role" },
+	    { 21, "side: given more than once" },
+	    { 23, "role \"r2\" is declared more than once" },
+	    { 15, "role \"r1\": no side (hypervisor, guest, audit or"
+		" bastion-admin)" } }, 0 },
+	{ "target attributes",
+	  CRED
+	  "target \"pve1\" {\n"					/* 5 */
+	  "\taddress \"10.0.0.1\"\n"
+	  "\thost-key \"@HOSTKEY@\"\n"
+	  "\tkind hypervisor\n"
+	  "\tcredential \"c1\"\n"
+	  "\tnode \"pve1\"\n"					/* 10 */
+	  "\tnode \"pve2\"\n"					/* 11 */
+	  "\tvmid 101\n"
+	  "\tvmid 102\n"					/* 13 */
+	  "\ttag\n"						/* 14 */
+	  "}\n"
+	  "target \"vm101\" {\n"				/* 16 */
+	  "\taddress \"10.0.0.2\"\n"
+	  "\thost-key \"@HOSTKEY@\"\n"
+	  "\tkind guest\n"
+	  "\tcredential \"c1\"\n"
+	  "\tvmid 0\n"						/* 21 */
+	  "\tvmid 1 2\n"					/* 22 */
+	  "}\n",
+	  { { 11, "node: given more than once" },
+	    { 13, "vmid: given more than once" },
+	    { 14, "tag: expected one or more tags" },
+	    { 21, "vmid: \"0\" is not a number from 1 to 999999999" },
+	    { 22, "vmid: expected one number" } }, 0 },
+	{ "grant: targets lines",
+	  CRED TARGET USER
+	  "role \"hv\" {\n"					/* 15 */
+	  "\tside hypervisor\n"
+	  "}\n"
+	  "grant \"hv\" {\n"					/* 18 */
+	  "\ttargets\n"						/* 19 */
+	  "\ttargets bogus 1\n"					/* 20 */
+	  "\ttargets \"pve1\" pve2\n"				/* 21 */
+	  "\ttargets all \"pve1\"\n"				/* 22 */
+	  "\ttargets node\n"					/* 23 */
+	  "\ttargets kind guests\n"				/* 24 */
+	  "\ttargets vmid 1x\n"					/* 25 */
+	  "\ttargets \"pve1\"\n"
+	  "\tfrobnicate\n"					/* 27 */
+	  "}\n",
+	  { { 19, "targets: expected names, all, kind, node, vmid, pool,"
+		" tag, zone or sensitivity" },
+	    { 20, "targets: expected names, all, kind, node, vmid, pool,"
+		" tag, zone or sensitivity" },
+	    { 21, "targets: \"pve2\" is not a quoted target name" },
+	    { 22, "targets all: takes no values" },
+	    { 23, "targets node: expected one or more values" },
+	    { 24, "targets kind: expected hypervisor or guest" },
+	    { 25, "targets vmid: \"1x\" is not a number from 1 to"
+		" 999999999" },
+	    { 27, "unknown keyword \"frobnicate\" in grant" } }, 0 },
+	{ "grant: logins, channels, forwards, hours",
+	  CRED TARGET USER
+	  "role \"hv\" {\n"					/* 15 */
+	  "\tside hypervisor\n"
+	  "}\n"
+	  "grant \"hv\" {\n"					/* 18 */
+	  "\ttargets \"pve1\"\n"
+	  "\tlogin \"root;id\"\n"				/* 20 */
+	  "\tchannels\n"						/* 21 */
+	  "\tchannels shell teleport\n"				/* 22 */
+	  "\tforward\n"						/* 23 */
+	  "\tforward \"nohost\" \"h:0\"\n"				/* 24 */
+	  "\thours\n"						/* 25 */
+	  "\thours \"mon-fri 20:00-07:00\"\n"			/* 26 */
+	  "\thours \"someday 07:00-20:00\" \"* 7:00-8:00\"\n"	/* 27 */
+	  "}\n",
+	  { { 20, "login \"root;id\": invalid login name" },
+	    { 21, "channels: expected shell, exec, sftp, scp or"
+		" port-forward" },
+	    { 22, "channels: unknown channel \"teleport\" (shell, exec,"
+		" sftp, scp, port-forward)" },
+	    { 23, "forward: expected \"HOST:PORT\"" },
+	    { 24, "forward: \"nohost\" is not HOST:PORT" },
+	    { 24, "forward: \"h:0\" is not HOST:PORT" },
+	    { 25, "hours: expected \"DAYS HH:MM-HH:MM\"" },
+	    { 26, "hours \"mon-fri 20:00-07:00\": the end must be after"
+		" the start" },
+	    { 27, "hours \"someday 07:00-20:00\": expected \"DAYS"
+		" HH:MM-HH:MM\" (days mon..sun" },
+	    { 27, "hours \"* 7:00-8:00\": expected" } }, 1 },
+	{ "grant checks: sides, logins, roles, names",
+	  CRED TARGET USER
+	  "target \"vm101\" {\n"				/* 15 */
+	  "\taddress \"10.0.0.2\"\n"
+	  "\thost-key \"@HOSTKEY@\"\n"
+	  "\tkind guest\n"
+	  "\tcredential \"c1\"\n"
+	  "}\n"
+	  "role \"hv\" {\n"					/* 21 */
+	  "\tside hypervisor\n"
+	  "}\n"
+	  "role \"aud\" {\n"					/* 24 */
+	  "\tside audit\n"
+	  "}\n"
+	  "grant \"aud\" {\n"					/* 27 */
+	  "\ttargets all\n"
+	  "}\n"
+	  "grant \"hv\" {\n"					/* 30 */
+	  "\tchannels shell\n"
+	  "}\n"
+	  "grant \"hv\" {\n"					/* 33 */
+	  "\ttargets all\n"					/* 34 */
+	  "\tlogin \"nobody\"\n"					/* 35 */
+	  "}\n"
+	  "grant \"ghost\" {\n"					/* 37 */
+	  "\ttargets \"nope\"\n"					/* 38 */
+	  "\tforward \"127.0.0.1:22\"\n"			/* 39 */
+	  "}\n",
+	  { { 27, "grant of role \"aud\": a role of side audit may not"
+		" select targets (auditors only read)" },
+	    { 30, "grant of role \"hv\": no targets line" },
+	    { 34, "grant of role \"hv\" (side hypervisor) selects guest"
+		" target \"vm101\"" },
+	    { 35, "grant of role \"hv\": no selected target has a"
+		" credential with login \"nobody\"" },
+	    { 37, "grant: unknown role \"ghost\"" },
+	    { 38, "targets: unknown target \"nope\"" },
+	    { 39, "forward: needs \"channels ... port-forward\"" } }, 0 },
+	{ "user: roles, dates, sources",
+	  CRED TARGET USER
+	  "user \"bob\" {\n"					/* 15 */
+	  "\tpublic-key \"@USERKEY@\"\n"
+	  "\trole \"nope\"\n"					/* 17 */
+	  "\trole \"bad;name\"\n"				/* 18 */
+	  "\tvalid-from \"2026-01-01\"\n"
+	  "\tvalid-from \"2026-01-02\"\n"			/* 20 */
+	  "\tvalid-until \"2026-02-31\"\n"			/* 21 */
+	  "\tfrom\n"						/* 22 */
+	  "\tfrom \"10.0.0.0/33\" \"10.0.0.1\"\n"		/* 23 */
+	  "\ttarget \"pve1\"\n"					/* 24 */
+	  "}\n"
+	  "user \"dave\" {\n"					/* 26 */
+	  "\tpublic-key \"@USERKEY@\"\n"
+	  "\tvalid-from \"2027-01-01\"\n"
+	  "\tvalid-until \"2026-12-31\"\n"
+	  "}\n",
+	  { { 18, "role \"bad;name\": invalid name" },
+	    { 20, "valid-from: given more than once" },
+	    { 21, "valid-until: expected a date \"YYYY-MM-DD\"" },
+	    { 22, "from: expected addresses or networks" },
+	    { 23, "from: \"10.0.0.0/33\" is not an address or network"
+		" (CIDR)" },
+	    { 24, "unknown keyword \"target\" in user" },
+	    { 17, "user \"bob\": unknown role \"nope\"" },
+	    { 26, "user \"dave\": valid-until is before valid-from" } },
+	  0 },
+	{ "separation of the hypervisor and guest sides",
+	  CRED TARGET USER
+	  "target \"vm101\" {\n"				/* 15 */
+	  "\taddress \"10.0.0.2\"\n"
+	  "\thost-key \"@HOSTKEY@\"\n"
+	  "\tkind guest\n"
+	  "\tcredential \"c1\"\n"
+	  "}\n"
+	  "role \"hv\" {\n"					/* 21 */
+	  "\tside hypervisor\n"
+	  "}\n"
+	  "role \"guests\" {\n"					/* 24 */
+	  "\tside guest\n"
+	  "}\n"
+	  "user \"dave\" {\n"					/* 27 */
+	  "\tpublic-key \"@USERKEY@\"\n"
+	  "\trole \"hv\"\n"
+	  "\trole \"guests\"\n"
+	  "}\n"
+	  "separation-exception \"nobody\" \"typo\"\n"		/* 32 */
+	  "separation-exception \"dave\"\n"			/* 33 */
+	  "separation-exception \"alice\" \"one\"\n"		/* 34 */
+	  "separation-exception \"alice\" \"two\"\n",		/* 35 */
+	  { { 33, "separation-exception: expected \"PERSON\" \"REASON\"" },
+	    { 32, "separation-exception: unknown user \"nobody\"" },
+	    { 35, "separation-exception: user \"alice\" already has one" },
+	    { 27, "user \"dave\": holds the hypervisor-side role \"hv\""
+		" and the guest-side role \"guests\" without a"
+		" separation-exception" } }, 0 },
+	{ "include errors",
+	  CRED TARGET USER
+	  "include\n"						/* 15 */
+	  "include \"absent.conf\"\n"				/* 16 */
+	  "role \"r\"\n"						/* 17 */
+	  "grant \"r\"\n",					/* 18 */
+	  { { 15, "include: expected one file name" },
+	    { 16, "include \"absent.conf\": cannot open: No such file or"
+		" directory" },
+	    { 17, "role: expected '{' on the same line" },
+	    { 18, "grant: expected '{' on the same line" } }, 0 },
+	{ "include loop",
+	  "include \"hvbastion.conf\"\n",			/* 1 */
+	  { { 1, "include \"hvbastion.conf\": nested too deeply (at most 8"
+		" levels)" } }, 0 },
 };
 
 /*

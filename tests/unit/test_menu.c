@@ -223,29 +223,42 @@ static const char menu_conf[] =
     "\tlogin \"root\"\n"
     "\tkey-file \"@KEY@\"\n"
     "}\n"
-    "target \"vm101\" {\n"
-    "\taddress \"10.0.0.12\"\n"
-    "\thost-key \"@HOSTKEY@\"\n"
-    "\tkind guest\n"
-    "\tcredential \"c1\"\n"
-    "}\n"
     "target \"pve1\" {\n"
     "\taddress \"10.0.0.11\"\n"
     "\thost-key \"@HOSTKEY@\"\n"
     "\tkind hypervisor\n"
     "\tcredential \"c1\"\n"
     "}\n"
+    "target \"vm101\" {\n"
+    "\taddress \"10.0.0.12\"\n"
+    "\thost-key \"@HOSTKEY@\"\n"
+    "\tkind guest\n"
+    "\tcredential \"c1\"\n"
+    "}\n"
+    "role \"hv\" {\n"
+    "\tside hypervisor\n"
+    "}\n"
+    "role \"guests\" {\n"
+    "\tside guest\n"
+    "}\n"
+    "grant \"hv\" {\n"
+    "\ttargets \"pve1\"\n"
+    "}\n"
+    "grant \"guests\" {\n"
+    "\ttargets kind guest\n"
+    "}\n"
     "user \"alice\" {\n"
     "\tpublic-key \"@USERKEY@\"\n"
-    "\ttarget \"pve1\"\n"
-    "\ttarget \"vm101\"\n"
+    "\trole \"hv\"\n"
+    "\trole \"guests\"\n"
     "}\n"
+    "separation-exception \"alice\" \"the menu lists both sides\"\n"
     "user \"bob\" {\n"
     "\tpublic-key \"@USERKEY@\"\n"
     "}\n"
     "user \"carol\" {\n"
     "\tpublic-key \"@USERKEY@\"\n"
-    "\ttarget \"vm101\"\n"
+    "\trole \"guests\"\n"
     "}\n";
 
 static int
@@ -301,31 +314,34 @@ test_render(void **state)
 	char buf[1024];
 	int n, count;
 
-	n = menu_render(fx->conf, "alice", "\r\n", buf, sizeof(buf), &count);
+	n = menu_render(fx->conf, "alice", NULL, "\r\n", buf, sizeof(buf),
+	    &count);
 	assert_int_equal(n, (int)strlen(want_alice));
 	assert_string_equal(buf, want_alice);
 	assert_int_equal(count, 2);
 
-	n = menu_render(fx->conf, "bob", "\n", buf, sizeof(buf), &count);
+	n = menu_render(fx->conf, "bob", NULL, "\n", buf, sizeof(buf),
+	    &count);
 	assert_string_equal(buf, "Targets available to bob:\n  (none)\n");
 	assert_int_equal(n, (int)strlen(buf));
 	assert_int_equal(count, 0);
 
-	n = menu_render(fx->conf, "mallory", "\n", buf, sizeof(buf), &count);
+	n = menu_render(fx->conf, "mallory", NULL, "\n", buf, sizeof(buf),
+	    &count);
 	assert_true(n > 0);
 	assert_int_equal(count, 0);
 	assert_non_null(strstr(buf, "(none)"));
 
 	/* Exactly big enough, then one byte short. */
-	n = menu_render(fx->conf, "alice", "\r\n", buf, sizeof(want_alice),
+	n = menu_render(fx->conf, "alice", NULL, "\r\n", buf, sizeof(want_alice),
 	    &count);
 	assert_int_equal(n, (int)strlen(want_alice));
-	n = menu_render(fx->conf, "alice", "\r\n", buf,
+	n = menu_render(fx->conf, "alice", NULL, "\r\n", buf,
 	    sizeof(want_alice) - 1, &count);
 	assert_int_equal(n, -1);
-	n = menu_render(fx->conf, "alice", "\r\n", buf, 10, &count);
+	n = menu_render(fx->conf, "alice", NULL, "\r\n", buf, 10, &count);
 	assert_int_equal(n, -1);
-	n = menu_render(fx->conf, "bob", "\n", buf, 30, &count);
+	n = menu_render(fx->conf, "bob", NULL, "\n", buf, 30, &count);
 	assert_int_equal(n, -1);
 }
 
@@ -376,7 +392,7 @@ test_choose(void **state)
 		const struct choose_case *c = &choose_cases[i];
 
 		quit = -1;
-		t = menu_choose(fx->conf, c->person, c->line, &quit);
+		t = menu_choose(fx->conf, c->person, NULL, c->line, &quit);
 		if (quit != c->quit || (c->target == NULL ? t != NULL :
 		    t == NULL || strcmp(t->name, c->target) != 0))
 			fail_msg("menu_choose(%s, \"%s\") = %s, quit %d",
@@ -398,7 +414,7 @@ test_typed_choice(void **state)
 	menu_init(&m, 1);
 	FEED(&m, "3\x7f" "2\r", &f);
 	assert_int_equal(f.st, MENU_LINE);
-	t = menu_choose(fx->conf, "alice", m.line, &quit);
+	t = menu_choose(fx->conf, "alice", NULL, m.line, &quit);
 	assert_non_null(t);
 	assert_string_equal(t->name, "vm101");
 	assert_int_equal(quit, 0);

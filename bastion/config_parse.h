@@ -1,0 +1,103 @@
+/*
+ * config_parse.h - private to the configuration parser (config.c,
+ * config_policy.c): the parser state and the helpers every block uses.
+ *
+ * Not a public interface: only the config_*.c files include it.
+ */
+#ifndef HVB_CONFIG_PARSE_H
+#define HVB_CONFIG_PARSE_H
+
+#include "conf_lex.h"
+#include "config.h"
+
+/* Deeper includes are almost surely a loop: refuse them. */
+#define CONFIG_INCLUDE_DEPTH_MAX	8
+
+/* A name written in a block that the second pass resolves. */
+struct pending_ref {
+	char			*name;
+	struct config_origin	 origin;
+};
+
+struct parse_target {
+	struct pending_ref	*creds;
+	size_t			 ncreds;
+	int			 kind_set;
+};
+
+struct parse_user {
+	struct pending_ref	*roles;
+	size_t			 nroles;
+	int			 from_set, until_set;
+};
+
+struct parse_role {
+	int			 side_set;
+};
+
+struct parse_grant {
+	char			*role;		/* the block's name */
+	int			 channels_set;
+	int			 login_line;
+	int			 forward_line;	/* first forward line */
+};
+
+struct parser {
+	struct config		*conf;
+	const char		*file;		/* the file being read */
+	int			 depth;		/* of includes */
+	config_report_fn	 report;
+	void			*arg;
+	int			 errors;
+	/* Parallel to conf->targets, users, roles and grants. */
+	struct parse_target	*ptargets;
+	struct parse_user	*pusers;
+	struct parse_role	*proles;
+	struct parse_grant	*pgrants;
+};
+
+typedef void (*config_block_fn)(struct parser *, struct conf_stmt *, void *);
+
+/* Reports "file:line: message" (line of the current file). */
+void	config_perr(struct parser *, int line, const char *fmt, ...)
+	    __attribute__((format(printf, 3, 4)));
+/* Same, at an origin that may be in another (included) file. */
+void	config_perr_at(struct parser *, const struct config_origin *,
+	    const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* Makes room for element n of *arr (bounded); 0 or -1. */
+int	config_grow(void **arr, size_t n, size_t elem);
+int	config_parse_long(struct parser *, const struct conf_stmt *, size_t i,
+	    long min, long max, long *out);
+int	config_take_string(struct parser *, const struct conf_stmt *,
+	    char **dst);
+/* A copy of s, or NULL after reporting "out of memory". */
+char	*config_strdup(struct parser *, int line, const char *s);
+int	config_check_name(struct parser *, const struct conf_stmt *,
+	    const char *what);
+int	config_add_ref(struct parser *, const struct conf_stmt *,
+	    struct pending_ref **, size_t *);
+void	*config_new_block(struct parser *, struct conf_stmt *, void ***arr,
+	    size_t *n, size_t size, int duplicate);
+void	config_parse_block(struct parser *, struct conf_lex *, int open_line,
+	    config_block_fn, void *obj);
+
+/* config_policy.c: the policy blocks and statements. */
+/* role / grant blocks; 1 if kw is one of them (the block is then read). */
+int	config_policy_block(struct parser *, struct conf_lex *,
+	    struct conf_stmt *);
+/* separation-exception; 1 if it was one. */
+int	config_policy_stmt(struct parser *, struct conf_stmt *);
+/* A user's role / valid-from / valid-until / from; 1 if it was one. */
+int	config_policy_user_stmt(struct parser *, struct conf_stmt *,
+	    struct config_user *);
+/* Target attributes (node, vmid, ...); 1 if it was one. */
+int	config_policy_target_stmt(struct parser *, struct conf_stmt *,
+	    struct config_target *);
+/* Second pass: resolve roles and grants, then every policy check. */
+void	config_policy_resolve(struct parser *);
+void	config_policy_free_parse(struct parser *);
+void	config_policy_free(struct config *);
+void	config_policy_free_target(struct config_target *);
+void	config_policy_free_user(struct config_user *);
+
+#endif
