@@ -43,6 +43,22 @@ def run_unit(binary):
     return passed, failed
 
 
+def run_golden():
+    """Golden outputs (policy explain): tests/golden/run.py."""
+    proc = subprocess.run(["/usr/bin/python3", "tests/golden/run.py"],
+                          cwd=REPO, stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT, text=True, timeout=300)
+    sys.stdout.write(proc.stdout)
+    m = re.search(r"^(\d+) passed, (\d+) failed$", proc.stdout, re.M)
+    if not m:
+        print("golden: no count")
+        return 0, 1
+    passed, failed = int(m.group(1)), int(m.group(2))
+    if proc.returncode != 0 and failed == 0:
+        failed = 1
+    return passed, failed
+
+
 def run_e2e():
     cmd = ["/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider",
            "-o", "console_output_style=classic", "tests/e2e"]
@@ -69,6 +85,9 @@ def main():
         p, f = run_unit(binary)
         total_passed += p
         total_failed += f
+    p, f = run_golden()
+    total_passed += p
+    total_failed += f
     p, f = run_e2e()
     total_passed += p
     total_failed += f
