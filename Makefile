@@ -20,7 +20,7 @@ DESTDIR	?=
 PYTHON	?= /usr/bin/python3
 
 CC	?= cc
-PKGS	 = libssh jansson
+PKGS	 = libssh jansson libcrypto
 PAM_LIBS = -lpam $(shell pkg-config --libs liboath 2>/dev/null)
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
@@ -51,7 +51,8 @@ CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 	    recorder/json_text.c recorder/asciicast.c \
 	    recorder/session_log.c recorder/session_id.c bastion/pump.c \
 	    bastion/menu.c
-CORE_SRCS += bastion/config_policy.c
+CORE_SRCS += bastion/config_policy.c recorder/chain.c recorder/seal.c
+CORE_SRCS += recorder/sftp_parse.c
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \

@@ -13,6 +13,7 @@
 
 #include <libssh/libssh.h>
 
+#include "../recorder/seal.h"
 #include "config.h"
 #include "listener.h"
 #include "log.h"
@@ -39,6 +40,34 @@ print_error(void *arg, const char *msg)
 }
 
 /* Creates dir (mode 0700) if missing; refuses one others can write. */
+static void
+log_seal(const char *basename, const char *desc)
+{
+	log_info("recording %s sealed: %s", basename, desc);
+}
+
+/*
+ * The master creates the sealing key on first start.  Today the children
+ * inherit it and seal in process (everything runs as root); with privilege
+ * separation (issue 8) the key stays here and children ask for seals over
+ * their socketpair (seal_set_signer()).
+ */
+static int
+init_seal(const char *state_dir)
+{
+	unsigned char key[SEAL_KEY_LEN];
+	char msg[512];
+
+	if (seal_key_load(state_dir, 1, key, msg, sizeof(msg)) < 0) {
+		log_error("%s", msg);
+		return -1;
+	}
+	seal_use_key(key);
+	explicit_bzero(key, sizeof(key));
+	seal_set_notify(log_seal);
+	return 0;
+}
+
 static int
 ensure_private_dir(const char *dir)
 {
@@ -126,6 +155,7 @@ main(int argc, char *argv[])
 	if (ensure_private_dir(conf->state_dir) < 0 ||
 	    ensure_private_dir(conf->recordings_dir) < 0 ||
 	    ssh_server_host_key(conf->state_dir, &hostkey) < 0 ||
+	    init_seal(conf->state_dir) < 0 ||
 	    listener_open(conf) < 0) {
 		config_free(conf);
 		return 1;

@@ -19,6 +19,7 @@
 
 #include <libssh/server.h>
 
+#include "../recorder/chain.h"
 #include "bridge.h"
 #include "log.h"
 #include "session.h"
@@ -271,6 +272,7 @@ session_serve(const struct config *conf, ssh_key hostkey, int fd,
     const char *peer_addr, int peer_port, int startup_fd)
 {
 	struct session s;
+	char seal[CHAIN_DESC_LEN];
 	ssh_bind bind = NULL;
 	long grace = conf->login_grace_time;
 	int rc = -1;
@@ -318,8 +320,15 @@ session_serve(const struct config *conf, ssh_key hostkey, int fd,
 	ssh_set_blocking(s.ssh, 0);
 	event_loop(&s);
 	session_log_write(s.log, json_pack("{s:s}", "event", "logout"));
-	log_info("session %s ended: %s from %s", s.id, s.auth.user->name,
-	    s.peer);
+	if (session_log_seal(s.log, seal, sizeof(seal)) < 0) {
+		log_error("session %s: the session log could not be sealed",
+		    s.id);
+		snprintf(seal, sizeof(seal), "none");
+	}
+	/* The seal in the daemon log: a recording edited or removed later
+	 * no longer matches what was logged here. */
+	log_info("session %s ended: %s from %s; log sealed %s", s.id,
+	    s.auth.user->name, s.peer, seal);
 	rc = 0;
 out:
 	alarm(0);

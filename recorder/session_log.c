@@ -9,13 +9,16 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "chain.h"
 #include "json_text.h"
 #include "session_log.h"
 
 struct session_log {
-	int	 fd;
-	int	 error;
-	char	 session_id[64];
+	int		 fd;
+	int		 error;
+	int		 sealed;
+	struct chain	*chain;		/* <path>.chain: integrity (chain.h) */
+	char		 session_id[64];
 };
 
 struct session_log *
@@ -29,6 +32,15 @@ session_log_open(const char *path, const char *session_id)
 	    O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (sl->fd < 0) {
 		free(sl);
+		return NULL;
+	}
+	if ((sl->chain = chain_open(path)) == NULL) {
+		int saved = errno;
+
+		close(sl->fd);
+		unlink(path);
+		free(sl);
+		errno = saved;
 		return NULL;
 	}
 	snprintf(sl->session_id, sizeof(sl->session_id), "%s", session_id);
@@ -72,10 +84,13 @@ session_log_write(struct session_log *sl, json_t *event)
 	do
 		w = write(sl->fd, line, len);
 	while (w < 0 && errno == EINTR);
-	if (w == (ssize_t)len)
-		rc = 0;
-	else
+	if (w != (ssize_t)len)
 		sl->error = w < 0 ? errno : EIO;
+	else if (chain_update(sl->chain, line, len) < 0 ||
+	    chain_flush(sl->chain) < 0)
+		sl->error = EIO;
+	else
+		rc = 0;
 out:
 	free(line);
 	json_decref(event);
@@ -91,6 +106,19 @@ session_log_sync(struct session_log *sl)
 }
 
 int
+session_log_seal(struct session_log *sl, char *desc, size_t desclen)
+{
+	if (sl == NULL || sl->error || sl->sealed)
+		return -1;
+	if (fsync(sl->fd) < 0 || chain_seal(sl->chain, desc, desclen) < 0) {
+		sl->error = EIO;
+		return -1;
+	}
+	sl->sealed = 1;
+	return 0;
+}
+
+int
 session_log_close(struct session_log *sl)
 {
 	int rc;
@@ -101,6 +129,8 @@ session_log_close(struct session_log *sl)
 	if (fsync(sl->fd) < 0)
 		rc = -1;
 	close(sl->fd);
+	if (chain_close(sl->chain) < 0)
+		rc = -1;
 	free(sl);
 	return rc;
 }

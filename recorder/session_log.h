@@ -20,6 +20,12 @@ struct session_log *session_log_open(const char *path, const char *session_id);
  */
 int	session_log_write(struct session_log *, json_t *event);
 int	session_log_sync(struct session_log *);
+/*
+ * Seals the log (chain.h, seal.h) once the last event is written; desc
+ * gets "lines=N chain=HEX hmac=HEX" for the daemon log.  A log closed
+ * unsealed verifies as unfinished.
+ */
+int	session_log_seal(struct session_log *, char *desc, size_t desclen);
 int	session_log_close(struct session_log *);
 
 /* A JSON string from bytes that may not be UTF-8 (never NULL on success). */
