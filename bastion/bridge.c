@@ -10,9 +10,11 @@
 #include <time.h>
 
 #include <libssh/callbacks.h>
+#include <openssl/evp.h>
 
 #include "../policy/policy.h"
 #include "../recorder/asciicast.h"
+#include "../recorder/sftp_parse.h"
 #include "bridge.h"
 #include "log.h"
 #include "menu.h"
@@ -51,6 +53,11 @@ struct bridge {
 	const struct config_credential	*credential;
 	enum policy_channel	 kind;
 	char			*command;	/* exec: the target's command */
+	int			 sftp;		/* the sftp subsystem */
+	struct sftp_parse	*sftp_parse;
+	int			 sftp_failed;
+	/* Digests of stdin, stdout, stderr of a command without a pty. */
+	EVP_MD_CTX		*md[3];
 
 	struct menu		 menu;
 	time_t			 deadline;	/* SETUP and MENU end by then */
@@ -100,12 +107,43 @@ end_window(void *ctx)
 
 /* --- recording ------------------------------------------------------------ */
 
+static void
+digest(struct bridge *b, int which, const void *buf, size_t len)
+{
+	if (b->md[which] != NULL &&
+	    EVP_DigestUpdate(b->md[which], buf, len) != 1) {
+		EVP_MD_CTX_free(b->md[which]);
+		b->md[which] = NULL;
+	}
+}
+
+/*
+ * A stream the parser cannot follow ends the channel (fail closed): the
+ * bastion parses exactly what the target's sftp-server parses, and both
+ * OpenSSH ends give up on a packet over 256 KiB, so a client that desyncs
+ * the parser is trying to move files unseen, not transferring files.
+ */
+static int
+tap_sftp(struct bridge *b, enum sftp_dir dir, const void *buf, size_t len)
+{
+	if (b->sftp_parse == NULL || b->sftp_failed)
+		return b->sftp_failed ? -1 : 0;
+	if (sftp_parse_feed(b->sftp_parse, dir, buf, len) < 0) {
+		b->sftp_failed = 1;
+		return -1;
+	}
+	return 0;
+}
+
 static int
 tap_output(void *arg, const void *buf, size_t len, enum pump_stream s)
 {
 	struct bridge *b = arg;
 
-	(void)s;
+	digest(b, s == PUMP_STDERR ? 2 : 1, buf, len);
+	if (b->sftp && s == PUMP_STDOUT &&
+	    tap_sftp(b, SFTP_FROM_SERVER, buf, len) < 0)
+		return -1;
 	if (b->cast != NULL && asciicast_output(b->cast, buf, len) < 0) {
 		b->record_failed = 1;
 		return -1;
@@ -119,6 +157,9 @@ tap_input(void *arg, const void *buf, size_t len, enum pump_stream s)
 	struct bridge *b = arg;
 
 	(void)s;
+	digest(b, 0, buf, len);
+	if (b->sftp && tap_sftp(b, SFTP_FROM_CLIENT, buf, len) < 0)
+		return -1;
 	if (b->cast != NULL && asciicast_input(b->cast, buf, len) < 0) {
 		b->record_failed = 1;
 		return -1;
@@ -160,6 +201,27 @@ send_line(struct bridge *b, const char *msg)
 		ssh_channel_write_stderr(b->down, line, (uint32_t)strlen(line));
 }
 
+static void
+add_digests(struct bridge *b, json_t *ev)
+{
+	static const char *keys[3] = { "sha256_in", "sha256_out",
+	    "sha256_err" };
+	unsigned char md[EVP_MAX_MD_SIZE];
+	char hx[2 * EVP_MAX_MD_SIZE + 1];
+	unsigned int i, j, n;
+
+	for (i = 0; i < 3; i++) {
+		if (b->md[i] == NULL ||
+		    EVP_DigestFinal_ex(b->md[i], md, &n) != 1)
+			continue;
+		for (j = 0; j < n; j++)
+			snprintf(hx + 2 * j, 3, "%02x", md[j]);
+		json_object_set_new(ev, keys[i], json_string(hx));
+		EVP_MD_CTX_free(b->md[i]);
+		b->md[i] = NULL;
+	}
+}
+
 /* Passes back the exit status, EOF and close, in the client's order. */
 static void
 finish(struct bridge *b)
@@ -183,6 +245,8 @@ finish(struct bridge *b)
 	if (b->up != NULL) {
 		if (!ssh_channel_is_closed(b->up))
 			ssh_channel_close(b->up);
+		if (b->sftp_parse != NULL)
+			sftp_parse_finish(b->sftp_parse);
 		ev = json_pack("{s:s, s:s, s:s, s:s?, s:b, s:I, s:I, s:I,"
 		    " s:f}", "kind", policy_channel_name(b->kind),
 		    "target", b->target->name, "login", b->credential->login,
@@ -201,8 +265,17 @@ finish(struct bridge *b)
 			json_object_set_new(ev, "exit_status",
 			    json_integer(b->exit_status));
 		if (ev != NULL)
+			add_digests(b, ev);
+		if (ev != NULL && b->sftp_parse != NULL)
+			json_object_set_new(ev, "sftp_events", json_integer(
+			    (json_int_t)sftp_parse_nevents(b->sftp_parse)));
+		if (ev != NULL && b->sftp_failed)
+			json_object_set_new(ev, "sftp_error", json_string(
+			    sftp_parse_error(b->sftp_parse)));
+		if (ev != NULL)
 			json_object_set_new(ev, "outcome", json_string(
 			    b->record_failed ? "recording-failed" :
+			    b->sftp_failed ? "sftp-parse-error" :
 			    b->have_exit_status || b->exit_signal[0] ?
 			    "completed" : "interrupted"));
 		log_event(b, "channel_end", ev);
@@ -377,7 +450,9 @@ open_upstream_channel(struct bridge *b)
 	b->up_cb.channel_close_function = on_eof_or_close;
 	ssh_callbacks_init(&b->up_cb);
 	ssh_set_channel_callbacks(b->up, &b->up_cb);
-	if (b->command != NULL)
+	if (b->sftp)
+		rc = ssh_channel_request_subsystem(b->up, "sftp");
+	else if (b->command != NULL)
 		rc = ssh_channel_request_exec(b->up, b->command);
 	else
 		rc = ssh_channel_request_shell(b->up);
@@ -395,16 +470,36 @@ out:
  * it apart from other commands, so the first word decides.
  */
 static enum policy_channel
-channel_kind(const char *command)
+channel_kind(const char *command, int sftp)
 {
 	size_t n;
 
+	if (sftp)
+		return POLICY_CHANNEL_SFTP;
 	if (command == NULL)
 		return POLICY_CHANNEL_SHELL;
 	n = strcspn(command, " \t");
 	if (n == 3 && strncmp(command, "scp", 3) == 0)
 		return POLICY_CHANNEL_SCP;
 	return POLICY_CHANNEL_EXEC;
+}
+
+static void
+sftp_event(void *arg, json_t *ev)
+{
+	log_event(arg, "sftp", ev);
+}
+
+static int
+open_digests(struct bridge *b)
+{
+	int i;
+
+	for (i = 0; i < 3; i++)
+		if ((b->md[i] = EVP_MD_CTX_new()) == NULL ||
+		    EVP_DigestInit_ex(b->md[i], EVP_sha256(), NULL) != 1)
+			return -1;
+	return 0;
 }
 
 static void
@@ -415,7 +510,7 @@ connect_target(struct bridge *b)
 	char why[512];
 	json_t *ev;
 
-	b->kind = channel_kind(b->command);
+	b->kind = channel_kind(b->command, b->sftp);
 	memset(&req, 0, sizeof(req));
 	req.person = b->sess->auth.user->name;
 	req.target = b->choice.target;
@@ -461,6 +556,15 @@ connect_target(struct bridge *b)
 		snprintf(why, sizeof(why), "target %s refused the session",
 		    b->target->name);
 		refuse(b, why);
+		return;
+	}
+	if (b->sftp && (b->sftp_parse = sftp_parse_new(sftp_event,
+	    b)) == NULL) {
+		refuse(b, "out of memory");
+		return;
+	}
+	if (!b->pty && open_digests(b) < 0) {
+		refuse(b, "the session cannot be recorded; refused");
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b->started);
@@ -619,6 +723,25 @@ start(struct bridge *b, const char *command)
 	connect_target(b);
 }
 
+/*
+ * sftp has no command to name the target: the login name does
+ * (alice+pve1, alice+root+pve1).  Its channel is neither a terminal nor
+ * asciicast: the file operations go to the session log.
+ */
+static void
+start_sftp(struct bridge *b)
+{
+	b->choice = b->sess->auth.choice;
+	b->sftp = 1;
+	b->pty = 0;
+	if (b->choice.target[0] == '\0') {
+		refuse(b, "sftp needs the target in the login name, e.g."
+		    " sftp PERSON+TARGET@bastion");
+		return;
+	}
+	connect_target(b);
+}
+
 /* --- requests -------------------------------------------------------------- */
 
 static int
@@ -723,13 +846,21 @@ bridge_request(struct bridge *b, ssh_message msg)
 		    ssh_message_channel_request_command(msg) : NULL);
 		break;
 	case SSH_CHANNEL_REQUEST_SUBSYSTEM:
+		if (b->state == BRIDGE_SETUP &&
+		    ssh_message_channel_request_subsystem(msg) != NULL &&
+		    strcmp(ssh_message_channel_request_subsystem(msg),
+		    "sftp") == 0) {
+			ssh_message_channel_request_reply_success(msg);
+			start_sftp(b);
+			break;
+		}
 		log_info("session %s channel %d: subsystem %s refused",
 		    b->sess->id, b->id, log_escape(esc, sizeof(esc),
 		    ssh_message_channel_request_subsystem(msg)));
 		/* Accept it so that the client shows the reason, then end. */
 		ssh_message_channel_request_reply_success(msg);
-		refuse(b, "subsystems (sftp) are not available through this"
-		    " bastion yet");
+		refuse(b, "only the sftp subsystem is available through this"
+		    " bastion");
 		break;
 	default:
 		/* x11, agent forwarding and unknown requests. */
@@ -754,6 +885,18 @@ running_step(struct bridge *b)
 		b->sess->activity++;
 	b->last_win_down = ssh_channel_window_size(b->down);
 	b->last_win_up = ssh_channel_window_size(b->up);
+	if (b->sftp_failed) {
+		json_t *ev = json_pack("{s:s}", "error",
+		    sftp_parse_error(b->sftp_parse));
+
+		log_event(b, "sftp_parse_error", ev);
+		log_error("session %s channel %d: sftp stream not followed"
+		    " (%s); ending the channel", b->sess->id, b->id,
+		    sftp_parse_error(b->sftp_parse));
+		refuse(b, "the sftp stream could not be recorded; the channel"
+		    " is closed");
+		return;
+	}
 	if (b->record_failed) {
 		log_error("session %s channel %d: recording failed; ending the"
 		    " session", b->sess->id, b->id);
@@ -893,5 +1036,8 @@ bridge_free(struct bridge *b)
 		free(b->env[i].value);
 	}
 	free(b->command);
+	sftp_parse_free(b->sftp_parse);
+	for (i = 0; i < 3; i++)
+		EVP_MD_CTX_free(b->md[i]);
 	free(b);
 }

@@ -208,6 +208,13 @@ chain_seal(struct chain *ch, char *desc, size_t desclen)
 
 	if (chain_flush(ch) < 0)
 		return -1;
+	/* A tool without a signer (tests, converters) leaves the file
+	 * unsealed: verify then says "unfinished", never "OK". */
+	if (!seal_available()) {
+		if (desc != NULL)
+			snprintf(desc, desclen, "none (no sealing key)");
+		return 0;
+	}
 	chain_hex(ch->h, CHAIN_HASH_LEN, hex);
 	if (seal_sign(ch->base, ch->lines, ch->bytes, hex, mac) < 0)
 		return -1;

@@ -150,6 +150,12 @@ seal_use_key(const unsigned char key[SEAL_KEY_LEN])
 }
 
 int
+seal_available(void)
+{
+	return signer != NULL;
+}
+
+int
 seal_sign(const char *basename, uint64_t lines, uint64_t bytes,
     const char *chain_hex, unsigned char mac[SEAL_MAC_LEN])
 {

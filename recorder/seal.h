@@ -41,6 +41,8 @@ typedef int (*seal_signer_fn)(void *arg, const char *basename,
 void	seal_set_signer(seal_signer_fn, void *arg);
 /* Installs the in-process signer with a copy of key (today's daemon). */
 int	seal_use_key(const unsigned char key[SEAL_KEY_LEN]);
+/* True once a signer is installed (the daemon always installs one). */
+int	seal_available(void);
 /* Seals with the installed signer; -1 when none is installed. */
 int	seal_sign(const char *basename, uint64_t lines, uint64_t bytes,
 	    const char *chain_hex, unsigned char mac[SEAL_MAC_LEN]);
