@@ -44,7 +44,7 @@ DEB_BUILD = gcc make pkg-config libc6-dev libssh-dev libjansson-dev \
 	    libcmocka-dev libpam0g-dev liboath-dev libqrencode-dev
 DEB_TEST  = openssh-server openssh-client python3 python3-pytest \
 	    python3-paramiko python3-pexpect asciinema socat procps \
-	    passwd oathtool libpam-modules libnss-wrapper
+	    passwd oathtool libpam-modules libnss-wrapper rsync
 
 CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 	    bastion/names.c bastion/target_choice.c policy/policy.c \
