@@ -3,14 +3,15 @@
  *
  * Today: "config check" (same as hvbastiond -n), "policy check" and
  * "policy explain" (policy_cli.c), "recordings" (list the recordings
- * directory) and "totp enroll".  Replay, search and verify come with their
- * issues.
+ * directory), "totp enroll", and the auditors' "sessions", "replay" and
+ * "verify" (audit_cli.c).
  */
 #include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit_cli.h"
 #include "config.h"
 #include "policy_cli.h"
 #include "totp_enroll.h"
@@ -27,6 +28,12 @@ usage(void)
 	    "           [--forward HOST:PORT] [--from ADDRESS]"
 	    " [--at \"YYYY-MM-DD HH:MM\"] [--json]\n"
 	    "       hvbastion [-f file] recordings\n"
+	    "       hvbastion [-f file] sessions [--person P] [--target T]"
+	    " [--since DATE]\n"
+	    "           [--until DATE] [--grep TEXT] [--json]\n"
+	    "       hvbastion [-f file] replay ID [--speed X] [--idle-cap S]"
+	    " [--cat]\n"
+	    "       hvbastion [-f file] verify ID|--all\n"
 	    "       hvbastion [-f file] totp enroll [--json] [--dir DIR]"
 	    " PERSON\n");
 	exit(2);
@@ -104,6 +111,13 @@ main(int argc, char *argv[])
 		rc = 0;
 	} else if (strcmp(argv[i], "recordings") == 0)
 		rc = list_recordings(conf);
+	else if (strcmp(argv[i], "sessions") == 0)
+		rc = audit_cli_sessions(conf, argc - i - 1, argv + i + 1,
+		    stdout);
+	else if (strcmp(argv[i], "replay") == 0)
+		rc = audit_cli_replay(conf, argc - i - 1, argv + i + 1, stdout);
+	else if (strcmp(argv[i], "verify") == 0)
+		rc = audit_cli_verify(conf, argc - i - 1, argv + i + 1, stdout);
 	else if (strcmp(argv[i], "totp") == 0 && i + 1 < argc &&
 	    strcmp(argv[i + 1], "enroll") == 0)
 		rc = totp_enroll_main(conf, argc - i - 2, argv + i + 2, stdout);
