@@ -1,6 +1,6 @@
 """What the bastion must refuse: unknown users, wrong keys, forged
 signatures, targets outside a role, bad names, a target whose host key is
-not the pinned one, subsystems and forwards (for now)."""
+not the pinned one, sftp without a target or a grant, and forwards."""
 
 import os
 import subprocess
@@ -209,25 +209,42 @@ def test_host_key_mismatch(bed):
         b2.stop()
 
 
-# -- channels we do not carry yet
+# -- channels: sftp needs a target in the login name (grants: test_transfers)
 
-def test_sftp_subsystem_refused(bed):
+def test_sftp_subsystem_without_target_refused(bed):
     argv = ["sftp", "-F", "/dev/null", "-P", str(bed.bastion.port),
             "-i", str(bed.users["alice"].key),
             "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
             "-o", "UserKnownHostsFile=%s" % bed.bastion.known_hosts,
             "-o", "GlobalKnownHostsFile=/dev/null",
-            "-b", "-", "alice+pve1@%s" % bed.bastion.address]
+            "-b", "-", "alice@%s" % bed.bastion.address]
     tlog = bed.targets["pve1"].log_path
     tmark = tlog.stat().st_size
     cp = subprocess.run(argv, input=b"ls /\n", stdout=subprocess.PIPE,
                         stderr=subprocess.PIPE, timeout=30)
     cp.argv = argv
     assert cp.returncode != 0, show(cp)
-    assert b"hvbastion" in cp.stderr, show(cp)
+    assert b"hvbastion: sftp needs the target in the login name" in \
+        cp.stderr, show(cp)
     with open(tlog, "rb") as f:
         f.seek(tmark)
         assert b"subsystem request for sftp" not in f.read()
+
+
+def test_sftp_subsystem_outside_grant_refused(bed):
+    # carol (auditor) has no grant at all
+    argv = ["sftp", "-F", "/dev/null", "-P", str(bed.bastion.port),
+            "-i", str(bed.users["carol"].key),
+            "-o", "IdentitiesOnly=yes", "-o", "BatchMode=yes",
+            "-o", "UserKnownHostsFile=%s" % bed.bastion.known_hosts,
+            "-o", "GlobalKnownHostsFile=/dev/null",
+            "-b", "-", "carol+pve1@%s" % bed.bastion.address]
+    cp = subprocess.run(argv, input=b"ls /\n", stdout=subprocess.PIPE,
+                        stderr=subprocess.PIPE, timeout=30)
+    cp.argv = argv
+    assert cp.returncode != 0, show(cp)
+    assert b"hvbastion: access to target pve1 is not granted" in \
+        cp.stderr, show(cp)
 
 
 def test_direct_tcpip_refused(bed):

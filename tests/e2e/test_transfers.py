@@ -200,7 +200,7 @@ def test_rsync_over_ssh(bed, xfer):
     assert cp.returncode == 0, show(cp)
     assert sha(dst) == digest
     ends = wait_events(bed, lambda e: e.get("event") == "channel_end" and
-                       "rsync --server" in e.get("command", ""))
+                       "rsync --server" in (e.get("command") or ""))
     assert ends and ends[0]["kind"] == "exec", events(bed)
     assert ends[0]["exit_status"] == 0 and len(ends[0]["sha256_in"]) == 64
 
