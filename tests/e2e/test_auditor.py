@@ -181,3 +181,39 @@ def bed_children(bed):
         if ppid == bed.bastion.pid:
             out.add(int(d))
     return out
+
+
+def test_hostile_output_neutralised(bed):
+    """Sequences that set the clipboard or make the terminal answer are
+    dropped when replayed to a terminal; --grep prints no escape."""
+    s = shell_session(bed, b"printf '\\033]52;c;aGk=\\007\\033[6nhostile-%s\\n'"
+                      b" zz")
+    hvb_path = str(bed.bin_dir / "hvbastion")
+    child = pexpect.spawn(hvb_path, ["-f", str(bed.conf), "replay", s["id"],
+                                     "--cat"], timeout=20,
+                          env=spawn_env(bed))
+    out = child.read()
+    child.close()
+    assert child.exitstatus == 0, out
+    assert b"hostile-zz" in out, out
+    assert b"\x1b]52" not in out and b"\x1b[6n" not in out, out
+    cp = hvb(bed, "sessions", "--grep", "hostile-zz")
+    assert cp.returncode == 0 and s["id"].encode() in cp.stdout, show(cp)
+    assert b"\x1b" not in cp.stdout and b"\x07" not in cp.stdout, show(cp)
+
+
+def test_replay_keys_under_a_terminal(bed):
+    """Pause, speed and quit keys in a real pty."""
+    s = shell_session(bed, b"sleep 1; echo keys-$((1+1))-ok")
+    child = pexpect.spawn(str(bed.bin_dir / "hvbastion"),
+                          ["-f", str(bed.conf), "replay", s["id"]],
+                          timeout=20, env=spawn_env(bed))
+    child.send(b" ")        # pause
+    time.sleep(0.3)
+    child.send(b"+")
+    child.send(b" ")        # resume
+    child.expect(b"keys-2-ok")
+    child.send(b"q")
+    child.expect(pexpect.EOF)
+    child.close()
+    assert child.exitstatus == 0
