@@ -226,7 +226,7 @@ tf_seq_drop(struct term_filter *tf)
 	tf->overflow = 0;
 }
 
-/* out must hold len bytes plus sizeof(tf->seq). Returns the length. */
+/* out must hold len + sizeof(tf->seq) + 1 bytes.  Returns the length. */
 static size_t
 tf_run(struct term_filter *tf, const char *in, size_t len, char *out)
 {
@@ -653,8 +653,8 @@ session_grep(const char *dir, json_t *row, const char *needle)
 	g.needle = needle;
 	g.nlen = strlen(needle);
 	g.tf.plain = 1;
-	g.win = malloc(GREP_WIN + 8192 + sizeof(g.tf.seq));
-	g.tmp = malloc(8192 + sizeof(g.tf.seq));
+	g.win = malloc(GREP_WIN + 8192 + sizeof(g.tf.seq) + 16);
+	g.tmp = malloc(8192 + sizeof(g.tf.seq) + 16);
 	if (g.win == NULL || g.tmp == NULL)
 		goto out;
 	json_array_foreach(json_object_get(row, "recordings"), i, v) {
@@ -1254,7 +1254,7 @@ audit_cli_replay(const struct config *conf, int argc, char *argv[],
 		return EXIT_BAD;
 	}
 	memset(&tf, 0, sizeof(tf));
-	if ((buf = malloc(8192 + sizeof(tf.seq))) == NULL)
+	if ((buf = malloc(8192 + sizeof(tf.seq) + 16)) == NULL)
 		return EXIT_BAD;
 	tty = isatty(STDOUT_FILENO);
 	if (cat) {
