@@ -52,7 +52,7 @@
 #define REPLAY_MAX	(256UL * 1024 * 1024)	/* output held for seeking */
 #define SEEK_STEP	5.0
 
-/* --- common ---------------------------------------------------------------- */
+/* --- common --------------------------------------------------------------- */
 
 static int
 check_access(const struct config *conf)
@@ -173,7 +173,7 @@ read_line(FILE *f, char *buf)
 	return -1;
 }
 
-/* --- terminal text filter -------------------------------------------------- */
+/* --- terminal text filter ------------------------------------------------- */
 
 /*
  * plain: strips every escape sequence and control but newline and tab
@@ -329,7 +329,7 @@ tf_run(struct term_filter *tf, const char *in, size_t len, char *out)
 	return (size_t)(o - out);
 }
 
-/* --- asciicast reading ----------------------------------------------------- */
+/* --- asciicast reading ---------------------------------------------------- */
 
 struct cast_event {
 	double	 t;
@@ -399,7 +399,7 @@ out:
 	return rc;
 }
 
-/* --- sessions -------------------------------------------------------------- */
+/* --- sessions ------------------------------------------------------------- */
 
 struct filter {
 	const char	*person, *target, *grep;
@@ -873,7 +873,7 @@ audit_cli_sessions(const struct config *conf, int argc, char *argv[],
 	return EXIT_OK;
 }
 
-/* --- verify ---------------------------------------------------------------- */
+/* --- verify --------------------------------------------------------------- */
 
 struct vctx {
 	FILE	*out;
@@ -1053,7 +1053,7 @@ audit_cli_verify(const struct config *conf, int argc, char *argv[],
 	return r == CHAIN_OK ? EXIT_OK : EXIT_BAD;
 }
 
-/* --- replay ---------------------------------------------------------------- */
+/* --- replay --------------------------------------------------------------- */
 
 struct replay {
 	struct cast_event	*ev;	/* output and input events */
