@@ -41,7 +41,7 @@ endif
 
 # Debian 12 packages: to build, and to run the tests and the demo.
 DEB_BUILD = gcc make pkg-config libc6-dev libssh-dev libjansson-dev \
-	    libcmocka-dev libpam0g-dev liboath-dev libqrencode-dev
+	    libcmocka-dev libpam0g-dev liboath-dev libqrencode-dev libssl-dev
 DEB_TEST  = openssh-server openssh-client python3 python3-pytest \
 	    python3-paramiko python3-pexpect asciinema socat procps \
 	    passwd oathtool libpam-modules libnss-wrapper rsync

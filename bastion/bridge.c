@@ -14,6 +14,7 @@
 
 #include "../policy/policy.h"
 #include "../recorder/asciicast.h"
+#include "../recorder/chain.h"
 #include "../recorder/sftp_parse.h"
 #include "bridge.h"
 #include "log.h"
@@ -208,14 +209,13 @@ add_digests(struct bridge *b, json_t *ev)
 	    "sha256_err" };
 	unsigned char md[EVP_MAX_MD_SIZE];
 	char hx[2 * EVP_MAX_MD_SIZE + 1];
-	unsigned int i, j, n;
+	unsigned int i, n;
 
 	for (i = 0; i < 3; i++) {
 		if (b->md[i] == NULL ||
 		    EVP_DigestFinal_ex(b->md[i], md, &n) != 1)
 			continue;
-		for (j = 0; j < n; j++)
-			snprintf(hx + 2 * j, 3, "%02x", md[j]);
+		chain_hex(md, n, hx);
 		json_object_set_new(ev, keys[i], json_string(hx));
 		EVP_MD_CTX_free(b->md[i]);
 		b->md[i] = NULL;

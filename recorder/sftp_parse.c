@@ -18,6 +18,7 @@
 #include <openssl/evp.h>
 
 #include "session_log.h"
+#include "chain.h"
 #include "sftp_parse.h"
 
 /* Packet types (draft-02 section 3). */
@@ -347,19 +348,6 @@ handle_find(struct sftp_parse *sp, const unsigned char *h, size_t n)
 }
 
 static void
-hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
-static void
 handle_free(struct handle *h)
 {
 	int i;
@@ -403,7 +391,7 @@ handle_report(struct sftp_parse *sp, struct handle *h, const char *status)
 		    EVP_DigestFinal_ex(h->md[i], md, &mdlen) != 1) {
 			hx[0] = '\0';
 		} else
-			hex(md, mdlen, hx);
+			chain_hex(md, mdlen, hx);
 		snprintf(key, sizeof(key), "sha256_%s", dirs[i]);
 		json_object_set_new(ev, key, hx[0] ? json_string(hx) :
 		    json_null());
