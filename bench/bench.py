@@ -221,6 +221,10 @@ class Bench:
         RUN.mkdir(parents=True)
         os.chmod(RUN, 0o755)
         self.bed.setup()
+        # The same admission limits as the anchor's sshd (MaxStartups
+        # 100:30:200): the memory run opens 16 connections at a time.
+        self.bed.write_bastion_config(
+            extra="max-startups 100:30:200\nmax-startups-per-source 200")
         t = self.bed.targets["pve1"]
         pub = self.jump.setup(self.bed.users["alice"].pub, t)
         # the target offers exactly the benchmark's algorithms, and also
