@@ -73,10 +73,10 @@ def _finish(bed, request, failed_before):
         bed.root, "\n".join(reports[:20]))
 
 
-@pytest.fixture(scope="module")
-def bed(request):
-    """Targets and hvbastiond, started."""
-    b = _new_bed(request.module.__name__.split(".")[-1])
+def started_bed(request, prefix=None, **kw):
+    """A started test bed for a module's `bed` fixture (yield from it);
+    kw goes to TestBed (mfa=True, roles=...)."""
+    b = _new_bed(prefix or request.module.__name__.split(".")[-1], **kw)
     failed_before = request.session.testsfailed
     try:
         b.setup()
@@ -84,6 +84,12 @@ def bed(request):
         yield b
     finally:
         _finish(b, request, failed_before)
+
+
+@pytest.fixture(scope="module")
+def bed(request):
+    """Targets and hvbastiond, started."""
+    yield from started_bed(request)
 
 
 @pytest.fixture(scope="module")

@@ -16,21 +16,14 @@ import time
 import paramiko
 import pytest
 
-from conftest import show, _new_bed, _finish
+from conftest import show, started_bed
 
 STEP = 30
 
 
 @pytest.fixture(scope="module")
 def bed(request):
-    b = _new_bed("mfa", mfa=True)
-    failed_before = request.session.testsfailed
-    try:
-        b.setup()
-        b.start()
-        yield b
-    finally:
-        _finish(b, request, failed_before)
+    yield from started_bed(request, "mfa", mfa=True)
 
 
 _last_step = {}

@@ -11,7 +11,7 @@ import subprocess
 
 import pytest
 
-from conftest import _new_bed, _finish, show, wait_for
+from conftest import show, started_bed, wait_for
 
 # bob's grant (guest side) carries no file transfer: the denial case
 ROLES = {
@@ -27,14 +27,7 @@ ROLES = {
 
 @pytest.fixture(scope="module")
 def bed(request):
-    b = _new_bed("transfers", roles=ROLES)
-    failed_before = request.session.testsfailed
-    try:
-        b.setup()
-        b.start()
-        yield b
-    finally:
-        _finish(b, request, failed_before)
+    yield from started_bed(request, "transfers", roles=ROLES)
 
 
 @pytest.fixture(scope="module")
