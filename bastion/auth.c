@@ -129,14 +129,18 @@ handle_kbdint(struct auth_ctx *a, ssh_message *msgp)
 		    "method not expected now");
 		return 0;
 	}
-	if (a->user == NULL) {
-		/* Never run PAM for a name we do not know. */
-		reply_failure(a, *msgp, "keyboard-interactive",
-		    "unknown user");
-		return 0;
-	}
-	if (kbdint_pam_run(a->ssh, a->conf, a->user->name, a->peer_addr,
-	    *msgp, &last, why, sizeof(why)) < 0) {
+	/*
+	 * A name we do not know still gets the same conversation, so that
+	 * the prompts do not tell which names exist (this matters when
+	 * keyboard-interactive comes first).  PAM runs for a reserved name,
+	 * never for the name sent: that could be a local account whose
+	 * password PAM would then check for the client.  It always fails.
+	 */
+	if (kbdint_pam_run(a->ssh, a->conf, a->user != NULL ? a->user->name :
+	    CONFIG_RESERVED_PERSON, a->peer_addr, *msgp, &last, why,
+	    sizeof(why)) < 0 || a->user == NULL) {
+		if (a->user == NULL)
+			snprintf(why, sizeof(why), "unknown user");
 		*msgp = last;
 		if (last != NULL)
 			reply_failure(a, last, "keyboard-interactive", why);

@@ -526,7 +526,11 @@ top_block(struct parser *p, struct conf_lex *lx, struct conf_stmt *st)
 	} else if (strcmp(kw, "user") == 0) {
 		struct config_user *u;
 
-		if (config_grow((void **)&p->pusers, conf->nusers,
+		if (strcmp(name, CONFIG_RESERVED_PERSON) == 0) {
+			config_perr(p, st->line, "user \"%s\": this name is"
+			    " reserved (PAM sees it for unknown names)", name);
+			u = NULL;
+		} else if (config_grow((void **)&p->pusers, conf->nusers,
 		    sizeof(*p->pusers)) < 0)
 			u = NULL;
 		else

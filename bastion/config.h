@@ -14,6 +14,8 @@
 #define CONFIG_MAX_LISTEN	8
 
 #define CONFIG_MAX_AUTH_STEPS	2
+/* The name PAM sees for a person we do not know; no user may take it. */
+#define CONFIG_RESERVED_PERSON	"hvbastion-unknown-person"
 
 enum target_kind { TARGET_KIND_HYPERVISOR, TARGET_KIND_GUEST };
 

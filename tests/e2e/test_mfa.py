@@ -273,3 +273,37 @@ def test_symlinked_state_file_refused(bed):
     finally:
         os.unlink(state)
         os.rename(saved, state)
+
+
+def test_unknown_names_get_the_same_prompts(bed):
+    """With keyboard-interactive first (password + TOTP all in PAM), an
+    unknown name gets the same conversation as a person, then a refusal:
+    the prompts do not tell which names exist."""
+    b = bed.make_bastion("kbdint-only", extra="auth-methods "
+                         "keyboard-interactive")
+    b.start()
+    try:
+        seen = {}
+        for name in ("bob", "mallory", "root"):
+            prompts = []
+
+            def handler(title, instructions, plist):
+                prompts.extend(p for p, _echo in plist)
+                return ["000000" for _ in plist]
+
+            t = paramiko.Transport((b.address, b.port))
+            try:
+                t.start_client(timeout=10)
+                with pytest.raises(paramiko.SSHException):
+                    t.auth_interactive(name, handler)
+                assert not t.is_authenticated()
+            finally:
+                t.close()
+            seen[name] = prompts
+        assert seen["bob"] == ["Verification code: "], seen
+        assert seen["mallory"] == seen["bob"] == seen["root"], seen
+        log = b.log_text()
+        assert "authentication failed for mallory" in log, log
+        assert "unknown user" in log, log
+    finally:
+        b.stop()

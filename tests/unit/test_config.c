@@ -533,6 +533,13 @@ static const struct bad_case bad_cases[] = {
 	{ "duplicate user",
 	  CRED TARGET USER USER,
 	  { { 15, "user \"alice\" is declared more than once" } }, 0 },
+	{ "reserved person name",
+	  CRED TARGET USER
+	  "user \"hvbastion-unknown-person\" {\n"		/* 15 */
+	  "\tpublic-key \"@USERKEY@\"\n"
+	  "}\n",
+	  { { 15, "user \"hvbastion-unknown-person\": this name is reserved"
+	    " (PAM sees it for unknown names)" } }, 0 },
 	{ "unknown credential referenced",
 	  CRED
 	  "target \"pve1\" {\n"
