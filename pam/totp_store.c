@@ -513,6 +513,33 @@ encode_secret(const unsigned char *raw, size_t rawlen, char *b32,
 	return 0;
 }
 
+/*
+ * Every operation on a person's state: liboath ready, the directory
+ * checked and opened, the person's lock taken, in that order.  On error
+ * whatever was opened is left in *dfd / *lfd for close_user().
+ */
+static int
+open_user(const char *dir, const char *user, int *dfd, int *lfd)
+{
+	int rc;
+
+	if (oath_ready() != 0) {
+		errno = ENOSYS;
+		return TOTP_ERROR;
+	}
+	if ((rc = open_dir(dir, dfd, NULL, 0)) != TOTP_OK)
+		return rc;
+	return lock_user(*dfd, user, lfd);
+}
+
+static void
+close_user(int dfd, int lfd)
+{
+	unlock_user(lfd);
+	if (dfd >= 0)
+		close(dfd);
+}
+
 int
 totp_store_enroll(const char *dir, const char *user, char *b32, size_t b32len)
 {
@@ -528,13 +555,7 @@ totp_store_enroll(const char *dir, const char *user, char *b32, size_t b32len)
 		errno = EINVAL;
 		return TOTP_ERROR;
 	}
-	if (oath_ready() != 0) {
-		errno = ENOSYS;
-		return TOTP_ERROR;
-	}
-	if ((rc = open_dir(dir, &dfd, NULL, 0)) != TOTP_OK)
-		return rc;
-	if ((rc = lock_user(dfd, user, &lfd)) != TOTP_OK)
+	if ((rc = open_user(dir, user, &dfd, &lfd)) != TOTP_OK)
 		goto out;
 	rc = TOTP_ERROR;
 	while (got < sizeof(raw)) {
@@ -559,9 +580,7 @@ out:
 	e = errno;
 	explicit_bzero(raw, sizeof(raw));
 	explicit_bzero(&s, sizeof(s));
-	unlock_user(lfd);
-	if (dfd >= 0)
-		close(dfd);
+	close_user(dfd, lfd);
 	errno = e;
 	return rc;
 }
@@ -644,17 +663,12 @@ totp_store_verify(const char *dir, const char *user, const char *code,
 	int dfd = -1, lfd = -1, rc, e;
 
 	memset(&s, 0, sizeof(s));
-	if (!totp_store_valid_user(user) || code == NULL || !params_valid(p) || now < 0) {
+	if (!totp_store_valid_user(user) || code == NULL || !params_valid(p) ||
+	    now < 0) {
 		errno = EINVAL;
 		return TOTP_ERROR;
 	}
-	if (oath_ready() != 0) {
-		errno = ENOSYS;
-		return TOTP_ERROR;
-	}
-	if ((rc = open_dir(dir, &dfd, NULL, 0)) != TOTP_OK)
-		return rc;
-	if ((rc = lock_user(dfd, user, &lfd)) != TOTP_OK)
+	if ((rc = open_user(dir, user, &dfd, &lfd)) != TOTP_OK)
 		goto out;
 	if ((rc = read_state(dfd, user, &s)) != TOTP_OK)
 		goto out;
@@ -674,9 +688,7 @@ totp_store_verify(const char *dir, const char *user, const char *code,
 out:
 	e = errno;
 	explicit_bzero(&s, sizeof(s));
-	unlock_user(lfd);
-	if (dfd >= 0)
-		close(dfd);
+	close_user(dfd, lfd);
 	errno = e;
 	return rc;
 }
