@@ -95,6 +95,29 @@ struct config_window {
 
 struct config_role;
 
+/*
+ * The Proxmox API (issue 7).  An API credential is a Proxmox API token the
+ * bastion holds for a role; an API grant gives a role privileges on ACL
+ * paths.  The grammar is in hvbastion.conf(5).
+ */
+struct config_api_credential {
+	char			*name;
+	char			*token_id;	/* "user@realm!tokenid" */
+	char			*secret_file;	/* mode 0600 or stricter */
+	struct config_origin	 origin;
+};
+
+struct config_api_grant {
+	struct config_role	*role;
+	char			**paths;	/* ACL path patterns */
+	size_t			 npaths;
+	char			**privileges;	/* expanded from roles too */
+	size_t			 nprivileges;
+	struct config_window	*windows;	/* none: any time */
+	size_t			 nwindows;
+	struct config_origin	 origin;
+};
+
 struct config_grant {
 	struct config_role	*role;
 	struct config_selector	*selectors;	/* union */
@@ -114,6 +137,10 @@ struct config_role {
 	struct config_grant	**grants;	/* in file order */
 	size_t			 ngrants;
 	struct config_origin	 origin;
+	/* API side (issue 7): the held token and the grants on ACL paths. */
+	const struct config_api_credential *api_credential; /* NULL: none */
+	struct config_api_grant	**api_grants;	/* in file order */
+	size_t			 napi_grants;
 };
 
 struct config_net {

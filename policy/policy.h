@@ -33,6 +33,19 @@ struct policy_decision {
 	const struct config_credential	*credential;	/* when allowed */
 	const struct config_role	*role;		/* when allowed */
 	const struct config_grant	*grant;		/* when allowed */
+	/* policy_decide_api(): the API grant and the role's held token. */
+	const struct config_api_grant	*api_grant;	/* when allowed */
+	const struct config_api_credential *api_credential; /* when allowed */
+};
+
+/* A Proxmox API call, or one item of a list answer, to decide on. */
+struct policy_api_request {
+	const char	*person;
+	const char	*acl_path;	/* "/vms/101", "/nodes/pve1", ... */
+	const char	*privilege;	/* "VM.PowerMgmt"; NULL: any (listing) */
+	const char	*pool;		/* the guest's pool when known, or NULL */
+	const char	*source;	/* client address; NULL: any */
+	time_t		 when;		/* 0: now */
 };
 
 /* Fills d; returns 1 (allow) or 0 (deny). */
@@ -43,6 +56,13 @@ int	policy_decide(const struct config *, const struct policy_request *,
  * Calls fn for each target the person may open a shell on now (from
  * source, which may be NULL), in configuration order: the menu.
  */
+/*
+ * The API side: may PERSON use PRIVILEGE on ACL_PATH?  Fills d (rule,
+ * role, api_grant, api_credential); returns 1 (allow) or 0 (deny).
+ */
+int	policy_decide_api(const struct config *,
+	    const struct policy_api_request *, struct policy_decision *d);
+
 void	policy_each_target(const struct config *, const char *person,
 	    const char *source, void (*fn)(void *, const struct config_target *),
 	    void *arg);
