@@ -54,6 +54,9 @@ CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 CORE_SRCS += bastion/config_policy.c recorder/chain.c recorder/seal.c
 CORE_SRCS += recorder/sftp_parse.c
 CORE_SRCS += bastion/audit.c
+# The Proxmox API policy (issue 7): ACL map, privileges, grammar, lists.
+CORE_SRCS += policy/api_acl.c policy/api_privs.c
+CORE_SRCS += bastion/config_api_policy.c
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \
