@@ -55,7 +55,7 @@ CORE_SRCS += bastion/config_policy.c recorder/chain.c recorder/seal.c
 CORE_SRCS += recorder/sftp_parse.c
 CORE_SRCS += bastion/audit.c
 # The Proxmox API policy (issue 7): ACL map, privileges, grammar, lists.
-CORE_SRCS += policy/api_acl.c policy/api_privs.c
+CORE_SRCS += policy/api_acl.c policy/api_privs.c policy/api_filter.c
 CORE_SRCS += bastion/config_api_policy.c
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
