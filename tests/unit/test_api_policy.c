@@ -291,8 +291,8 @@ static const struct err_case err_cases[] = {
 	    "\tsecret-file \"@DIR@/tok\"\n}\n", 3, "token: given more than"
 	    " once" },
 	{ "api-credential \"t1\" {\n\ttoken \"a@pve!b\"\n\tsecret-file"
-	    " \"tok\"\n}\n", 3, "secret-file \"tok\": expected an absolute"
-	    " path" },
+	    " \"@DIR@/tok\"\n\tsecret-file \"@DIR@/tok\"\n}\n", 4,
+	    "secret-file: given more than once" },
 	{ "api-credential \"t1\" {\n\ttoken \"a@pve!b\"\n\tsecret-file"
 	    " \"@DIR@/tok_open\"\n}\n", 1, "is accessible by others (mode"
 	    " 0644); it must be 0600" },
@@ -431,8 +431,9 @@ static const struct api_case api_cases[] = {
 	/* The VM.Config family: every one of them, from one grant. */
 	{ "bob", "/vms/101", API_ACL_PRIV_VM_CONFIG, NULL, NULL, NOW, 1,
 	    L_GUEST_CFG, "guest-tok", NULL },
+	/* The nearest miss is named: the grant that lacks only the hour. */
 	{ "bob", "/vms/101", API_ACL_PRIV_VM_CONFIG, NULL, NULL, SAT, 0,
-	    L_GUEST, NULL, "not privilege VM.Config.*" },
+	    L_GUEST_CFG, NULL, "not at this time" },
 	{ "bob", "/vms/102", API_ACL_PRIV_VM_CONFIG, "web", NULL, NOW, 0,
 	    L_GUEST, NULL, "not privilege" },
 	{ "bob", "/vms/101", "VM.Config.CDROM", NULL, NULL, SAT, 1, L_GUEST,
