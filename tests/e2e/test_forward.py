@@ -112,12 +112,15 @@ def test_local_forward_allowed(bed, echo):
         p.wait(timeout=10)
 
 
+# Test ids must not depend on the addresses (pytest-xdist workers each
+# take their own): "{net}" is filled in by the test.
 @pytest.mark.parametrize("person,login,dest", [
-    ("alice", "alice+pve1", "%s:22" % ECHO_ADDR),     # not listed
-    ("alice", "alice+pve1", "localhost:8006"),        # exact text only
-    ("bob", "bob+vm101", "%s.21:8006" % NET),         # guest to a node
+    ("alice", "alice+pve1", "{net}.23:22"),         # not listed
+    ("alice", "alice+pve1", "localhost:8006"),      # exact text only
+    ("bob", "bob+vm101", "{net}.21:8006"),          # guest to a node
 ])
 def test_forward_not_granted_is_refused_and_logged(bed, person, login, dest):
+    dest = dest.format(net=NET)
     mark = bed.bastion.log_mark()
     cp = ssh(bed, login, person, input=b"x", opts=("-W", dest))
     assert cp.returncode != 0, show(cp)

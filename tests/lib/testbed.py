@@ -35,6 +35,8 @@ test bed later; Service is the small base class it will use.
 """
 
 import base64
+import contextlib
+import fcntl
 import os
 import pwd
 import signal
@@ -118,6 +120,23 @@ def ensure_accounts(names=ACCOUNTS):
     With `UsePAM no`, sshd refuses accounts whose password field starts
     with "!" (locked), which is what useradd leaves: set it to "*" (no
     password can match, but the account is not locked)."""
+    with machine_lock():
+        _ensure_accounts(names)
+
+
+@contextlib.contextmanager
+def machine_lock():
+    """One process at a time changes the machine itself (accounts,
+    packages): parallel test workers, the demo."""
+    with open("/run/hvbastion-testbed.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _ensure_accounts(names):
     for name in names:
         if name == "root":
             continue    # never touch root's account (see root_locked())
