@@ -20,6 +20,7 @@
 #include "../policy/policy.h"
 #include "../recorder/chain.h"
 #include "audit.h"
+#include "channel_end.h"
 #include "forward.h"
 #include "log.h"
 #include "pump.h"
@@ -47,36 +48,7 @@ struct forward {
 	struct timespec		 started;
 };
 
-/* --- channel ends and taps ---------------------------------------------- */
-
-static int
-end_read(void *ctx, void *buf, size_t len, enum pump_stream s)
-{
-	int n = ssh_channel_read_nonblocking(ctx, buf, (uint32_t)len,
-	    s == PUMP_STDERR);
-
-	if (n == SSH_EOF)
-		return 0;
-	return n < 0 ? -1 : n;
-}
-
-static int
-end_write(void *ctx, const void *buf, size_t len, enum pump_stream s)
-{
-	int n;
-
-	(void)s;
-	n = ssh_channel_write(ctx, buf, (uint32_t)len);
-	return n < 0 ? -1 : n;
-}
-
-static size_t
-end_window(void *ctx)
-{
-	if (ssh_channel_is_closed(ctx))
-		return 0;
-	return ssh_channel_window_size(ctx);
-}
+/* --- taps ---------------------------------------------- */
 
 static void
 digest(struct forward *f, int which, const void *buf, size_t len)
@@ -285,10 +257,8 @@ start_pumps(struct forward *f)
 		if ((f->md[i] = EVP_MD_CTX_new()) == NULL ||
 		    EVP_DigestInit_ex(f->md[i], EVP_sha256(), NULL) != 1)
 			return -1;
-	f->down_end = (struct pump_end){ end_read, end_write, end_window,
-	    f->down };
-	f->up_end = (struct pump_end){ end_read, end_write, end_window,
-	    f->up };
+	channel_end_init(&f->down_end, f->down);
+	channel_end_init(&f->up_end, f->up);
 	pump_init(&f->to_up, &f->down_end, &f->up_end, 1, tap_up, f);
 	pump_init(&f->to_down, &f->up_end, &f->down_end, 1, tap_down, f);
 	memset(&f->down_cb, 0, sizeof(f->down_cb));
