@@ -263,8 +263,8 @@ static const struct err_case err_cases[] = {
 	    " \"VM.Audit\" \"VM.PowerMgmt\"\n}\n", 3, "(side audit): privilege"
 	    " \"VM.PowerMgmt\" does more than read" },
 	{ "api-grant \"auditors\" {\n\tpaths \"/vms/*\"\n\troles"
-	    " \"PVEVMUser\"\n}\n", 3, "privilege \"VM.Config.CDROM\" does more"
-	    " than read" },
+	    " \"PVEVMUser\"\n}\n", 3, "privileges \"VM.Config.CDROM\","
+	    " \"VM.Config.Cloudinit\", \"VM.Console\", \"VM.Backup\"," },
 	{ "api-grant \"admins\" {\n\tpaths \"/access\"\n\tprivileges"
 	    " \"Sys.Audit\"\n}\n", 1, "a role of side bastion-admin"
 	    " administers the bastion, not Proxmox" },
