@@ -588,7 +588,9 @@ config_api_policy_resolve(struct parser *p)
 	 * the hypervisor admins' one (R7/R8).
 	 */
 	for (i = 0; i < conf->napi_credentials; i++) {
-		const struct config_api_credential *c = conf->api_credentials[i];
+		const struct config_api_credential *c;
+
+		c = conf->api_credentials[i];
 
 		memset(users_of, 0, sizeof(users_of));
 		for (j = 0; j < conf->nroles; j++) {

@@ -51,7 +51,7 @@ struct explain_args {
 	/* --api METHOD PATH [--pool POOL] */
 	int		 api;
 	const char	*api_method;
-	char		 api_path[ARG_MAX_LEN + 1];	/* after /api2/json */
+	char		 api_path[ARG_MAX_LEN + 1];	/* no /api2/json */
 	const char	*pool;
 };
 

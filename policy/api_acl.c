@@ -45,7 +45,7 @@
 struct acl_entry {
 	const char	*method;
 	const char	*pattern;	/* segments; {node}, {vmid}, ... */
-	const char	*acl;		/* template; "" none; "{upid}": computed */
+	const char	*acl;		/* template ("": none) */
 	const char	*privilege;
 	unsigned	 flags;
 };
@@ -225,7 +225,7 @@ struct acl_vars {
 	size_t		 storage_len;
 	const char	*pool;
 	size_t		 pool_len;
-	long		 upid_vmid;	/* the UPID's id when it is a vmid */
+	long		 upid_vmid;	/* the UPID's id if a vmid */
 };
 
 struct seg {
@@ -341,8 +341,9 @@ hex_field(const char *s, size_t len, size_t min, size_t max)
 /*
  * UPID:NODE:PID:PSTART:STARTTIME:TYPE:ID:USER: as PVE::Tools::upid_decode
  * reads it (PID 8 hex digits, PSTART 8 or 9, STARTTIME 8; TYPE and USER
- * non-empty, ID may be empty; every field closed by ':').  Its node must be the URL's, since that is
- * the node the ACL path names.  Sets v->upid_vmid when ID is a vmid.
+ * non-empty, ID may be empty; every field closed by ':').  Its node must
+ * be the URL's, since that is the node the ACL path names.  Sets *vmid
+ * when ID is a vmid.
  */
 static int
 valid_upid(const struct seg *g, const struct acl_vars *v, long *vmid)
