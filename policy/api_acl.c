@@ -198,15 +198,18 @@ static const struct acl_entry acl_table[] = {
 	    "Datastore.Audit", 0 },
 	{ "GET", "/nodes/{node}/storage/{storage}/status",
 	    "/storage/{storage}", "Datastore.Audit", 0 },
-	/* pve-storage Config.pm: reading a definition is Allocate. */
+	/*
+	 * pve-storage Config.pm: reading a definition is Allocate on it;
+	 * creating, changing and removing one are Allocate on /storage
+	 * itself, not on the storage's own path.
+	 */
 	{ "GET", "/storage", "", NULL, F_LIST },
 	{ "POST", "/storage", "/storage", "Datastore.Allocate", 0 },
 	{ "GET", "/storage/{storage}", "/storage/{storage}",
 	    "Datastore.Allocate", 0 },
-	{ "PUT", "/storage/{storage}", "/storage/{storage}",
-	    "Datastore.Allocate", 0 },
-	{ "DELETE", "/storage/{storage}", "/storage/{storage}",
-	    "Datastore.Allocate", 0 },
+	{ "PUT", "/storage/{storage}", "/storage", "Datastore.Allocate", 0 },
+	{ "DELETE", "/storage/{storage}", "/storage", "Datastore.Allocate",
+	    0 },
 
 	/* Pool.pm: the pool to create is in the body: asked on /pool. */
 	{ "GET", "/pools", "", NULL, F_LIST },

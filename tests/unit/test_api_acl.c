@@ -210,10 +210,11 @@ static const struct acl_case cases[] = {
 	    "Datastore.Audit", 0, "pve1", -1 },
 	{ "POST", "/storage", 0, "/storage", "Datastore.Allocate", 0, "",
 	    -1 },
-	{ "PUT", "/storage/local", 0, "/storage/local", "Datastore.Allocate",
-	    0, "", -1 },
-	{ "DELETE", "/storage/local", 0, "/storage/local",
-	    "Datastore.Allocate", 0, "", -1 },
+	/* Changing a storage definition is Allocate on /storage itself. */
+	{ "PUT", "/storage/local", 0, "/storage", "Datastore.Allocate", 0, "",
+	    -1 },
+	{ "DELETE", "/storage/local", 0, "/storage", "Datastore.Allocate", 0,
+	    "", -1 },
 	{ "DELETE", "/pools/guests", 0, "/pool/guests", "Pool.Allocate", 0,
 	    "", -1 },
 	/* Unknown: denied. */
