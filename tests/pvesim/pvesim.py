@@ -262,7 +262,6 @@ class Cluster:
                                             TICKET_LIFETIME))
         self.generation = 0         # bumped on every state change
         self._aclcache = {}
-        self.vnc_tickets = {}
 
     # ---------------------------------------------------------- guests
     def add_guest(self, g):
@@ -581,12 +580,22 @@ class Cluster:
                     return True
         raise AuthFail("Permission denied - invalid csrf token\n")
 
+    @staticmethod
+    def _vnc_secret(user, path, port):
+        # AccessControl.pm $assemble_short_lived_ticket: "$user:$path",
+        # and ":$port" when a port is given (stable-bookworm)
+        s = "%s:%s" % (user, path)
+        if port not in (None, ""):
+            s += ":%s" % port
+        return s
+
     def assemble_vnc_ticket(self, user, path, port):
-        return self.assemble_ticket(None, "%s:%s:%s" % (user, path, port),
+        return self.assemble_ticket(None, self._vnc_secret(user, path, port),
                                     prefix="PVEVNC")
 
     def verify_vnc_ticket(self, ticket, user, path, port, noerr=False):
-        ok = self.verify_ticket_data(ticket, "%s:%s:%s" % (user, path, port),
+        ok = self.verify_ticket_data(ticket,
+                                     self._vnc_secret(user, path, port),
                                      prefix="PVEVNC", min_age=-20, max_age=40)
         if ok is True:
             return True
@@ -596,7 +605,7 @@ class Cluster:
 
     def verify_token(self, value):
         """AccessControl::verify_token(): 'USER@REALM!ID=SECRET'."""
-        m = re.match(r"^(.+?)=(.+)$", value or "")
+        m = re.match(r"^(.*)=(.*)$", value or "")
         if not m:
             raise ValueError("bad token header")
         tid, secret = m.group(1), m.group(2)
@@ -809,8 +818,9 @@ class Api:
             "new-format": _t_bool(),
             "tfa-challenge": _t_string(optional=True)}, allowtoken=False)
         R("POST", "/access/vncticket", self.verify_vncticket, "world", {
-            "username": _t_string(64), "vncticket": _t_string(),
-            "path": _t_string(64), "privs": _t_string(64)})
+            "authid": _t_string(64), "vncticket": _t_string(),
+            "path": _t_string(64), "privs": _t_string(64),
+            "port": _t_int(optional=True)})
         R("GET", "/version", self.get_version, "all", {})
         R("GET", "/cluster/resources", self.cluster_resources, "all", {
             "type": _t_string(optional=True, enum=[
@@ -1072,21 +1082,23 @@ class Api:
         else:
             if not self._password_ok(username, pw_or_ticket):
                 raise ValueError("invalid credentials")
-        plist = [x for x in re.split(r"[\s,;]+", privs) if x]
+        plist = [x for x in re.split(r"[\s,;]+", str(privs)) if x]
         if not plist or not c.check(username, normpath, plist, noerr=True):
             raise ValueError("no permission")
         return {"username": username}
 
     def verify_vncticket(self, env, p):
+        """pve-access-control (stable-bookworm) API2/AccessControl.pm
+        verify_vnc_ticket: what termproxy asks before it says OK."""
         c = self.c
         normpath = normalize_path(p["path"])
-        plist = [x for x in re.split(r"[\s,;]+", p["privs"]) if x]
-        ok = False
-        for (user, path, port), t in list(c.vnc_tickets.items()):
-            if t == p["vncticket"] and user == p["username"] and \
-                    path == normpath:
-                ok = c.verify_vnc_ticket(t, user, path, port, noerr=True)
-        if not ok or not c.check(p["username"], normpath, plist, noerr=True):
+        plist = [x for x in re.split(r"[\s,;]+", str(p["privs"])) if x]
+        port = p.get("port")
+        ok = normpath is not None and c.verify_vnc_ticket(
+            p["vncticket"], p["authid"], normpath,
+            "" if port is None else port, noerr=True)
+        if not ok or not plist or not c.check(p["authid"], normpath, plist,
+                                              noerr=True):
             raise PveError("authentication failure\n", 401)
         return None
 
@@ -1474,7 +1486,6 @@ class Api:
         with c.lock:
             port = 5900 + (c.pid_counter % 100)
             ticket = c.assemble_vnc_ticket(user, authpath, port)
-            c.vnc_tickets[(user, authpath, port)] = ticket
         upid = c.new_task(node, dtype, ident, user)
         res = {"user": user, "ticket": ticket, "port": port, "upid": upid}
         return res
@@ -1736,14 +1747,23 @@ class Api:
         return res
 
     def acl_index(self, env, p):
-        """pve-access-control PVE/API2/ACL.pm read_acl: entries on paths
-        where the caller has Sys.Audit or Permissions.Modify."""
+        """pve-access-control API2/ACL.pm read_acl: every entry with
+        Sys.Audit on /access, else those on paths where the caller passes
+        RPCEnvironment::check_perm_modify."""
         c, user = self.c, env["user"]
+        audit = c.check(user, "/access", ["Sys.Audit"], noerr=True)
         res = []
         for e in c.acl:
-            if not c.check(user, e["path"], ["Sys.Audit",
-                                             "Permissions.Modify"],
-                           noerr=True, any_=True):
+            path = e["path"]
+            need = ["Permissions.Modify"]
+            if re.match(r"^/storage/.+$", path):
+                need.append("Datastore.Allocate")
+            elif re.match(r"^/vms/.+$", path):
+                need.append("VM.Allocate")
+            elif re.match(r"^/pool/.+$", path):
+                need.append("Pool.Allocate")
+            if not (audit or c.check(user, path, need, noerr=True,
+                                     any_=True)):
                 continue
             res.append({"path": e["path"], "type": e["type"],
                         "ugid": e["ugid"], "roleid": e["roleid"],
