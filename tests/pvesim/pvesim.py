@@ -261,6 +261,7 @@ class Cluster:
         self.ticket_lifetime = int(conf.get("ticket_lifetime",
                                             TICKET_LIFETIME))
         self.generation = 0         # bumped on every state change
+        self.consoles = {}          # (authpath, port) -> "term" | "vnc"
         self._aclcache = {}
 
     # ---------------------------------------------------------- guests
@@ -821,6 +822,7 @@ class Api:
             "authid": _t_string(64), "vncticket": _t_string(),
             "path": _t_string(64), "privs": _t_string(64),
             "port": _t_int(optional=True)})
+        R("GET", "/access/domains", self.domains, "world", {})
         R("GET", "/version", self.get_version, "all", {})
         R("GET", "/cluster/resources", self.cluster_resources, "all", {
             "type": _t_string(optional=True, enum=[
@@ -1101,6 +1103,13 @@ class Api:
                                               noerr=True):
             raise PveError("authentication failure\n", 401)
         return None
+
+    def domains(self, env, p):
+        """pve-access-control API2/Domains.pm index (no login needed)."""
+        return [{"realm": "pam", "type": "pam",
+                 "comment": "Linux PAM standard authentication"},
+                {"realm": "pve", "type": "pve",
+                 "comment": "Proxmox VE authentication server"}]
 
     def get_version(self, env, p):
         return dict(self.c.version)
@@ -1481,11 +1490,13 @@ class Api:
         return h
 
     # ----------------------------------------------------------- consoles
-    def _console(self, env, node, authpath, dtype, ident, typ=None):
+    def _console(self, env, node, authpath, dtype, ident, mode="term"):
         c, user = self.c, env["user"]
         with c.lock:
             port = 5900 + (c.pid_counter % 100)
             ticket = c.assemble_vnc_ticket(user, authpath, port)
+            # what listens on that port: termproxy (text) or a VNC server
+            c.consoles[(authpath, port)] = mode
         upid = c.new_task(node, dtype, ident, user)
         res = {"user": user, "ticket": ticket, "port": port, "upid": upid}
         return res
@@ -1513,7 +1524,7 @@ class Api:
             if g["status"] != "running":
                 raise PveError("VM %d not running\n" % g["vmid"])
             res = self._console(env, p["node"], "/vms/%d" % g["vmid"],
-                                "vncproxy", str(g["vmid"]))
+                                "vncproxy", str(g["vmid"]), mode="vnc")
             res["cert"] = env["server"].cert_pem
             if p.get("generate-password") in (1, "1", True):
                 res["password"] = secrets.token_hex(4)
@@ -1525,16 +1536,18 @@ class Api:
         self._node(p["node"])
         self.c.verify_vnc_ticket(p["vncticket"], env["user"],
                                  "/nodes/" + p["node"], p["port"])
-        return {"port": str(p["port"]), "_console": ("node", p["node"],
-                                                     None)}
+        env["console"] = ("term", p["node"], None)
+        return {"port": str(p["port"])}
 
     def vncwebsocket(self, typ):
         def h(env, p):
             g = self._guest(typ, p["node"], p["vmid"])
             self.c.verify_vnc_ticket(p["vncticket"], env["user"],
                                      "/vms/%d" % g["vmid"], p["port"])
-            return {"port": str(p["port"]),
-                    "_console": (typ, p["node"], g["vmid"])}
+            path = "/vms/%d" % g["vmid"]
+            mode = self.c.consoles.get((path, int(p["port"])), "term")
+            env["console"] = (mode, p["node"], g["vmid"])
+            return {"port": str(p["port"])}
         return h
 
     # -------------------------------------------------------------- tasks
@@ -2191,7 +2204,7 @@ class Handler(socketserver.BaseRequestHandler):
         if route is not None and route.websocket and status == 200:
             up = (self.header(req, "Upgrade") or "").lower()
             if up and req.method == "GET" and req.path.endswith("websocket"):
-                return self.websocket(req, data)
+                return self.websocket(req, data, env["console"])
         body = {"data": data}
         if errors:
             body["errors"] = errors
@@ -2248,7 +2261,7 @@ class Handler(socketserver.BaseRequestHandler):
         return req.keep_alive > 0
 
     # -------------------------------------------------------- websocket
-    def websocket(self, req, data):
+    def websocket(self, req, data, console):
         """handle_api2_request's upgrade branch + websocket_proxy(), with
         the simulated termproxy/VNC server in place of the local port."""
         sim = self.server.sim
@@ -2276,9 +2289,11 @@ class Handler(socketserver.BaseRequestHandler):
         sim.log_request(req, 101)
         self.send(out.encode("latin-1"))
         self.sock.settimeout(sim.ws_timeout)
-        kind, node, vmid = data["_console"]
-        term = Terminal(sim, node, vmid, kind, int(data["port"]))
+        mode, node, vmid = console
+        term = Terminal(sim, node, vmid, mode, int(data["port"]))
         try:
+            for chunk in term.greeting():
+                self._ws_send(chunk)
             self._ws_loop(term)
         except (EOFError, ConnectionError, OSError, ssl.SSLError,
                 WsError):
@@ -2344,25 +2359,30 @@ class Terminal:
     (termproxy asks /access/vncticket), then "OK"; then the client sends
     "0:LEN:DATA" (input), "1:COLS:ROWS:" (resize) and "2" (ping); the
     output is raw terminal bytes.  The shell echoes input and knows
-    hostname, whoami, echo, pwd, id, exit.  A qemu/lxc vncproxy socket
-    answers an RFB version banner instead."""
+    hostname, whoami, echo, pwd, id, exit.  Behind a guest's vncproxy
+    (mode "vnc") the VNC server speaks first: an RFB version banner, and
+    nothing more is simulated."""
 
-    def __init__(self, sim, node, vmid, kind, port):
+    def __init__(self, sim, node, vmid, mode, port):
         self.sim = sim
         self.node = node
         self.vmid = vmid
-        self.kind = kind
         self.port = port
-        self.authed = False
+        self.rfb = mode == "vnc"
+        self.authed = self.rfb      # VNC: the ticket is the VNC password
         self.inbuf = b""
         self.line = b""
         self.user = None
         self.cols, self.rows = 80, 24
-        self.rfb = kind in ("qemu",)
+
+    def greeting(self):
+        return [b"RFB 003.008\n"] if self.rfb else []
+
+    def hostname(self):
+        return self.node if self.vmid is None else "vm%s" % self.vmid
 
     def prompt(self):
-        host = self.node if self.kind == "node" else "vm%s" % self.vmid
-        return ("root@%s:~# " % host).encode()
+        return ("root@%s:~# " % self.hostname()).encode()
 
     def feed(self, data):
         out = []
@@ -2378,9 +2398,9 @@ class Terminal:
                 return [], True
             authid, ticket = text.split(":", 1)
             c = self.sim.cluster
-            path = ("/nodes/%s" % self.node) if self.kind == "node" else \
+            path = ("/nodes/%s" % self.node) if self.vmid is None else \
                 "/vms/%s" % self.vmid
-            priv = "Sys.Console" if self.kind == "node" else "VM.Console"
+            priv = "Sys.Console" if self.vmid is None else "VM.Console"
             with c.lock:
                 ok = c.verify_vnc_ticket(ticket, authid, path, self.port,
                                          noerr=True) and \
@@ -2390,12 +2410,9 @@ class Terminal:
             self.authed = True
             self.user = authid
             out.append(b"OK")
-            if self.rfb:
-                out.append(b"RFB 003.008\n")
-            else:
-                out.append(("Linux %s 6.8.12-9-pve #1 SMP PREEMPT_DYNAMIC "
-                            "x86_64\r\n\r\n" % (self.node)).encode())
-                out.append(self.prompt())
+            out.append(("Linux %s 6.8.12-9-pve #1 SMP PREEMPT_DYNAMIC "
+                        "x86_64\r\n\r\n" % self.hostname()).encode())
+            out.append(self.prompt())
         if self.rfb:
             self.inbuf = b""
             return out, False
@@ -2467,8 +2484,7 @@ class Terminal:
         if name in ("exit", "logout"):
             return [b"logout\r\n"], True
         if name == "hostname":
-            host = self.node if self.kind == "node" else "vm%s" % self.vmid
-            return [(host + "\r\n").encode()], False
+            return [(self.hostname() + "\r\n").encode()], False
         if name == "whoami":
             return [b"root\r\n"], False
         if name == "id":
