@@ -378,10 +378,13 @@ def test_unknown_node_and_vm(sim):
 def test_not_api_paths(sim):
     r = curl(sim, "/../../etc/passwd", headers=[tok()],
              extra=["--path-as-is"])
-    assert r.status in (500, 501)
-    _, addr, port = sim.node("pve1")
+    assert (r.status, r.reason) == (
+        501, "Method 'GET /../../etc/passwd' not implemented")
     raw = raw_request(sim, b"GET /api2 HTTP/1.1\r\nHost: x\r\n\r\n")
     assert raw.startswith(b"HTTP/1.1 501 no such uri\r\n")
+    raw = raw_request(sim, b"GET /etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert raw.startswith(b"HTTP/1.1 500 no such file '/etc/passwd'\r\n")
+    assert raw.endswith(b"\r\n\r\nno such file '/etc/passwd'\n")
 
 
 # ---------------------------------------------------------- filtering
@@ -648,6 +651,37 @@ def test_domains_without_login_and_uri_parameter_clash(sim):
                 "conflicting values!"}
 
 
+def test_websocket_handshake_errors(sim):
+    d = _termproxy(sim, [tok()])
+    q = urllib.parse.urlencode({"port": d["port"], "vncticket": d["ticket"]})
+    req = (b"GET /api2/json/nodes/pve1/vncwebsocket?%s HTTP/1.1\r\n"
+           b"Host: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           b"Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: "
+           b"dGhlIHNhbXBsZSBub25jZQ==\r\n" % q.encode()) + AUTH + b"\r\n"
+    r = raw_request(sim, req)
+    assert r.startswith(b"HTTP/1.1 500 unsupported websocket-version '8'"
+                        b"\r\n")
+    r = raw_request(sim, req.replace(b"Sec-WebSocket-Version: 8",
+                                     b"Sec-WebSocket-Version: 13")
+                    .replace(b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="
+                             b"\r\n", b""))
+    assert r.startswith(b"HTTP/1.1 500 missing websocket-key\r\n")
+
+
+def test_pools_and_node_storage(sim):
+    h = [tok()]
+    assert curl(sim, "/pools", headers=h).data == [{"poolid": "guests"}]
+    members = curl(sim, "/pools/guests", headers=h).data["members"]
+    assert sorted(m["id"] for m in members) == ["qemu/101", "qemu/103"]
+    st = curl(sim, "/nodes/pve2/storage", node="pve2", headers=h).data
+    assert sorted(x["storage"] for x in st) == ["local", "nfs1"]
+    assert all(x["avail"] == x["total"] - x["used"] for x in st)
+    t, _ = full_login(sim, "bob@pve", "bob-pw")
+    assert curl(sim, "/pools", cookie=t).data == []
+    assert curl(sim, "/pools/guests", cookie=t).status == 403
+    assert curl(sim, "/nodes/pve2/storage", node="pve2", cookie=t).data == []
+
+
 # ------------------------------------------------------------- limits
 def raw_request(sim, data, node="pve1", read_all=True):
     _, addr, port = sim.node(node)
@@ -705,7 +739,8 @@ def test_limits_methods_and_bodies(sim):
     assert r.startswith(b"HTTP/1.1 400 invalid url\r\n")
     # an absolute URI is taken by its path, as HTTP::Request does
     r = raw_request(sim, b"GET https://evil.example/api2/json/version "
-                    b"HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + AUTH + b"\r\n")
+                    b"HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+                    AUTH + b"\r\n")
     assert r.startswith(b"HTTP/1.1 200 OK\r\n")
 
 
