@@ -53,6 +53,10 @@ DEB_TEST  = openssh-server openssh-client python3 python3-pytest \
 DEB_TEST += curl openssl nginx wrk
 DEB_TEST += $(if $(shell command -v npm 2>/dev/null),,nodejs npm)
 
+# Two pytest workers (one test module each at a time): the e2e suite
+# waits on daemons more than it computes.
+DEB_TEST += python3-pytest-xdist
+
 CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 	    bastion/names.c bastion/target_choice.c policy/policy.c \
 	    recorder/json_text.c recorder/asciicast.c \
@@ -65,6 +69,7 @@ DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \
 	    bastion/listener.c
+DAEMON_SRCS += bastion/forward.c bastion/channel_end.c
 CORE_OBJS   = $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 
