@@ -20,11 +20,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 import testbed  # noqa: E402
+from conftest import NET  # noqa: E402  (per pytest-xdist worker)
 from pvesim import PveSim, totp_code  # noqa: E402
 from wsclient import WsClient, HandshakeError, term_data, \
     term_resize, TERM_PING  # noqa: E402
 
-NET = os.environ.get("HVB_E2E_NET") or "127.0.0"
 ROOT_PW = "root-secret-pw"
 ALICE_TOTP = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 TOKEN_ID = "root@pam!hvb-hv"
