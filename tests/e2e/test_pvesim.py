@@ -496,6 +496,23 @@ def test_start_stop_with_tasks(sim):
     assert r.status == 403
 
 
+def test_power_refusals_before_and_in_the_task(sim):
+    h = [tok()]
+    # qemu: reboot of a stopped VM is refused before any task
+    r = curl(sim, "/nodes/pve2/qemu/102/status/reboot", "POST", node="pve2",
+             headers=h)
+    assert (r.status, r.reason) == (500, "VM 102 not running")
+    # ... stopping it again is a task that ends OK
+    r = curl(sim, "/nodes/pve2/qemu/102/status/shutdown", "POST", headers=h)
+    st = curl(sim, "/nodes/pve2/tasks/%s/status" % urllib.parse.quote(
+        r.data), headers=h).data
+    assert st["exitstatus"] == "OK"
+    # lxc: refused before the task
+    r = curl(sim, "/nodes/pve1/lxc/200/status/start", "POST", headers=h)
+    assert (r.status, r.reason) == (500, "CT 200 already running")
+    assert r.json() == {"data": None, "message": "CT 200 already running\n"}
+
+
 def test_config_get_put_post(sim):
     t, csrf = full_login(sim, "bob@pve", "bob-pw")
     hb = ["CSRFPreventionToken: %s" % csrf]

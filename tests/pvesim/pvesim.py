@@ -1328,24 +1328,33 @@ class Api:
             g = self._guest(typ, p["node"], p["vmid"])
             vmid = g["vmid"]
 
+            running = g["status"] == "running"
+            # checks made before the worker forks: a 500 instead of a UPID
+            # (qemu-server vm_reboot; pve-container vm_start, vm_stop,
+            # vm_shutdown, vm_reboot)
+            if typ == "qemu" and action == "reboot" and not running:
+                raise PveError("VM %d not running\n" % vmid)
+            if typ == "lxc":
+                if action == "start" and running:
+                    raise PveError("CT %d already running\n" % vmid)
+                if action in ("stop", "shutdown") and not running:
+                    raise PveError("CT %d not running\n" % vmid)
+                if action == "reboot" and not running:
+                    raise PveError("VM %d not running\n" % vmid)
+
             def work():
+                # inside the worker: qemu-server vm_start dies in the task
+                # for a running VM; stopping a stopped VM is a no-op
                 with c.lock:
                     if action == "start":
                         if g["status"] == "running":
                             raise PveError("VM %d already running\n" % vmid)
                         g["status"] = "running"
                         g["started"] = time.time()
-                    elif action == "stop":
-                        g["status"] = "stopped"
-                        g["started"] = None
-                    elif action == "shutdown":
-                        if g["status"] != "running":
-                            raise PveError("VM %d not running\n" % vmid)
+                    elif action in ("stop", "shutdown"):
                         g["status"] = "stopped"
                         g["started"] = None
                     elif action == "reboot":
-                        if g["status"] != "running":
-                            raise PveError("VM %d not running\n" % vmid)
                         g["started"] = time.time()
                     c.changed()
                 return ["%s %d" % (action, vmid)]
