@@ -48,7 +48,9 @@ def sim(request):
                "auditor@pve": {"password": "aud-pw"},
                "off@pve": {"password": "off-pw", "enable": 0}},
         tokens={TOKEN_ID: {"secret": TOKEN_SECRET},
-                AUDIT_TOKEN: {"secret": AUDIT_SECRET}},
+                AUDIT_TOKEN: {"secret": AUDIT_SECRET},
+                "bob@pve!old": {"secret": TOKEN_SECRET, "expire": 1},
+                "off@pve!t": {"secret": TOKEN_SECRET}},
         acl=[{"path": "/", "ugid": TOKEN_ID, "roleid": "Administrator"},
              {"path": "/pool/guests", "ugid": "bob@pve",
               "roleid": "PVEVMUser"},
@@ -312,6 +314,10 @@ def test_token_needs_no_csrf_and_bad_secret_is_401(sim):
     assert (r.status, r.reason) == (401, "Authentication failed!")
     r = curl(sim, "/version", headers=[tok(tid="root@pam!nope")])
     assert r.status == 401
+    # an expired token, a disabled user's token
+    for tid in ("bob@pve!old", "off@pve!t"):
+        r = curl(sim, "/version", headers=[tok(tid=tid)])
+        assert (r.status, r.reason) == (401, "Authentication failed!")
 
 
 def test_token_cannot_create_ticket(sim):
