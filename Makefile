@@ -45,6 +45,13 @@ DEB_BUILD = gcc make pkg-config libc6-dev libssh-dev libjansson-dev \
 DEB_TEST  = openssh-server openssh-client python3 python3-pytest \
 	    python3-paramiko python3-pexpect asciinema socat procps \
 	    passwd oathtool libpam-modules libnss-wrapper rsync
+# Proxmox API simulator tests and API benchmark (issue 7, pve-sim): curl and
+# openssl for the simulator's tests, nginx (anchor) and wrk (load) for the
+# API bench, node and npm for the proxmox-api test client: Debian's nodejs
+# and npm only when no npm is on PATH (a nodesource nodejs carries its own
+# npm and conflicts with Debian's npm package).
+DEB_TEST += curl openssl nginx wrk
+DEB_TEST += $(if $(shell command -v npm 2>/dev/null),,nodejs npm)
 
 # Two pytest workers (one test module each at a time): the e2e suite
 # waits on daemons more than it computes.
