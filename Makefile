@@ -54,10 +54,17 @@ CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 CORE_SRCS += bastion/config_policy.c recorder/chain.c recorder/seal.c
 CORE_SRCS += recorder/sftp_parse.c
 CORE_SRCS += bastion/audit.c
+# The audit trail (issue 6): formatter, spool and journal, libaudit, config.
+CORE_SRCS += bastion/audit_fmt.c bastion/audit_spool.c \
+	     bastion/audit_libaudit.c bastion/config_audit.c
+PKGS += audit libssl
+DEB_BUILD += libaudit-dev
+DEB_TEST += rsyslog rsyslog-openssl openssl
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \
 	    bastion/listener.c
+DAEMON_SRCS += bastion/audit_ship.c
 CORE_OBJS   = $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 
@@ -88,6 +95,9 @@ $(BUILD)/hvbastion: $(BUILD)/obj/bastion/hvbastion.o \
 		$(BUILD)/obj/bastion/policy_cli.o \
 		$(BUILD)/obj/bastion/audit_cli.o $(CORE_OBJS) $(PAM_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(PAM_LIBS) -lqrencode
+
+# hvbastion audit status / emit, verify --audit (issue 6).
+$(BUILD)/hvbastion: $(BUILD)/obj/bastion/audit_admin.o
 
 $(BUILD)/pam_hvbastion.so: $(BUILD)/pic/pam/pam_hvbastion.o $(PAM_PIC_OBJS)
 	$(CC) -shared -Wl,-z,relro,-z,now -Wl,--no-undefined \

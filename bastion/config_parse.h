@@ -100,4 +100,10 @@ void	config_policy_free(struct config *);
 void	config_policy_free_target(struct config_target *);
 void	config_policy_free_user(struct config_user *);
 
+/* config_audit.c: the audit trail's statements; 1 if kw was one. */
+int	config_audit_stmt(struct parser *, struct conf_stmt *);
+/* Defaults and checks once the files are read. */
+void	config_audit_finish(struct parser *);
+void	config_audit_free(struct config *);
+
 #endif
