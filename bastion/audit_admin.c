@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <jansson.h>
 #include <openssl/evp.h>
@@ -46,7 +47,7 @@ status(const struct config *conf, int json, FILE *out)
 	char dir[PATH_MAX - 64], path[PATH_MAX];
 	uint64_t bytes = 0, lines = 0, last = 0;
 	json_t *st = NULL, *o;
-	int rc;
+	int rc, full;
 
 	snprintf(dir, sizeof(dir), "%s/%s", conf->state_dir,
 	    AUDIT_SPOOL_SUBDIR);
@@ -55,6 +56,8 @@ status(const struct config *conf, int json, FILE *out)
 		fprintf(stderr, "hvbastion: %s: %s\n", dir, strerror(-rc));
 		return 1;
 	}
+	snprintf(path, sizeof(path), "%s/full", dir);
+	full = access(path, F_OK) == 0;
 	snprintf(path, sizeof(path), "%s/status", dir);
 	st = json_load_file(path, 0, NULL);
 	o = json_pack("{s:s?, s:I, s:I, s:I, s:I, s:b}",
@@ -62,7 +65,7 @@ status(const struct config *conf, int json, FILE *out)
 	    "spool_events", (json_int_t)lines, "spool_bytes", (json_int_t)bytes,
 	    "spool_max", (json_int_t)conf->audit_spool_max,
 	    "journal_last_seq", (json_int_t)last,
-	    "spool_full", (long long)bytes >= conf->audit_spool_max);
+	    "spool_full", full);
 	if (o == NULL) {
 		json_decref(st);
 		return 1;
@@ -85,7 +88,7 @@ status(const struct config *conf, int json, FILE *out)
 		fprintf(out, "spool depth:      %llu events, %llu bytes"
 		    " (max %lld)%s\n", (unsigned long long)lines,
 		    (unsigned long long)bytes, conf->audit_spool_max,
-		    (long long)bytes >= conf->audit_spool_max ? " FULL" : "");
+		    full ? " FULL: events refused" : "");
 		fprintf(out, "journal last seq: %llu\n",
 		    (unsigned long long)last);
 		if (json_is_object(st)) {

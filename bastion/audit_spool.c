@@ -282,7 +282,8 @@ int
 audit_spool_append(const struct audit_spool_conf *c, json_t *rec,
     int reserve, uint64_t *seq)
 {
-	char path[PATH_MAX], prev[CHAIN_HEX_LEN + 1], *line = NULL;
+	char path[PATH_MAX], mark[PATH_MAX], prev[CHAIN_HEX_LEN + 1];
+	char *line = NULL;
 	json_t *o = NULL;
 	int lk, jfd = -1, rc, full = 0;
 	uint64_t last;
@@ -329,13 +330,24 @@ audit_spool_append(const struct audit_spool_conf *c, json_t *rec,
 		}
 		depth = (uint64_t)sb.st_size - (off <= (uint64_t)sb.st_size ?
 		    off : 0);
+		/* STATE/audit/full tells "audit status" (and people). */
+		if (path_of(mark, sizeof(mark), c->dir, "full") < 0) {
+			rc = -ENAMETOOLONG;
+			goto out;
+		}
 		if ((long long)(depth + len + 1) > limit) {
+			int mfd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC |
+			    O_NOFOLLOW, 0600);
+
+			if (mfd >= 0)
+				close(mfd);
 			full = 1;
 			if (c->mode == AUDIT_SPOOL_REFUSE) {
 				rc = -ENOSPC;
 				goto out;
 			}
-		}
+		} else
+			unlink(mark);
 	}
 	if ((rc = write_all(jfd, line, len + 1)) < 0 ||
 	    (rc = fdatasync(jfd) < 0 ? -errno : 0) < 0)
