@@ -59,7 +59,7 @@ CORE_SRCS += bastion/audit_fmt.c bastion/audit_spool.c \
 	     bastion/audit_libaudit.c bastion/config_audit.c
 PKGS += audit libssl
 DEB_BUILD += libaudit-dev
-DEB_TEST += rsyslog rsyslog-openssl openssl
+DEB_TEST += rsyslog rsyslog-openssl openssl auditd
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \
