@@ -144,6 +144,7 @@ demo-stop:
 bench: deps all $(BUILD)/bench/policy_bench
 	HVB_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) bench/bench.py
 	$(BUILD)/bench/policy_bench
+	HVB_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) bench/audit_bench.py
 
 # Policy decision time on a large generated policy (BENCHMARKS.md).
 $(BUILD)/bench/policy_bench: bench/policy_bench.c $(CORE_OBJS)

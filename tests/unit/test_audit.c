@@ -23,6 +23,7 @@
 #include "unit_util.h"
 #include "../../bastion/audit_fmt.h"
 #include "../../bastion/audit_spool.h"
+#include "../../bastion/config.h"
 
 struct enc_case {
 	const char	*in;
@@ -285,6 +286,82 @@ test_full_spool(void **state)
 	assert_int_equal(rc, 1);
 }
 
+/* --- configuration ------------------------------------------------------- */
+
+static struct config *
+load(struct fx *f, const char *text, struct unit_msgs *m)
+{
+	char path[600];
+
+	if (unit_write_file(f->state, "c.conf", text, strlen(text), 0644, path,
+	    sizeof(path)) < 0)
+		return NULL;
+	return config_load(path, unit_msgs_add, m);
+}
+
+static int
+said(const struct unit_msgs *m, const char *needle)
+{
+	size_t i;
+
+	for (i = 0; i < m->n; i++)
+		if (strstr(m->v[i], needle) != NULL)
+			return 1;
+	return 0;
+}
+
+static void
+test_config(void **state)
+{
+	struct fx *f = *state;
+	struct unit_msgs m;
+	struct config *c;
+	char text[2048], path[600];
+
+	memset(&m, 0, sizeof(m));
+	unit_write_file(f->state, "ca.pem", "x", 1, 0644, path, sizeof(path));
+	unit_write_file(f->state, "k.pem", "x", 1, 0644, path, sizeof(path));
+	unit_write_file(f->state, "c.pem", "x", 1, 0644, path, sizeof(path));
+	/* defaults */
+	c = load(f, "state-directory \"/tmp\"\n", &m);
+	assert_non_null(c);
+	assert_null(c->audit_collector);
+	assert_int_equal(c->audit_spool_max, AUDIT_SPOOL_MAX_DEFAULT);
+	assert_int_equal(c->audit_spool_full, AUDIT_SPOOL_FULL_REFUSE);
+	assert_non_null(c->audit_node_name);
+	config_free(c);
+	/* a full block */
+	snprintf(text, sizeof(text), "audit-collector \"192.0.2.9\" port 6514"
+	    " tls yes\naudit-ca \"%s/ca.pem\"\naudit-node-name \"b-1\"\n"
+	    "audit-spool-max 2m\naudit-spool-full allow\naudit-libaudit no\n",
+	    f->state);
+	c = load(f, text, &m);
+	unit_msgs_print(&m);
+	assert_non_null(c);
+	assert_string_equal(c->audit_collector, "192.0.2.9");
+	assert_int_equal(c->audit_port, 6514);
+	assert_int_equal(c->audit_plain_tcp, 0);
+	assert_int_equal(c->audit_spool_max, 2 * 1024 * 1024);
+	assert_int_equal(c->audit_spool_full, AUDIT_SPOOL_FULL_ALLOW);
+	assert_int_equal(c->audit_libaudit_off, 1);
+	assert_string_equal(c->audit_node_name, "b-1");
+	config_free(c);
+	/* refused: TLS without a CA, a key others can read, bad values */
+	unit_msgs_clear(&m);
+	snprintf(text, sizeof(text), "audit-collector \"192.0.2.9\" port 6514"
+	    "\naudit-client-certificate \"%s/c.pem\"\n"
+	    "audit-client-key \"%s/k.pem\"\naudit-node-name \"a b\"\n"
+	    "audit-spool-max 12\naudit-spool-full maybe\n", f->state,
+	    f->state);
+	assert_null(load(f, text, &m));
+	assert_true(said(&m, "needs audit-ca"));
+	assert_true(said(&m, "readable or writable by group or others"));
+	assert_true(said(&m, "audit-node-name"));
+	assert_true(said(&m, "audit-spool-max"));
+	assert_true(said(&m, "audit-spool-full"));
+	unit_msgs_clear(&m);
+}
+
 int
 main(void)
 {
@@ -298,6 +375,7 @@ main(void)
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_full_spool, setup,
 		    teardown),
+		cmocka_unit_test_setup_teardown(test_config, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
