@@ -74,6 +74,7 @@ struct bridge {
 	int			 record_failed;
 	struct timespec		 started;
 	uint32_t		 last_win_down, last_win_up;
+	const char		*role;		/* the deciding role (audit) */
 };
 
 /* --- libssh channel ends for the pump ---------------------------------- */
@@ -514,6 +515,7 @@ bridge_audit(struct bridge *b, enum audit_kind kind, const char *action,
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = kind;
 	ev.person = b->sess->auth.user->name;
+	ev.role = b->role;
 	ev.source_addr = b->sess->peer_addr;
 	ev.source_port = b->sess->peer_port;
 	ev.target = b->target != NULL ? b->target->name : b->choice.target;
@@ -605,6 +607,7 @@ connect_target(struct bridge *b)
 	}
 	b->target = d.target;
 	b->credential = d.credential;
+	b->role = d.role != NULL ? d.role->name : NULL;
 	b->upstream = session_upstream(b->sess, d.target, d.credential, why,
 	    sizeof(why));
 	if (b->upstream == NULL) {

@@ -225,6 +225,7 @@ def test_every_event_kind_arrives(bed, store):
     cmd = one("command", person="alice", session=sid)
     assert cmd["detail"] == "id -un" and cmd["target"] == "pve1"
     assert cmd["login"] == "hvbpve" and cmd["action"] == "exec"
+    assert cmd["role"] == "hv-admins", cmd
     assert re.match(r".+:\d+", cmd["rule"]), cmd
     one("channel", session=sid, outcome="opened")
     closed = one("channel", session=sid, outcome="closed")
