@@ -15,6 +15,7 @@
 #include "audit_admin.h"
 #include "audit_cli.h"
 #include "config.h"
+#include "log.h"
 #include "policy_cli.h"
 #include "totp_enroll.h"
 
@@ -128,9 +129,13 @@ main(int argc, char *argv[])
 	else if (strcmp(argv[i], "verify") == 0)
 		rc = audit_cli_verify(conf, argc - i - 1, argv + i + 1, stdout);
 	else if (strcmp(argv[i], "totp") == 0 && i + 1 < argc &&
-	    strcmp(argv[i + 1], "enroll") == 0 &&
-	    audit_configure(conf, "hvbastion") == 0)
-		rc = totp_enroll_main(conf, argc - i - 2, argv + i + 2, stdout);
+	    strcmp(argv[i + 1], "enroll") == 0) {
+		/* The enrolment is audited (the journal, the log store);
+		 * only errors on stderr, next to the secret. */
+		log_init("hvbastion", 1, LOG_LEVEL_ERROR);
+		rc = audit_configure(conf, "hvbastion") < 0 ? 1 :
+		    totp_enroll_main(conf, argc - i - 2, argv + i + 2, stdout);
+	}
 	else {
 		config_free(conf);
 		usage();

@@ -520,3 +520,109 @@ def test_auditd_finds_the_events(bed):
         if was_enabled == "0":
             subprocess.run(["auditctl", "-e", "0"], stdout=subprocess.PIPE,
                            stderr=subprocess.STDOUT)
+
+
+def _audit_bastion(bed, name, lines):
+    """An extra bastion whose audit-* lines are replaced by lines."""
+    b = bed.make_bastion(name)
+    text = re.sub(r"audit-(collector|ca|node-name) .*\n", "",
+                  b.conf.read_text())
+    b.conf.write_text(text + "\n".join(lines) + "\n")
+    return b
+
+
+def _status(bed, conf):
+    import json
+    return json.loads(hvb(bed, "audit", "status", "--json", conf=conf).stdout)
+
+
+def _wait_status(bed, conf, pred, timeout=30):
+    deadline = time.monotonic() + timeout
+    while True:
+        st = _status(bed, conf)
+        if pred(st) or time.monotonic() > deadline:
+            return st
+        time.sleep(0.2)
+
+
+def test_collector_certificate_is_verified(bed, store):
+    """A collector whose certificate another CA signed gets nothing; one
+    that asks for a client certificate gets the events when the bastion
+    has one (rsyslog's x509/certvalid)."""
+    root = Path(tempfile.mkdtemp(prefix="hvb-e2e-logstore2-", dir="/tmp"))
+    other = rsyslog.DemoCA(root / "other-ca", COLLECTOR)
+    strict = rsyslog.Rsyslog(root, COLLECTOR, testbed.free_port(COLLECTOR),
+                             tls=True, ca=store.ca, client_auth=True)
+    strict.start()
+    started = []
+    try:
+        # the wrong CA: the handshake fails, nothing is sent
+        b = _audit_bastion(bed, "wrongca", [
+            "audit-collector %s port %d tls yes" % (testbed.q(COLLECTOR),
+                                                    store.port),
+            "audit-ca %s" % testbed.q(other.ca)])
+        b.start()
+        started.append(b)
+        hvb(bed, "audit", "test", conf=b.conf)
+        st = _wait_status(bed, b.conf, lambda s: "certificate" in s.get(
+            "shipper", {}).get("last_error", ""))
+        assert "not trusted" in st["shipper"]["last_error"], st
+        assert st["spool_events"] == 4 and not st["shipper"]["connected"]
+        b.stop()
+        # a collector that wants a client certificate
+        cert, key = store.ca.client("bastion-e2e")
+        c = _audit_bastion(bed, "clientcert", [
+            "audit-collector %s port %d tls yes" % (testbed.q(COLLECTOR),
+                                                    strict.port),
+            "audit-ca %s" % testbed.q(store.ca.ca),
+            "audit-client-certificate %s" % testbed.q(cert),
+            "audit-client-key %s" % testbed.q(key),
+            "audit-node-name \"client-cert-node\""])
+        c.start()
+        started.append(c)
+        out = hvb(bed, "audit", "test", conf=c.conf).stdout
+        last = int(out.rsplit("last seq ", 1)[1].split(")")[0])
+        lines = strict.wait_for(lambda ls: any(
+            'seq="%d"' % last in x for x in ls))
+        assert any("client-cert-node" in x and 'seq="%d"' % last in x
+                   for x in lines), lines[-5:]
+        # the same collector without the client certificate: refused
+        d = _audit_bastion(bed, "noclientcert", [
+            "audit-collector %s port %d tls yes" % (testbed.q(COLLECTOR),
+                                                    strict.port),
+            "audit-ca %s" % testbed.q(store.ca.ca),
+            "audit-node-name \"no-client-cert-node\""])
+        d.start()
+        started.append(d)
+        hvb(bed, "audit", "test", conf=d.conf)
+        st = _wait_status(bed, d.conf, lambda s: s.get("shipper", {}).get(
+            "last_error", "-") != "-", timeout=20)
+        assert not any("no-client-cert-node" in x for x in strict.lines())
+        assert st["spool_events"] >= 4, st
+        # a client key others may read is refused at start
+        os.chmod(key, 0o644)
+        cp = c.check_config()
+        os.chmod(key, 0o600)
+        assert cp.returncode != 0 and "audit-client-key" in cp.stdout, \
+            cp.stdout
+    finally:
+        for x in started:
+            x.stop()
+        strict.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_shipper_is_restarted(bed, store):
+    """kill -9 of the shipper: the master starts another, which delivers
+    what was recorded meanwhile."""
+    st = _status(bed, bed.conf)
+    pid = st["shipper"]["pid"]
+    os.kill(pid, signal.SIGKILL)
+    out = hvb(bed, "audit", "test", "--sessions", "2").stdout
+    last = int(out.rsplit("last seq ", 1)[1].split(")")[0])
+    wait_seq(store, last)
+    st = _wait_status(bed, bed.conf, lambda s: s["shipper"]["pid"] != pid
+                      and s["shipper"]["delivered_seq"] >= last)
+    assert st["shipper"]["pid"] != pid, st
+    assert st["shipper"]["delivered_seq"] >= last, st
+    assert "audit shipper (pid %d) ended" % pid in bed.bastion.log_text()
