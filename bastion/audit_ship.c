@@ -508,7 +508,16 @@ shipper_loop(void)
 			goto broken;
 		if (nmarks < MARKS_MAX) {
 			rc = audit_spool_read(sh.dir, sent, in, READ_MAX, &n);
-			if (rc < 0)
+			if (rc == -ERANGE) {
+				set_error("the journal is shorter than the"
+				    " delivered offset %" PRIu64 ": it was"
+				    " replaced; delivering it from its start",
+				    committed);
+				committed = sent = 0;
+				nmarks = 0;
+				audit_spool_commit(sh.dir, 0);
+				continue;
+			} else if (rc < 0)
 				set_error("reading the spool: %s",
 				    strerror(-rc));
 		}

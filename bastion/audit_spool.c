@@ -376,6 +376,7 @@ audit_spool_read(const char *dir, uint64_t off, char *buf, size_t len,
     size_t *n)
 {
 	char path[PATH_MAX];
+	struct stat sb;
 	size_t end;
 	ssize_t r;
 	int fd;
@@ -385,6 +386,11 @@ audit_spool_read(const char *dir, uint64_t off, char *buf, size_t len,
 		return -ENAMETOOLONG;
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
 		return errno == ENOENT ? 0 : -errno;
+	/* Shorter than what was delivered: the journal was replaced. */
+	if (fstat(fd, &sb) == 0 && (uint64_t)sb.st_size < off) {
+		close(fd);
+		return -ERANGE;
+	}
 	r = pread(fd, buf, len, (off_t)off);
 	close(fd);
 	if (r < 0)

@@ -63,7 +63,8 @@ int	audit_spool_append(const struct audit_spool_conf *c, json_t *rec,
 /* Shipper side: the delivered offset in the journal. */
 int	audit_spool_position(const char *dir, uint64_t *off);
 /* Reads up to len bytes of whole lines at off; *n their length (0:
- * nothing new).  0 or -errno. */
+ * nothing new).  0, -ERANGE when the journal is shorter than off (it was
+ * replaced: start again at 0), or -errno. */
 int	audit_spool_read(const char *dir, uint64_t off, char *buf, size_t len,
 	    size_t *n);
 /* Records off durably. */

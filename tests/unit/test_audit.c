@@ -255,6 +255,9 @@ test_sequence_and_chain(void **state)
 	buf[n] = '\0';
 	assert_null(strstr(buf, "\"kind\":\"to"));
 	assert_non_null(strstr(buf, "\"prev\":\""));
+	/* A journal shorter than the delivered offset was replaced. */
+	assert_int_equal(audit_spool_read(f->c.dir, 1 << 20, buf, sizeof(buf),
+	    &n), -ERANGE);
 }
 
 static void
