@@ -46,6 +46,10 @@ DEB_TEST  = openssh-server openssh-client python3 python3-pytest \
 	    python3-paramiko python3-pexpect asciinema socat procps \
 	    passwd oathtool libpam-modules libnss-wrapper rsync
 
+# Two pytest workers (one test module each at a time): the e2e suite
+# waits on daemons more than it computes.
+DEB_TEST += python3-pytest-xdist
+
 CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 	    bastion/names.c bastion/target_choice.c policy/policy.c \
 	    recorder/json_text.c recorder/asciicast.c \
@@ -54,6 +58,9 @@ CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 CORE_SRCS += bastion/config_policy.c recorder/chain.c recorder/seal.c
 CORE_SRCS += recorder/sftp_parse.c
 CORE_SRCS += bastion/audit.c
+# The Proxmox API policy (issue 7): ACL map, privileges, grammar, lists.
+CORE_SRCS += policy/api_acl.c policy/api_privs.c policy/api_filter.c
+CORE_SRCS += bastion/config_api_policy.c
 # The audit trail (issue 6): formatter, spool and journal, libaudit, config.
 CORE_SRCS += bastion/audit_fmt.c bastion/audit_spool.c \
 	     bastion/audit_libaudit.c bastion/config_audit.c
@@ -64,6 +71,7 @@ DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \
 	    bastion/listener.c
+DAEMON_SRCS += bastion/forward.c bastion/channel_end.c
 DAEMON_SRCS += bastion/audit_ship.c
 CORE_OBJS   = $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
