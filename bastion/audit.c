@@ -41,6 +41,15 @@ static const char *const kind_names[] = {
 	[AUDIT_CONFIG_RELOAD] = "config-reload",
 };
 
+int
+audit_outcome_failed(const char *o)
+{
+	return o != NULL && (strstr(o, "fail") != NULL ||
+	    strstr(o, "denied") != NULL || strstr(o, "refused") != NULL ||
+	    strstr(o, "locked") != NULL || strstr(o, "error") != NULL ||
+	    strstr(o, "interrupted") != NULL);
+}
+
 const char *
 audit_kind_name(enum audit_kind kind)
 {

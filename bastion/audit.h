@@ -52,6 +52,10 @@ struct audit_event {
 					 * NULs included (sftp paths) */
 };
 
+/* 1 if an outcome says something failed or was refused ("failure",
+ * "denied", "locked", "target-refused", "recording-failed", ...). */
+int		 audit_outcome_failed(const char *outcome);
+
 /* Short stable name of a kind ("auth-success", ...). */
 const char	*audit_kind_name(enum audit_kind);
 

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "audit.h"
 #include "audit_fmt.h"
 
 static const char hexd[] = "0123456789ABCDEF";
@@ -180,17 +181,17 @@ static const char *const sd_fields[] = {
 	"action", "outcome", "rule", "session", "digest", "detail", "pid",
 };
 
-/* authpriv (10); notice for a success, warning for the rest, alert for a
- * lockout. */
+/* authpriv (10); warning for what failed or was refused (audit.h),
+ * alert for a lockout, notice for the rest. */
 static int
 priority(const char *kind, const char *outcome)
 {
-	int sev = 4;
+	int sev = 5;
 
 	if (kind != NULL && strcmp(kind, "lockout") == 0)
 		sev = 1;
-	else if (outcome != NULL && strcmp(outcome, "success") == 0)
-		sev = 5;
+	else if (audit_outcome_failed(outcome))
+		sev = 4;
 	return 10 * 8 + sev;
 }
 

@@ -101,12 +101,8 @@ audit_libaudit_emit(const struct audit_event *ev, const char *program)
 		return 0;
 	if (fd < 0)
 		return -ENOMEM;
-	/* res=failed for what did not happen; "opened", "closed" and
-	 * "started" are successes. */
-	ok = ev->outcome == NULL || !(strcmp(ev->outcome, "failure") == 0 ||
-	    strcmp(ev->outcome, "denied") == 0 ||
-	    strcmp(ev->outcome, "locked") == 0 ||
-	    strcmp(ev->outcome, "refused") == 0);
+	/* res=failed for what did not happen or went wrong. */
+	ok = !audit_outcome_failed(ev->outcome);
 	switch (ev->kind) {
 	case AUDIT_AUTH_SUCCESS:
 	case AUDIT_AUTH_FAILURE:
