@@ -68,11 +68,18 @@ CORE_SRCS += bastion/audit.c
 # The Proxmox API policy (issue 7): ACL map, privileges, grammar, lists.
 CORE_SRCS += policy/api_acl.c policy/api_privs.c policy/api_filter.c
 CORE_SRCS += bastion/config_api_policy.c
+# The audit trail (issue 6): formatter, spool and journal, libaudit, config.
+CORE_SRCS += bastion/audit_fmt.c bastion/audit_spool.c \
+	     bastion/audit_libaudit.c bastion/config_audit.c
+PKGS += audit libssl
+DEB_BUILD += libaudit-dev
+DEB_TEST += rsyslog rsyslog-openssl openssl auditd
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \
 	    bastion/listener.c
 DAEMON_SRCS += bastion/forward.c bastion/channel_end.c
+DAEMON_SRCS += bastion/audit_ship.c
 CORE_OBJS   = $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 
@@ -103,6 +110,9 @@ $(BUILD)/hvbastion: $(BUILD)/obj/bastion/hvbastion.o \
 		$(BUILD)/obj/bastion/policy_cli.o \
 		$(BUILD)/obj/bastion/audit_cli.o $(CORE_OBJS) $(PAM_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(PAM_LIBS) -lqrencode
+
+# hvbastion audit status / emit, verify --audit (issue 6).
+$(BUILD)/hvbastion: $(BUILD)/obj/bastion/audit_admin.o
 
 $(BUILD)/pam_hvbastion.so: $(BUILD)/pic/pam/pam_hvbastion.o $(PAM_PIC_OBJS)
 	$(CC) -shared -Wl,-z,relro,-z,now -Wl,--no-undefined \
@@ -149,6 +159,7 @@ demo-stop:
 bench: deps all $(BUILD)/bench/policy_bench
 	HVB_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) bench/bench.py
 	$(BUILD)/bench/policy_bench
+	HVB_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) bench/audit_bench.py
 
 # Policy decision time on a large generated policy (BENCHMARKS.md).
 $(BUILD)/bench/policy_bench: bench/policy_bench.c $(CORE_OBJS)

@@ -126,4 +126,10 @@ void	config_api_policy_resolve(struct parser *);
 void	config_api_policy_free_parse(struct parser *);
 void	config_api_policy_free(struct config *);
 
+/* config_audit.c: the audit trail's statements; 1 if kw was one. */
+int	config_audit_stmt(struct parser *, struct conf_stmt *);
+/* Defaults and checks once the files are read. */
+void	config_audit_finish(struct parser *);
+void	config_audit_free(struct config *);
+
 #endif
