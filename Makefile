@@ -151,13 +151,58 @@ install: all
 	install -m 0644 $(BUILD)/pam_hvbastion.so \
 	    $(DESTDIR)$(PAMDIR)/pam_hvbastion.so
 	[ -e $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion ] || \
-	    install -m 0644 pam/hvbastion $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion
-	install -m 0644 man/pam_hvbastion.8 $(DESTDIR)$(MANDIR)/man8/
-	install -d $(DESTDIR)$(MANDIR)/man5
-	install -m 0644 man/hvbastion.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	    sed -e "$(PAM_FAILLOCK_SED)" pam/hvbastion \
+	    > $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion
+
+# Packaging (issue 8): the systemd unit, sysusers.d and tmpfiles.d entries,
+# every man page and an example configuration.  Units go where systemd
+# looks for them: /lib/systemd/system for PREFIX=/usr (Debian 12), else
+# PREFIX/lib/systemd/system (systemd reads /usr/local/lib/systemd/system).
+ifeq ($(PREFIX),/usr)
+UNITDIR	?= /lib/systemd/system
+else
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+endif
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+STATEDIR ?= /var/lib/hvbastion
+# The installed PAM service keeps pam_faillock's tallies where the daemon's
+# user may write (/var/run/faillock is root's).
+PAM_FAILLOCK_SED = /^[a-z]/s|pam_faillock\.so\(.*\)$$|pam_faillock.so\1 dir=$(STATEDIR)/faillock|
+MAN_PAGES = man/hvbastion.1 man/hvbastion.conf.5 man/hvbastiond.8 \
+	    man/pam_hvbastion.8
+
+install: install-packaging
+
+install-packaging:
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	    $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/hvbastion \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8
+	sed -e 's|/usr/sbin/hvbastiond|$(SBINDIR)/hvbastiond|g' \
+	    systemd/hvbastiond.service > $(DESTDIR)$(UNITDIR)/hvbastiond.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/hvbastiond.service
+	install -m 0644 systemd/hvbastion.sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/hvbastion.conf
+	install -m 0644 systemd/hvbastion.tmpfiles \
+	    $(DESTDIR)$(TMPFILESDIR)/hvbastion.conf
+	for m in $(MAN_PAGES); do \
+	    install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/ || exit 1; \
+	done
+	[ -e $(DESTDIR)$(SYSCONFDIR)/hvbastion/hvbastion.conf ] || \
+	    install -m 0644 systemd/hvbastion.conf.example \
+	    $(DESTDIR)$(SYSCONFDIR)/hvbastion/hvbastion.conf
+	@# On the live system (no DESTDIR): the user, the directories and a
+	@# unit reload now, so that `systemctl enable --now hvbastiond` works.
+	if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+	    systemd-sysusers $(SYSUSERSDIR)/hvbastion.conf && \
+	    systemd-tmpfiles --create $(TMPFILESDIR)/hvbastion.conf; fi
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	    systemctl daemon-reload; fi
 
 clean:
 	rm -rf build
 
 .PHONY: all deps lint check demo demo-stop bench bench-policy install \
 	clean unit-build
+.PHONY: install-packaging
