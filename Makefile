@@ -200,9 +200,33 @@ install-packaging:
 	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
 	    systemctl daemon-reload; fi
 
+# The Debian package: dpkg-buildpackage (debhelper, debian/) in a copy of
+# the tree under build/deb, so that the tree and its build/ stay as they
+# are, then lintian, which must find no error.  Result:
+# build/deb/hvbastion_<version>_<arch>.deb.
+DEB_PACKAGING = dpkg-dev debhelper lintian
+DEB_VERSION = $(shell dpkg-parsechangelog -l debian/changelog -S Version \
+	      2>/dev/null)
+DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null)
+DEB_FILE = build/deb/hvbastion_$(DEB_VERSION)_$(DEB_ARCH).deb
+
+deb:
+	@sh tests/deps.sh $(DEB_BUILD) $(DEB_PACKAGING)
+	rm -rf build/deb
+	mkdir -p build/deb/src
+	{ git ls-files -co --exclude-standard 2>/dev/null || \
+	    find . -path ./build -prune -o -type f -print; } | \
+	    tar --ignore-failed-read -T - -cf - | tar -C build/deb/src -xf -
+	cd build/deb/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    DEB_BUILD_OPTIONS="parallel=$$(nproc) noddebs" \
+	    dpkg-buildpackage -b -us -uc
+	lintian --fail-on error --suppress-tags-from-file debian/lintian.suppress \
+	    $(DEB_FILE)
+	@echo "built $(DEB_FILE)"
+
 clean:
 	rm -rf build
 
 .PHONY: all deps lint check demo demo-stop bench bench-policy install \
 	clean unit-build
-.PHONY: install-packaging
+.PHONY: install-packaging deb
