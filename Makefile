@@ -45,6 +45,8 @@ DEB_BUILD = gcc make pkg-config libc6-dev libssh-dev libjansson-dev \
 DEB_TEST  = openssh-server openssh-client python3 python3-pytest \
 	    python3-paramiko python3-pexpect asciinema socat procps \
 	    passwd oathtool libpam-modules libnss-wrapper rsync
+# tests/e2e/test_install.py: the unit's rating, man pages, the .deb
+DEB_TEST += systemd man-db dpkg-dev debhelper lintian
 
 CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 	    bastion/names.c bastion/target_choice.c policy/policy.c \
@@ -202,27 +204,33 @@ install-packaging:
 
 # The Debian package: dpkg-buildpackage (debhelper, debian/) in a copy of
 # the tree under build/deb, so that the tree and its build/ stay as they
-# are, then lintian, which must find no error.  Result:
-# build/deb/hvbastion_<version>_<arch>.deb.
+# are, then lintian, which must find no error (its report is kept in
+# build/deb/lintian.txt; a package that fails is deleted).  Result:
+# build/deb/hvbastion_<version>_<arch>.deb, rebuilt when a file of the
+# tree changes.
 DEB_PACKAGING = dpkg-dev debhelper lintian
 DEB_VERSION = $(shell dpkg-parsechangelog -l debian/changelog -S Version \
 	      2>/dev/null)
 DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null)
 DEB_FILE = build/deb/hvbastion_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_TREE = $(shell { git ls-files -co --exclude-standard 2>/dev/null || \
+	   find . -path ./build -prune -o -type f -print; } | sort -u)
 
-deb:
+deb: $(DEB_FILE)
+
+$(DEB_FILE): $(wildcard $(DEB_TREE))
 	@sh tests/deps.sh $(DEB_BUILD) $(DEB_PACKAGING)
 	rm -rf build/deb
 	mkdir -p build/deb/src
-	{ git ls-files -co --exclude-standard 2>/dev/null || \
-	    find . -path ./build -prune -o -type f -print; } | \
-	    tar --ignore-failed-read -T - -cf - | tar -C build/deb/src -xf -
+	tar -cf - $^ | tar -C build/deb/src -xf -
 	cd build/deb/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
 	    DEB_BUILD_OPTIONS="parallel=$$(nproc) noddebs" \
 	    dpkg-buildpackage -b -us -uc
-	lintian --fail-on error --suppress-tags-from-file debian/lintian.suppress \
-	    $(DEB_FILE)
-	@echo "built $(DEB_FILE)"
+	lintian --fail-on error --suppress-tags-from-file \
+	    debian/lintian.suppress $@ > build/deb/lintian.txt 2>&1; \
+	    rc=$$?; cat build/deb/lintian.txt; \
+	    [ $$rc = 0 ] || { rm -f $@; echo "lintian: errors"; exit 1; }
+	@echo "built $@"
 
 clean:
 	rm -rf build
