@@ -209,8 +209,7 @@ install-packaging:
 # build/deb/hvbastion_<version>_<arch>.deb, rebuilt when a file of the
 # tree changes.
 DEB_PACKAGING = dpkg-dev debhelper lintian
-DEB_VERSION = $(shell dpkg-parsechangelog -l debian/changelog -S Version \
-	      2>/dev/null)
+DEB_VERSION = $(shell head -n 1 debian/changelog | cut -d ' ' -f 2 | tr -d '()')
 DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null)
 DEB_FILE = build/deb/hvbastion_$(DEB_VERSION)_$(DEB_ARCH).deb
 DEB_TREE = $(shell { git ls-files -co --exclude-standard 2>/dev/null || \

@@ -243,6 +243,10 @@ def test_deb_creates_users_and_directories(package):
 def test_deb_unit_installed_not_enabled(package):
     unit = Path("/lib/systemd/system/hvbastiond.service")
     assert unit.read_text() == UNIT.read_text()
+    # every directive known to this systemd, its commands and man pages
+    # there (systemd-analyze verify works without systemd running)
+    cp = run(["systemd-analyze", "verify", unit], timeout=60)
+    assert cp.returncode == 0 and cp.stdout.strip() == "", show(cp)
     # enabled by the administrator once configured, not by the package
     assert not list(Path("/etc/systemd/system").glob("*/hvbastiond.service"))
 
