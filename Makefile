@@ -48,6 +48,10 @@ DEB_TEST  = openssh-server openssh-client python3 python3-pytest \
 # tests/e2e/test_install.py: the unit's rating, man pages, the .deb
 DEB_TEST += systemd man-db dpkg-dev debhelper lintian
 
+# Two pytest workers (one test module each at a time): the e2e suite
+# waits on daemons more than it computes.
+DEB_TEST += python3-pytest-xdist
+
 CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 	    bastion/names.c bastion/target_choice.c policy/policy.c \
 	    recorder/json_text.c recorder/asciicast.c \
@@ -56,10 +60,14 @@ CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 CORE_SRCS += bastion/config_policy.c recorder/chain.c recorder/seal.c
 CORE_SRCS += recorder/sftp_parse.c
 CORE_SRCS += bastion/audit.c
+# The Proxmox API policy (issue 7): ACL map, privileges, grammar, lists.
+CORE_SRCS += policy/api_acl.c policy/api_privs.c policy/api_filter.c
+CORE_SRCS += bastion/config_api_policy.c
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \
 	    bastion/listener.c
+DAEMON_SRCS += bastion/forward.c bastion/channel_end.c
 CORE_OBJS   = $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 
