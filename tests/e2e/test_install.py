@@ -161,9 +161,12 @@ def _installed(pkg="hvbastion"):
 
 
 def _apt(*args):
+    """apt-get under the test bed's machine lock (packages and accounts
+    change: the postinst creates the users)."""
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    return run(["apt-get", "-o", "DPkg::Lock::Timeout=600", "-y", "-q"] +
-               list(args), timeout=900, env=env)
+    with testbed.machine_lock():
+        return run(["apt-get", "-o", "DPkg::Lock::Timeout=600", "-y", "-q"] +
+                   list(args), timeout=900, env=env)
 
 
 def _purge():
