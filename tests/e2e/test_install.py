@@ -193,6 +193,11 @@ def package():
                 pytest.fail("the package hvbastion is installed on this "
                             "machine, not by this test: not touching it")
             _purge()        # left by an interrupted run of this test
+        # the purge removes /var/lib/hvbastion: never someone else's
+        for d in ("/etc/hvbastion", "/var/lib/hvbastion"):
+            if os.path.exists(d):
+                pytest.fail("%s exists on this machine (not made by this "
+                            "test): not installing over it" % d)
         MARKER.write_text("%d\n" % os.getpid())
         cp = _apt("install", "--no-install-recommends", str(debs[0]))
         assert cp.returncode == 0 and _installed(), show(cp)
