@@ -52,6 +52,8 @@ DEB_TEST  = openssh-server openssh-client python3 python3-pytest \
 # npm and conflicts with Debian's npm package).
 DEB_TEST += curl openssl nginx wrk
 DEB_TEST += $(if $(shell command -v npm 2>/dev/null),,nodejs npm)
+# tests/e2e/test_install.py: the unit's rating, man pages, the .deb
+DEB_TEST += systemd man-db dpkg-dev debhelper lintian
 
 # Two pytest workers (one test module each at a time): the e2e suite
 # waits on daemons more than it computes.
@@ -177,13 +179,87 @@ install: all
 	install -m 0644 $(BUILD)/pam_hvbastion.so \
 	    $(DESTDIR)$(PAMDIR)/pam_hvbastion.so
 	[ -e $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion ] || \
-	    install -m 0644 pam/hvbastion $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion
-	install -m 0644 man/pam_hvbastion.8 $(DESTDIR)$(MANDIR)/man8/
-	install -d $(DESTDIR)$(MANDIR)/man5
-	install -m 0644 man/hvbastion.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	    sed -e "$(PAM_FAILLOCK_SED)" pam/hvbastion \
+	    > $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion
+
+# Packaging (issue 8): the systemd unit, sysusers.d and tmpfiles.d entries,
+# every man page and an example configuration.  Units go where systemd
+# looks for them: /lib/systemd/system for PREFIX=/usr (Debian 12), else
+# PREFIX/lib/systemd/system (systemd reads /usr/local/lib/systemd/system).
+ifeq ($(PREFIX),/usr)
+UNITDIR	?= /lib/systemd/system
+else
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+endif
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+STATEDIR ?= /var/lib/hvbastion
+# The installed PAM service keeps pam_faillock's tallies where the daemon's
+# user may write (/var/run/faillock is root's).
+PAM_FAILLOCK_SED = /^[a-z]/s|pam_faillock\.so\(.*\)$$|pam_faillock.so\1 dir=$(STATEDIR)/faillock|
+MAN_PAGES = man/hvbastion.1 man/hvbastion.conf.5 man/hvbastiond.8 \
+	    man/pam_hvbastion.8
+
+install: install-packaging
+
+install-packaging:
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	    $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/hvbastion \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8
+	sed -e 's|/usr/sbin/hvbastiond|$(SBINDIR)/hvbastiond|g' \
+	    systemd/hvbastiond.service > $(DESTDIR)$(UNITDIR)/hvbastiond.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/hvbastiond.service
+	install -m 0644 systemd/hvbastion.sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/hvbastion.conf
+	install -m 0644 systemd/hvbastion.tmpfiles \
+	    $(DESTDIR)$(TMPFILESDIR)/hvbastion.conf
+	for m in $(MAN_PAGES); do \
+	    install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/ || exit 1; \
+	done
+	[ -e $(DESTDIR)$(SYSCONFDIR)/hvbastion/hvbastion.conf ] || \
+	    install -m 0644 systemd/hvbastion.conf.example \
+	    $(DESTDIR)$(SYSCONFDIR)/hvbastion/hvbastion.conf
+	@# On the live system (no DESTDIR): the user, the directories and a
+	@# unit reload now, so that `systemctl enable --now hvbastiond` works.
+	if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+	    systemd-sysusers $(SYSUSERSDIR)/hvbastion.conf && \
+	    systemd-tmpfiles --create $(TMPFILESDIR)/hvbastion.conf; fi
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	    systemctl daemon-reload; fi
+
+# The Debian package: dpkg-buildpackage (debhelper, debian/) in a copy of
+# the tree under build/deb, so that the tree and its build/ stay as they
+# are, then lintian, which must find no error (its report is kept in
+# build/deb/lintian.txt; a package that fails is deleted).  Result:
+# build/deb/hvbastion_<version>_<arch>.deb, rebuilt when a file of the
+# tree changes.
+DEB_PACKAGING = dpkg-dev debhelper lintian
+DEB_VERSION = $(shell head -n 1 debian/changelog | cut -d ' ' -f 2 | tr -d '()')
+DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null)
+DEB_FILE = build/deb/hvbastion_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_TREE = $(shell { git ls-files -co --exclude-standard 2>/dev/null || \
+	   find . -path ./build -prune -o -type f -print; } | sort -u)
+
+deb: $(DEB_FILE)
+
+$(DEB_FILE): $(wildcard $(DEB_TREE))
+	@sh tests/deps.sh $(DEB_BUILD) $(DEB_PACKAGING)
+	rm -rf build/deb
+	mkdir -p build/deb/src
+	tar -cf - $^ | tar -C build/deb/src -xf -
+	cd build/deb/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    DEB_BUILD_OPTIONS="parallel=$$(nproc) noddebs" \
+	    dpkg-buildpackage -b -us -uc
+	lintian --fail-on error --suppress-tags-from-file \
+	    debian/lintian.suppress $@ > build/deb/lintian.txt 2>&1; \
+	    rc=$$?; cat build/deb/lintian.txt; \
+	    [ $$rc = 0 ] || { rm -f $@; echo "lintian: errors"; exit 1; }
+	@echo "built $@"
 
 clean:
 	rm -rf build
 
 .PHONY: all deps lint check demo demo-stop bench bench-policy install \
 	clean unit-build
+.PHONY: install-packaging deb
