@@ -21,6 +21,7 @@
 
 #include "../recorder/chain.h"
 #include "bridge.h"
+#include "kh_client.h"
 #include "log.h"
 #include "session.h"
 #include "ssh_server.h"
@@ -306,6 +307,7 @@ session_serve(const struct config *conf, ssh_key hostkey, int fd,
 	alarm(0);
 	close(startup_fd);
 	startup_fd = -1;
+	kh_client_identity(s.auth.user->name, s.id);
 	log_info("session %s started: %s from %s (key %s)", s.id,
 	    s.auth.user->name, s.peer, s.auth.key_fp);
 	/* Fail closed: a session that cannot be recorded does not start. */

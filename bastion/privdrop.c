@@ -1,0 +1,93 @@
+/*
+ * privdrop.c - dropping root for good (see privdrop.h).
+ */
+#include <sys/prctl.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "privdrop.h"
+
+int
+privdrop_init(struct privdrop *pd, const char *user)
+{
+	struct passwd *pw;
+
+	memset(pd, 0, sizeof(*pd));
+	if (user == NULL || user[0] == '\0' ||
+	    strlen(user) >= sizeof(pd->user))
+		return -1;
+	snprintf(pd->user, sizeof(pd->user), "%s", user);
+	if (geteuid() != 0) {
+		/* Started unprivileged (tests, or a socket-activated unit
+		 * with User=): nothing to drop. */
+		return 0;
+	}
+	errno = 0;
+	if ((pw = getpwnam(user)) == NULL) {
+		log_info("warning: user %s does not exist; running as root"
+		    " (create it: useradd --system %s)", user, user);
+		return 0;
+	}
+	if (pw->pw_uid == 0) {
+		log_info("warning: -u %s: running as root, without privilege"
+		    " separation by user", user);
+		return 0;
+	}
+	pd->uid = pw->pw_uid;
+	pd->gid = pw->pw_gid;
+	pd->active = 1;
+	return 0;
+}
+
+int
+privdrop_own_dir(const struct privdrop *pd, const char *dir)
+{
+	struct stat sb;
+
+	if (!pd->active)
+		return 0;
+	if (lstat(dir, &sb) < 0 || !S_ISDIR(sb.st_mode))
+		return -1;
+	if (sb.st_uid == pd->uid)
+		return 0;
+	if (lchown(dir, pd->uid, pd->gid) < 0) {
+		log_error("cannot give %s to user %s: %s", dir, pd->user,
+		    strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+int
+privdrop_apply(const struct privdrop *pd)
+{
+	uid_t r, e, s;
+
+	if (!pd->active)
+		return 0;
+	if (setgroups(1, &pd->gid) < 0 ||
+	    setresgid(pd->gid, pd->gid, pd->gid) < 0 ||
+	    setresuid(pd->uid, pd->uid, pd->uid) < 0) {
+		log_error("cannot become user %s: %s", pd->user,
+		    strerror(errno));
+		return -1;
+	}
+	/* A full setresuid() from root clears every capability set; check
+	 * that nothing can bring root back. */
+	if (getresuid(&r, &e, &s) < 0 || r != pd->uid || e != pd->uid ||
+	    s != pd->uid || setuid(0) == 0 || seteuid(0) == 0) {
+		log_error("privileges still recoverable after dropping to %s",
+		    pd->user);
+		return -1;
+	}
+	/* Dumpable is reset by the uid change; keep it off. */
+	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+	return 0;
+}
