@@ -62,6 +62,9 @@ DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/listener.c
 # Privilege separation (issue 8): key holder, user drop, sandbox.
 DAEMON_SRCS += bastion/keyholder.c bastion/kh_client.c bastion/privdrop.c
+DAEMON_SRCS += bastion/sandbox.c
+DEB_BUILD += libseccomp-dev
+SECCOMP_LIBS = $(shell pkg-config --libs libseccomp 2>/dev/null)
 CORE_OBJS   = $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 
@@ -85,7 +88,7 @@ $(BUILD)/pic/%.o: %.c $(wildcard */*.h)
 
 $(BUILD)/hvbastiond: $(BUILD)/obj/bastion/hvbastiond.o $(DAEMON_OBJS) \
 		$(CORE_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpam
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpam $(SECCOMP_LIBS)
 
 $(BUILD)/hvbastion: $(BUILD)/obj/bastion/hvbastion.o \
 		$(BUILD)/obj/bastion/totp_enroll.o \

@@ -150,6 +150,7 @@ main(int argc, char *argv[])
 	log_init("hvbastiond", foreground || check,
 	    debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	umask(077);
+	config_set_daemon_user(user);
 	if ((conf = config_load(path, print_error, NULL)) == NULL)
 		return 1;
 	if (check) {

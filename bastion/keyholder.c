@@ -154,14 +154,14 @@ reload(void)
 
 	fresh = config_load(kh_conf->path, kh_report, NULL);
 	if (fresh == NULL) {
-		log_error("key holder: the new configuration has errors; the"
-		    " old one stays in force");
+		log_error("key holder: new configuration refused; keeping"
+		    " the one loaded before");
 		return;
 	}
 	load_keys(fresh);
 	config_free(kh_conf);
 	kh_conf = fresh;
-	log_info("key holder: configuration reloaded");
+	log_info("key holder: keys and policy re-read");
 }
 
 static struct conn *

@@ -156,9 +156,15 @@ static void
 reap_children(void)
 {
 	pid_t pid;
-	int i;
+	int i, status;
 
-	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
+		/* A sandbox kill (sandbox.h) must show in the log. */
+		if (WIFSIGNALED(status))
+			log_error("process %ld killed by signal %d%s",
+			    (long)pid, WTERMSIG(status),
+			    WTERMSIG(status) == SIGSYS ? " (SIGSYS: a system"
+			    " call the sandbox forbids)" : "");
 		if (pid == kh_pid) {
 			/* Fail closed: no new session without it. */
 			log_error("the key holder exited; stopping (running"

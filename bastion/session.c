@@ -23,6 +23,7 @@
 #include "bridge.h"
 #include "kh_client.h"
 #include "log.h"
+#include "sandbox.h"
 #include "session.h"
 #include "ssh_server.h"
 
@@ -268,6 +269,28 @@ open_session_log(struct session *s)
 	return session_log_write(s->log, ev);
 }
 
+/*
+ * Set up: authenticated, recording open.  From here the child carries
+ * bytes, records them and asks the key holder for targets (sandbox.h).
+ */
+static int
+enter_sandbox(struct session *s)
+{
+	struct sandbox_spec sp;
+
+	memset(&sp, 0, sizeof(sp));
+	sp.write_dir = s->conf->recordings_dir;
+	sp.allow_syslog = log_is_syslog();
+	/* Per channel: a recording, its chain, an upstream and its agent. */
+	sp.max_fds = 64 + 8 * SESSION_MAX_CHANNELS;
+	if (sandbox_enter(&sp) < 0) {
+		log_error("session %s: the sandbox could not be set up;"
+		    " disconnecting", s->id);
+		return -1;
+	}
+	return 0;
+}
+
 int
 session_serve(const struct config *conf, ssh_key hostkey, int fd,
     const char *peer_addr, int peer_port, int startup_fd)
@@ -320,6 +343,8 @@ session_serve(const struct config *conf, ssh_key hostkey, int fd,
 	    ssh_event_add_session(s.event, s.ssh) != SSH_OK)
 		goto out;
 	ssh_set_blocking(s.ssh, 0);
+	if (enter_sandbox(&s) < 0)
+		goto out;
 	event_loop(&s);
 	session_log_write(s.log, json_pack("{s:s}", "event", "logout"));
 	if (session_log_seal(s.log, seal, sizeof(seal)) < 0) {

@@ -53,6 +53,9 @@ set_options(ssh_session ssh, const struct config *conf,
 	/* Nothing from ~/.ssh or /etc/ssh: the inventory is the truth. */
 	if (ssh_options_set(ssh, SSH_OPTIONS_PROCESS_CONFIG, &no) < 0 ||
 	    ssh_options_set(ssh, SSH_OPTIONS_HOST, t->address) < 0 ||
+	    /* Set, so that libssh looks up no home directory (the
+	     * sandbox, sandbox.h, lets it read nothing). */
+	    ssh_options_set(ssh, SSH_OPTIONS_SSH_DIR, "/nonexistent") < 0 ||
 	    ssh_options_set(ssh, SSH_OPTIONS_PORT, &port) < 0 ||
 	    ssh_options_set(ssh, SSH_OPTIONS_USER, c->login) < 0 ||
 	    ssh_options_set(ssh, SSH_OPTIONS_TIMEOUT, &timeout) < 0 ||
