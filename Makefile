@@ -118,6 +118,21 @@ $(BUILD)/fuzz/run_%: tests/fuzz/fuzz_%.c tests/fuzz/run_corpus.c $(CORE_OBJS)
 
 unit-build: $(BUILD)/pam_hvbastion.so $(UNIT_TESTS) $(FUZZ_RUNNERS)
 
+# The test daemon (issue 8): the same daemon with testhooks.c, which makes
+# a child misbehave on demand so that tests/e2e/test_sandbox.py can prove
+# the sandbox and the key holder stop it.  Never installed.
+TH_OBJS = $(BUILD)/th/obj/bastion/session.o $(BUILD)/th/obj/bastion/testhooks.o
+$(BUILD)/th/obj/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DHVB_TEST_HOOKS -c -o $@ $<
+
+$(BUILD)/hvbastiond-testhooks: $(BUILD)/obj/bastion/hvbastiond.o \
+		$(filter-out $(BUILD)/obj/bastion/session.o,$(DAEMON_OBJS)) \
+		$(TH_OBJS) $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpam $(SECCOMP_LIBS)
+
+unit-build: $(BUILD)/hvbastiond-testhooks
+
 deps:
 	@sh tests/deps.sh $(DEB_BUILD) $(DEB_TEST)
 

@@ -25,6 +25,9 @@
 #include "log.h"
 #include "sandbox.h"
 #include "session.h"
+#ifdef HVB_TEST_HOOKS
+#include "testhooks.h"
+#endif
 #include "ssh_server.h"
 
 #define SESSION_POLL_MS		1000
@@ -288,6 +291,9 @@ enter_sandbox(struct session *s)
 		    " disconnecting", s->id);
 		return -1;
 	}
+#ifdef HVB_TEST_HOOKS
+	testhooks_after_sandbox(s->conf, s->auth.user->name);
+#endif
 	return 0;
 }
 
