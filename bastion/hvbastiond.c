@@ -181,7 +181,8 @@ main(int argc, char *argv[])
 		log_error("cannot become a daemon: %s", strerror(errno));
 		return 1;
 	}
-	if ((kh_ctl = keyholder_start(conf, &pd, &kh_pid)) < 0 ||
+	if ((kh_ctl = keyholder_start(conf, &pd, listener_close,
+	    &kh_pid)) < 0 ||
 	    privdrop_apply(&pd) < 0) {
 		config_free(conf);
 		return 1;

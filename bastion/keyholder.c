@@ -20,7 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <syslog.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -767,7 +766,7 @@ kh_main(int ctl, const struct privdrop *pd)
 
 int
 keyholder_start(const struct config *conf, const struct privdrop *pd,
-    pid_t *pidp)
+    void (*close_inherited)(void), pid_t *pidp)
 {
 	int sv[2];
 	pid_t pid;
@@ -783,13 +782,11 @@ keyholder_start(const struct config *conf, const struct privdrop *pd,
 		return -1;
 	}
 	if (pid == 0) {
-		/* Nothing of the master's but stdio: no listener, no log
-		 * socket (syslog reopens its own). */
-		closelog();
-		if (sv[1] != 3 && dup2(sv[1], 3) < 0)
-			_exit(1);
-		close_range(4, ~0U, 0);
-		sv[1] = 3;
+		close(sv[0]);
+		/* No listening socket here: a daemon restarted while this
+		 * process still serves old sessions must be able to bind. */
+		if (close_inherited != NULL)
+			close_inherited();
 		/* Its own copy, re-read on SIGHUP like the master's. */
 		if ((kh_conf = config_load(conf->path, kh_report, NULL)) ==
 		    NULL)

@@ -30,11 +30,12 @@
 #include "privdrop.h"
 
 /*
- * Forks the key holder (it loads the keys, then drops to pd's user when
- * pd is not NULL) and returns the master's control socket, or -1.
+ * Forks the key holder (it calls close_inherited, loads the keys, then
+ * drops to pd's user when pd is not NULL) and returns the master's
+ * control socket, or -1.
  */
 int	keyholder_start(const struct config *, const struct privdrop *pd,
-	    pid_t *pid);
+	    void (*close_inherited)(void), pid_t *pid);
 /*
  * Master: a new child.  Creates its socketpair, passes one end to the key
  * holder with pid and source, and returns the child's end (or -1).  Call

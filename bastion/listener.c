@@ -31,6 +31,16 @@ static int kh_ctl = -1;
 static pid_t kh_pid = -1;
 
 void
+listener_close(void)
+{
+	int i;
+
+	for (i = 0; i < nlisten_fds; i++)
+		close(listen_fds[i]);
+	nlisten_fds = 0;
+}
+
+void
 listener_set_keyholder(int ctl, pid_t pid)
 {
 	kh_ctl = ctl;
