@@ -45,6 +45,17 @@ DEB_BUILD = gcc make pkg-config libc6-dev libssh-dev libjansson-dev \
 DEB_TEST  = openssh-server openssh-client python3 python3-pytest \
 	    python3-paramiko python3-pexpect asciinema socat procps \
 	    passwd oathtool libpam-modules libnss-wrapper rsync
+# Proxmox API simulator tests and API benchmark (issue 7, pve-sim): curl and
+# openssl for the simulator's tests, nginx (anchor) and wrk (load) for the
+# API bench, node and npm for the proxmox-api test client: Debian's nodejs
+# and npm only when no npm is on PATH (a nodesource nodejs carries its own
+# npm and conflicts with Debian's npm package).
+DEB_TEST += curl openssl nginx wrk
+DEB_TEST += $(if $(shell command -v npm 2>/dev/null),,nodejs npm)
+
+# Two pytest workers (one test module each at a time): the e2e suite
+# waits on daemons more than it computes.
+DEB_TEST += python3-pytest-xdist
 
 CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 	    bastion/names.c bastion/target_choice.c policy/policy.c \
@@ -56,6 +67,9 @@ CORE_SRCS += recorder/sftp_parse.c
 CORE_SRCS += bastion/audit.c
 # Privilege separation (issue 8): key holder messages and keys.
 CORE_SRCS += bastion/kh_proto.c bastion/kh_keys.c
+# The Proxmox API policy (issue 7): ACL map, privileges, grammar, lists.
+CORE_SRCS += policy/api_acl.c policy/api_privs.c policy/api_filter.c
+CORE_SRCS += bastion/config_api_policy.c
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \
@@ -65,6 +79,7 @@ DAEMON_SRCS += bastion/keyholder.c bastion/kh_client.c bastion/privdrop.c
 DAEMON_SRCS += bastion/sandbox.c
 DEB_BUILD += libseccomp-dev
 SECCOMP_LIBS = $(shell pkg-config --libs libseccomp 2>/dev/null)
+DAEMON_SRCS += bastion/forward.c bastion/channel_end.c
 CORE_OBJS   = $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 

@@ -354,8 +354,8 @@ config_set_daemon_user(const char *user)
 	snprintf(config_daemon_user, sizeof(config_daemon_user), "%s", user);
 }
 
-static int
-trusted_secret_owner(uid_t uid)
+int
+config_secret_owner_ok(uid_t uid)
 {
 	struct passwd *pw;
 
@@ -386,7 +386,7 @@ check_secret_file(struct parser *p, const struct config_credential *c)
 		    " is"
 		    " accessible by others (mode %04o); it must be 0600",
 		    c->name, c->key_file, (unsigned)(sb.st_mode & 07777));
-	} else if (!trusted_secret_owner(sb.st_uid)) {
+	} else if (!config_secret_owner_ok(sb.st_uid)) {
 		config_perr_at(p, &c->origin, "credential \"%s\": key-file %s"
 		    " is"
 		    " owned by another user", c->name, c->key_file);

@@ -61,6 +61,10 @@ struct conn {
 static struct config	*kh_conf;
 static struct kh_key	**kh_keys;	/* parallel to kh_conf->credentials */
 static size_t		 kh_nkeys;
+/* API token secrets (issue 7), parallel to kh_conf->api_credentials. */
+#define KH_API_SECRET_MAX	64
+static char		(*kh_api_secrets)[KH_API_SECRET_MAX];
+static size_t		 kh_napi;
 static unsigned char	 kh_seal_key[SEAL_KEY_LEN];
 static int		 kh_have_seal;
 static struct conn	**conns;
@@ -146,6 +150,69 @@ load_keys(struct config *conf)
 	kh_nkeys = conf->ncredentials;
 }
 
+/* One UUID in a file (config_api_policy.c checked its shape). */
+static int
+read_secret(const char *path, char *out)
+{
+	char buf[KH_API_SECRET_MAX + 8];
+	ssize_t n;
+	int fd;
+
+	out[0] = '\0';
+	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
+		return -1;
+	do
+		n = read(fd, buf, sizeof(buf) - 1);
+	while (n < 0 && errno == EINTR);
+	close(fd);
+	if (n <= 0) {
+		explicit_bzero(buf, sizeof(buf));
+		return -1;
+	}
+	buf[n] = '\0';
+	buf[strcspn(buf, "\r\n")] = '\0';
+	if (strlen(buf) == 0 || strlen(buf) >= KH_API_SECRET_MAX) {
+		explicit_bzero(buf, sizeof(buf));
+		return -1;
+	}
+	memcpy(out, buf, strlen(buf) + 1);
+	explicit_bzero(buf, sizeof(buf));
+	return 0;
+}
+
+static void
+load_api_secrets(struct config *conf)
+{
+	char (*s)[KH_API_SECRET_MAX];
+	size_t i, j;
+
+	s = calloc(conf->napi_credentials + 1, sizeof(*s));
+	if (s == NULL)
+		return;
+	for (i = 0; i < conf->napi_credentials; i++) {
+		const struct config_api_credential *c =
+		    conf->api_credentials[i];
+
+		if (read_secret(c->secret_file, s[i]) == 0)
+			continue;
+		/* Keep what was read before, as for the keys. */
+		for (j = 0; kh_conf != NULL && j < kh_napi &&
+		    j < kh_conf->napi_credentials; j++)
+			if (strcmp(kh_conf->api_credentials[j]->name,
+			    c->name) == 0)
+				memcpy(s[i], kh_api_secrets[j], sizeof(s[i]));
+		log_error("key holder: api-credential %s: cannot read %s%s",
+		    c->name, c->secret_file, s[i][0] != '\0' ?
+		    "; keeping the secret read before" : "");
+	}
+	if (kh_api_secrets != NULL) {
+		explicit_bzero(kh_api_secrets, kh_napi * sizeof(*s));
+		free(kh_api_secrets);
+	}
+	kh_api_secrets = s;
+	kh_napi = conf->napi_credentials;
+}
+
 static void
 reload(void)
 {
@@ -158,6 +225,7 @@ reload(void)
 		return;
 	}
 	load_keys(fresh);
+	load_api_secrets(fresh);
 	config_free(kh_conf);
 	kh_conf = fresh;
 	log_info("key holder: keys and policy re-read");
@@ -299,6 +367,14 @@ allowed(const struct conn *child, const struct kh_msg *req,
 		pr.target = req->target;
 		pr.login = c->login;
 		pr.channel = kinds[i];
+		if (req->fwd_host[0] != '\0') {
+			/* A port forward: decided on its destination. */
+			if (i > 0)
+				break;
+			pr.channel = POLICY_CHANNEL_FORWARD;
+			pr.forward_host = req->fwd_host;
+			pr.forward_port = req->fwd_port;
+		}
 		pr.source = child->source[0] != '\0' ? child->source : NULL;
 		if (policy_decide(kh_conf, &pr, &d) && d.credential != NULL &&
 		    strcmp(d.credential->login, c->login) == 0) {
@@ -449,6 +525,65 @@ do_seal(struct conn *child, const struct kh_msg *req)
 	explicit_bzero(&m, sizeof(m));
 }
 
+/*
+ * The API side: the token of the role that policy_decide_api() allows,
+ * as the Authorization header value.
+ */
+static void
+do_api_auth(struct conn *child, const struct kh_msg *req)
+{
+	struct policy_api_request pr;
+	struct policy_decision d;
+	struct kh_msg m;
+	size_t i;
+	int n;
+
+	memset(&m, 0, sizeof(m));
+	m.type = KH_REP_API_AUTH;
+	m.status = KH_REFUSED;
+	snprintf(m.message, sizeof(m.message), "not allowed");
+	if (child->person[0] != '\0' &&
+	    strcmp(child->person, req->person) != 0) {
+		log_info("key holder: refused child %ld (%s): API token for"
+		    " %s: this connection is bound to another person",
+		    (long)child->pid, child->source, req->person);
+		goto send;
+	}
+	memset(&pr, 0, sizeof(pr));
+	pr.person = req->person;
+	pr.acl_path = req->acl_path;
+	pr.privilege = req->privilege[0] != '\0' ? req->privilege : NULL;
+	pr.source = child->source[0] != '\0' ? child->source : NULL;
+	if (!policy_decide_api(kh_conf, &pr, &d) || d.api_credential == NULL) {
+		log_info("key holder: refused child %ld (%s): API token for"
+		    " %s on %s (%s): %s", (long)child->pid, child->source,
+		    req->person, req->acl_path, req->privilege, d.rule);
+		goto send;
+	}
+	for (i = 0; i < kh_napi && i < kh_conf->napi_credentials; i++)
+		if (kh_conf->api_credentials[i] == d.api_credential)
+			break;
+	m.status = KH_FAILED;
+	snprintf(m.message, sizeof(m.message), "token unavailable");
+	if (i == kh_napi || kh_api_secrets[i][0] == '\0')
+		goto send;
+	n = snprintf(m.message, sizeof(m.message), "PVEAPIToken=%s=%s",
+	    d.api_credential->token_id, kh_api_secrets[i]);
+	if (n < 0 || (size_t)n >= sizeof(m.message))
+		goto send;
+	m.status = KH_OK;
+	snprintf(child->person, sizeof(child->person), "%s", req->person);
+	log_info("key holder: API token %s for %s on %s (%s): %s",
+	    d.api_credential->name, req->person, req->acl_path,
+	    req->privilege, d.rule);
+send:
+	if (m.status != KH_OK && m.status != KH_REFUSED)
+		snprintf(m.message, sizeof(m.message), "token unavailable");
+	if (send_msg(child->fd, &m, NULL, 0) < 0)
+		child->dead = 1;
+	explicit_bzero(&m, sizeof(m));
+}
+
 static void
 child_readable(struct conn *child)
 {
@@ -476,6 +611,9 @@ child_readable(struct conn *child)
 		break;
 	case KH_REQ_SEAL:
 		do_seal(child, &req);
+		break;
+	case KH_REQ_API_AUTH:
+		do_api_auth(child, &req);
 		break;
 	default:
 		log_error("key holder: child %ld (%s) sent request type %u,"
@@ -749,6 +887,7 @@ kh_main(int ctl, const struct privdrop *pd)
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
 	load_keys(kh_conf);
+	load_api_secrets(kh_conf);
 	if (seal_key_load(kh_conf->state_dir, 1, kh_seal_key, msg,
 	    sizeof(msg)) < 0)
 		log_error("key holder: %s; recordings will not be sealed",

@@ -20,6 +20,8 @@
 static int	kh_fd = -1;
 static char	kh_person[KH_STR_MAX + 1];
 static char	kh_session[KH_STR_MAX + 1];
+static char	kh_fwd_host[KH_STR_MAX + 1];
+static int	kh_fwd_port;
 
 static int
 request(const struct kh_msg *req, struct kh_msg *rep, int timeout_ms,
@@ -123,6 +125,39 @@ kh_client_identity(const char *person, const char *session_id)
 }
 
 int
+kh_client_api_auth(const char *acl_path, const char *privilege, char *header,
+    size_t len)
+{
+	struct kh_msg req, rep;
+	int rc = -1;
+
+	header[0] = '\0';
+	memset(&req, 0, sizeof(req));
+	req.type = KH_REQ_API_AUTH;
+	snprintf(req.person, sizeof(req.person), "%s", kh_person);
+	snprintf(req.acl_path, sizeof(req.acl_path), "%s", acl_path);
+	snprintf(req.privilege, sizeof(req.privilege), "%s",
+	    privilege != NULL ? privilege : "");
+	if (request(&req, &rep, KH_SEAL_TIMEOUT_MS, NULL, 0) == 0) {
+		if (rep.status == KH_OK && strlen(rep.message) < len) {
+			snprintf(header, len, "%s", rep.message);
+			rc = 0;
+		} else if (rep.status == KH_REFUSED)
+			rc = -2;
+	}
+	explicit_bzero(&rep, sizeof(rep));
+	return rc;
+}
+
+void
+kh_client_forward(const char *host, int port)
+{
+	snprintf(kh_fwd_host, sizeof(kh_fwd_host), "%s",
+	    host != NULL ? host : "");
+	kh_fwd_port = host != NULL ? port : 0;
+}
+
+int
 kh_client_fd(void)
 {
 	return kh_fd;
@@ -142,6 +177,8 @@ kh_client_connect(const char *target, const char *credential, int timeout_s,
 	snprintf(req.target, sizeof(req.target), "%s", target);
 	snprintf(req.credential, sizeof(req.credential), "%s", credential);
 	snprintf(req.session_id, sizeof(req.session_id), "%s", kh_session);
+	snprintf(req.fwd_host, sizeof(req.fwd_host), "%s", kh_fwd_host);
+	req.fwd_port = (uint16_t)kh_fwd_port;
 	got = request(&req, &rep, (timeout_s + 5) * 1000, fds, 2);
 	if (got < 0) {
 		log_error("no answer from the key holder for target %s",

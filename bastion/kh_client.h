@@ -21,6 +21,18 @@ void	kh_client_identity(const char *person, const char *session_id);
  */
 int	kh_client_connect(const char *target, const char *credential,
 	    int timeout_s, int *tcp, int *agent, char *why, size_t whylen);
+/*
+ * The next connects are for a port forward to host:port (the key holder
+ * decides a forward by its destination); NULL: not a forward.
+ */
+void	kh_client_forward(const char *host, int port);
+/*
+ * The API child (issue 7): the Authorization header value of the API
+ * token the policy gives the identified person for acl_path and privilege
+ * (NULL: a listing).  0, -2 (refused) or -1; the caller wipes header.
+ */
+int	kh_client_api_auth(const char *acl_path, const char *privilege,
+	    char *header, size_t len);
 /* The descriptor (the sandbox keeps it); -1 when none. */
 int	kh_client_fd(void);
 

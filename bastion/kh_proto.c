@@ -118,12 +118,23 @@ kh_msg_encode(const struct kh_msg *m, unsigned char *buf, size_t cap)
 		wr_str(&w, m->target);
 		wr_str(&w, m->credential);
 		wr_str(&w, m->session_id);
+		wr_str(&w, m->fwd_host);
+		wr_u(&w, m->fwd_port, 2);
 		break;
 	case KH_REQ_SEAL:
 		wr_str(&w, m->basename);
 		wr_u(&w, m->lines, 8);
 		wr_u(&w, m->bytes, 8);
 		wr_str(&w, m->chain_hex);
+		break;
+	case KH_REQ_API_AUTH:
+		wr_str(&w, m->person);
+		wr_str(&w, m->acl_path);
+		wr_str(&w, m->privilege);
+		break;
+	case KH_REP_API_AUTH:
+		wr_u(&w, m->status, 1);
+		wr_str(&w, m->message);
 		break;
 	case KH_CTL_CHILD:
 		wr_u(&w, m->pid, 4);
@@ -138,7 +149,6 @@ kh_msg_encode(const struct kh_msg *m, unsigned char *buf, size_t cap)
 		wr_bytes(&w, m->mac, sizeof(m->mac));
 		break;
 	default:
-		/* KH_REQ_API_AUTH and others: not spoken yet. */
 		return -1;
 	}
 	return w.bad || w.len > KH_MSG_MAX ? -1 : (int)w.len;
@@ -162,6 +172,23 @@ hex_ok(const char *s, size_t want)
 		    (s[i] >= 'a' && s[i] <= 'f')))
 			return 0;
 	return i == want;
+}
+
+/* An ACL path ("/vms/101") or a privilege ("VM.PowerMgmt"): no more. */
+static int
+api_word_ok(const char *s, int path)
+{
+	size_t i;
+
+	if (path && s[0] != '/')
+		return 0;
+	for (i = 0; s[i] != '\0'; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') ||
+		    (s[i] >= 'A' && s[i] <= 'Z') ||
+		    (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+		    (path && (s[i] == '/' || s[i] == '-' || s[i] == '_'))))
+			return 0;
+	return i <= 128;
 }
 
 /* A recording's basename: no directory part, nothing to escape. */
@@ -197,7 +224,11 @@ kh_msg_decode(const unsigned char *buf, size_t len, struct kh_msg *m)
 		rd_str(&r, m->target);
 		rd_str(&r, m->credential);
 		rd_str(&r, m->session_id);
-		ok = !r.bad && names_ok(m);
+		rd_str(&r, m->fwd_host);
+		m->fwd_port = (uint16_t)rd_u(&r, 2);
+		ok = !r.bad && names_ok(m) && (m->fwd_host[0] == '\0' ?
+		    m->fwd_port == 0 : names_valid_address(m->fwd_host) &&
+		    m->fwd_port != 0);
 		break;
 	case KH_REQ_SEAL:
 		rd_str(&r, m->basename);
@@ -206,6 +237,19 @@ kh_msg_decode(const unsigned char *buf, size_t len, struct kh_msg *m)
 		rd_str(&r, m->chain_hex);
 		ok = !r.bad && basename_ok(m->basename) &&
 		    hex_ok(m->chain_hex, 64);
+		break;
+	case KH_REQ_API_AUTH:
+		rd_str(&r, m->person);
+		rd_str(&r, m->acl_path);
+		rd_str(&r, m->privilege);
+		ok = !r.bad && names_valid(m->person) &&
+		    api_word_ok(m->acl_path, 1) &&
+		    api_word_ok(m->privilege, 0);
+		break;
+	case KH_REP_API_AUTH:
+		m->status = (uint8_t)rd_u(&r, 1);
+		rd_str(&r, m->message);
+		ok = !r.bad && m->status <= KH_FAILED;
 		break;
 	case KH_CTL_CHILD:
 		m->pid = (uint32_t)rd_u(&r, 4);

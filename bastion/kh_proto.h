@@ -9,7 +9,10 @@
  * bound, a name that names_valid() refuses) is refused whole.
  *
  * The whitelist (child -> key holder):
- *   KH_REQ_CONNECT  person, target, credential, session id
+ *   KH_REQ_CONNECT  person, target, credential, session id, forward
+ *                   host and port (empty and 0 unless the connection is
+ *                   for a port forward, which the policy decides by
+ *                   destination)
  *       -> KH_REP_CONNECT status, message; on success two descriptors:
  *          a TCP socket connected to the target, and an ssh-agent socket
  *          that holds only that credential's key (kh_agent_* below).
@@ -21,9 +24,11 @@
  *   KH_CTL_CHILD    pid, source address, + the key holder's end of a new
  *                   child's socketpair.
  *
- * The Proxmox API side (issue 7) will add KH_REQ_API_AUTH (person, ACL
- * path, privilege -> the "PVEAPIToken=..." header value) decided with
- * policy_decide_api(); the type number is reserved here.
+ *   KH_REQ_API_AUTH person, ACL path, privilege (empty: a listing)
+ *       -> KH_REP_API_AUTH status, message: on success the value of the
+ *          Authorization header ("PVEAPIToken=USER@REALM!ID=SECRET") of
+ *          the API token held for the role that policy_decide_api()
+ *          allows, for the API child to send to the Proxmox node.
  */
 #ifndef HVB_KH_PROTO_H
 #define HVB_KH_PROTO_H
@@ -38,10 +43,11 @@
 enum kh_type {
 	KH_REQ_CONNECT = 1,
 	KH_REQ_SEAL = 2,
-	KH_REQ_API_AUTH = 3,	/* reserved for the API side */
+	KH_REQ_API_AUTH = 3,
 	KH_CTL_CHILD = 16,
 	KH_REP_CONNECT = 129,
 	KH_REP_SEAL = 130,
+	KH_REP_API_AUTH = 131,
 };
 
 enum kh_status { KH_OK = 0, KH_REFUSED = 1, KH_FAILED = 2 };
@@ -57,6 +63,10 @@ struct kh_msg {
 	char		chain_hex[KH_STR_MAX + 1];	/* seal */
 	char		source[KH_STR_MAX + 1];		/* ctl */
 	char		message[KH_STR_MAX + 1];	/* replies */
+	char		fwd_host[KH_STR_MAX + 1];	/* connect: forward */
+	char		acl_path[KH_STR_MAX + 1];	/* api */
+	char		privilege[KH_STR_MAX + 1];	/* api; "": listing */
+	uint16_t	fwd_port;
 	uint64_t	lines, bytes;			/* seal */
 	uint32_t	pid;				/* ctl */
 	unsigned char	mac[KH_MAC_LEN];		/* seal reply */

@@ -41,6 +41,8 @@ fill(struct kh_msg *m, int type)
 	memset(m->chain_hex, 'a', 64);
 	snprintf(m->source, sizeof(m->source), "192.0.2.1");
 	snprintf(m->message, sizeof(m->message), "connected");
+	snprintf(m->acl_path, sizeof(m->acl_path), "/vms/101");
+	snprintf(m->privilege, sizeof(m->privilege), "VM.PowerMgmt");
 	m->lines = 7;
 	m->bytes = 1234567890123ULL;
 	m->pid = 4242;
@@ -51,7 +53,8 @@ static void
 test_round_trip_and_truncations(void **state)
 {
 	static const int types[] = { KH_REQ_CONNECT, KH_REQ_SEAL,
-	    KH_CTL_CHILD, KH_REP_CONNECT, KH_REP_SEAL };
+	    KH_REQ_API_AUTH, KH_CTL_CHILD, KH_REP_CONNECT, KH_REP_SEAL,
+	    KH_REP_API_AUTH };
 	unsigned char buf[KH_MSG_MAX + 1], again[KH_MSG_MAX];
 	struct kh_msg m, d;
 	size_t i, cut;
@@ -70,11 +73,9 @@ test_round_trip_and_truncations(void **state)
 		buf[n] = 0;
 		assert_int_equal(kh_msg_decode(buf, (size_t)n + 1, &d), -1);
 	}
-	/* Unknown and reserved types are not spoken. */
-	fill(&m, KH_REQ_API_AUTH);
+	/* Unknown types are not spoken. */
+	fill(&m, 0x7f);
 	assert_int_equal(kh_msg_encode(&m, buf, sizeof(buf)), -1);
-	buf[0] = KH_REQ_API_AUTH;
-	assert_int_equal(kh_msg_decode(buf, 1, &d), -1);
 	buf[0] = 0x7f;
 	assert_int_equal(kh_msg_decode(buf, 1, &d), -1);
 }
@@ -104,12 +105,35 @@ test_bad_fields_refused(void **state)
 	m.chain_hex[10] = 'G';
 	n = kh_msg_encode(&m, buf, sizeof(buf));
 	assert_int_equal(kh_msg_decode(buf, (size_t)n, &d), -1);
+	fill(&m, KH_REQ_API_AUTH);
+	snprintf(m.acl_path, sizeof(m.acl_path), "vms/101");
+	n = kh_msg_encode(&m, buf, sizeof(buf));
+	assert_int_equal(kh_msg_decode(buf, (size_t)n, &d), -1);
+	fill(&m, KH_REQ_API_AUTH);
+	snprintf(m.acl_path, sizeof(m.acl_path), "/vms/101?x");
+	n = kh_msg_encode(&m, buf, sizeof(buf));
+	assert_int_equal(kh_msg_decode(buf, (size_t)n, &d), -1);
 	/* A string longer than its bound. */
 	buf[0] = KH_REQ_CONNECT;
 	buf[1] = 0x01;
 	buf[2] = 0x00;
 	memset(buf + 3, 'a', 256);
 	assert_int_equal(kh_msg_decode(buf, 3 + 256, &d), -1);
+	/* A forward destination: a valid address and a port, or neither. */
+	fill(&m, KH_REQ_CONNECT);
+	snprintf(m.fwd_host, sizeof(m.fwd_host), "192.0.2.7");
+	m.fwd_port = 8006;
+	n = kh_msg_encode(&m, buf, sizeof(buf));
+	assert_int_equal(kh_msg_decode(buf, (size_t)n, &d), 0);
+	assert_string_equal(d.fwd_host, "192.0.2.7");
+	assert_int_equal(d.fwd_port, 8006);
+	m.fwd_port = 0;
+	n = kh_msg_encode(&m, buf, sizeof(buf));
+	assert_int_equal(kh_msg_decode(buf, (size_t)n, &d), -1);
+	m.fwd_host[0] = '\0';
+	m.fwd_port = 22;
+	n = kh_msg_encode(&m, buf, sizeof(buf));
+	assert_int_equal(kh_msg_decode(buf, (size_t)n, &d), -1);
 	/* A NUL inside a string. */
 	fill(&m, KH_REQ_CONNECT);
 	n = kh_msg_encode(&m, buf, sizeof(buf));
