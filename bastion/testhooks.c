@@ -115,6 +115,24 @@ kh_sign(const struct config *conf)
 	close(agent);
 }
 
+static void
+kh_api(char *arg)
+{
+	char header[512], *priv = strchr(arg, ':'), *eq;
+
+	if (priv != NULL)
+		*priv++ = '\0';
+	if (kh_client_api_auth(arg, priv, header, sizeof(header)) == 0) {
+		/* "PVEAPIToken=ID=SECRET": the id only. */
+		if ((eq = strchr(header + 12, '=')) != NULL)
+			*eq = '\0';
+		log_info("test hook: kh-api: %s: key holder GRANTED %s", arg,
+		    header);
+	} else
+		log_info("test hook: kh-api: %s: key holder refused", arg);
+	explicit_bzero(header, sizeof(header));
+}
+
 void
 testhooks_after_sandbox(const struct config *conf, const char *person)
 {
@@ -162,7 +180,9 @@ testhooks_after_sandbox(const struct config *conf, const char *person)
 		else
 			log_error("test hook: kh-garbage: key holder"
 			    " ANSWERED");
-	} else if (strcmp(act, "kh-sign") == 0)
+	} else if (strcmp(act, "kh-api") == 0 && arg != NULL)
+		kh_api(arg);
+	else if (strcmp(act, "kh-sign") == 0)
 		kh_sign(conf);
 	else
 		log_error("test hook: unknown action %s", act);

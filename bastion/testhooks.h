@@ -15,6 +15,8 @@
  *                     credential)
  *   kh-person:P:T     asks for its own first target, then for T as P
  *   kh-garbage        sends the key holder a request of an unknown type
+ *   kh-api:PATH:PRIV  asks for the API token for PATH and PRIV (logs the
+ *                     token id, never the secret)
  *   kh-sign           asks the agent socket of its first target to sign
  *                     bytes that are not an SSH authentication
  * and logs "test hook: ACTION: ..." with the outcome, then ends the

@@ -30,7 +30,10 @@ HOOKS = {
     "hk-person": "kh-person:bob:vm101",
     "hk-garbage": "kh-garbage",
     "hk-sign": "kh-sign",
+    "hk-api": "kh-api:/vms/101:VM.PowerMgmt",
+    "hk-api-no": "kh-api:/access/users:User.Modify",
 }
+API_SECRET = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
 
 
 @pytest.fixture(scope="module")
@@ -42,7 +45,17 @@ def bed(request):
     users = dict(testbed.DEFAULT_USERS)
     for name in HOOKS:
         users[name] = ["hv-admins"]
+    users["hk-api"] = users["hk-api-no"] = ["hv-admins", "api-hv"]
     b = _new_bed("sandbox", users=users)
+    # a Proxmox API token the key holder holds for the role api-hv
+    token = b.root / "pve-hv.token"
+    b.policy_extra = "\n".join([
+        'api-credential "pve-hv" {', '\ttoken "root@pam!hvb-hv"',
+        '\tsecret-file "%s"' % token, "}",
+        'role "api-hv" {', "\tside hypervisor",
+        '\tapi-credential "pve-hv"', "}",
+        'api-grant "api-hv" {', '\tpaths "/vms/*"',
+        '\tprivileges "VM.PowerMgmt"', "}"])
     # a bin directory where hvbastiond is the test daemon
     bindir = b.root / "bin"
     bindir.mkdir(parents=True)
@@ -57,6 +70,10 @@ def bed(request):
     b.bastion.env = lambda: env
     failed_before = request.session.testsfailed
     try:
+        b.root.mkdir(parents=True, exist_ok=True)
+        token.write_text(API_SECRET + "\n")
+        os.chmod(token, 0o600)
+        testbed.give_to_run_user(token)
         b.setup()
         b.start()
         yield b
@@ -208,3 +225,18 @@ def test_agent_signs_nothing_but_an_authentication(bed):
     assert "test hook: kh-sign: agent answered type 5 (failure)" in log, log
     assert "agent request refused" in log or "refused to sign" in log, log
     _still_serving(bed)
+
+
+def test_key_holder_gives_the_api_token_only_where_the_policy_does(bed):
+    """The API side's request (issue 7): the token of the role that
+    policy_decide_api() allows, and nothing for a path outside it."""
+    _, log = _hooked(bed, "hk-api")
+    assert "test hook: kh-api: /vms/101: key holder GRANTED " \
+        "PVEAPIToken=root@pam!hvb-hv" in log, log
+    assert "key holder: API token pve-hv for hk-api on /vms/101" in log, log
+    _, log = _hooked(bed, "hk-api-no")
+    assert "test hook: kh-api: /access/users: key holder refused" in log, log
+    assert re.search(r"key holder: refused child \d+ \([^)]*\): API token "
+                     r"for hk-api-no on /access/users", log), log
+    # the secret never reaches a log line
+    assert API_SECRET not in bed.bastion.log_since(0)
