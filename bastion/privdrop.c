@@ -3,6 +3,9 @@
  */
 #include <sys/prctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+
+#include <linux/capability.h>
 
 #include <errno.h>
 #include <grp.h>
@@ -65,13 +68,39 @@ privdrop_own_dir(const struct privdrop *pd, const char *dir)
 	return 0;
 }
 
+/*
+ * Started without root but with capabilities (a unit with User= and
+ * AmbientCapabilities=CAP_NET_BIND_SERVICE): the listeners are bound, so
+ * none is needed any more.
+ */
+static int
+drop_capabilities(void)
+{
+	struct __user_cap_header_struct h;
+	struct __user_cap_data_struct d[2];
+
+	memset(&h, 0, sizeof(h));
+	memset(d, 0, sizeof(d));
+	h.version = _LINUX_CAPABILITY_VERSION_3;
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 &&
+	    errno != EINVAL)
+		return -1;
+	return (int)syscall(SYS_capset, &h, d);
+}
+
 int
 privdrop_apply(const struct privdrop *pd)
 {
 	uid_t r, e, s;
 
-	if (!pd->active)
+	if (!pd->active) {
+		if (geteuid() != 0 && drop_capabilities() < 0) {
+			log_error("cannot drop capabilities: %s",
+			    strerror(errno));
+			return -1;
+		}
 		return 0;
+	}
 	if (setgroups(1, &pd->gid) < 0 ||
 	    setresgid(pd->gid, pd->gid, pd->gid) < 0 ||
 	    setresuid(pd->uid, pd->uid, pd->uid) < 0) {

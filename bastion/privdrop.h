@@ -33,7 +33,8 @@ int	privdrop_init(struct privdrop *pd, const char *user);
 int	privdrop_own_dir(const struct privdrop *pd, const char *dir);
 /*
  * Drops to the user for good (groups, gid, uid, all capabilities) and
- * checks that root cannot be regained.  Returns 0 or -1 (logged).
+ * checks that root cannot be regained; started as another user, drops
+ * every capability it was given.  Returns 0 or -1 (logged).
  */
 int	privdrop_apply(const struct privdrop *pd);
 
