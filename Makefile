@@ -67,6 +67,8 @@ CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 CORE_SRCS += bastion/config_policy.c recorder/chain.c recorder/seal.c
 CORE_SRCS += recorder/sftp_parse.c
 CORE_SRCS += bastion/audit.c
+# Privilege separation (issue 8): key holder messages and keys.
+CORE_SRCS += bastion/kh_proto.c bastion/kh_keys.c
 # The Proxmox API policy (issue 7): ACL map, privileges, grammar, lists.
 CORE_SRCS += policy/api_acl.c policy/api_privs.c policy/api_filter.c
 CORE_SRCS += bastion/config_api_policy.c
@@ -80,6 +82,11 @@ DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \
 	    bastion/listener.c
+# Privilege separation (issue 8): key holder, user drop, sandbox.
+DAEMON_SRCS += bastion/keyholder.c bastion/kh_client.c bastion/privdrop.c
+DAEMON_SRCS += bastion/sandbox.c
+DEB_BUILD += libseccomp-dev
+SECCOMP_LIBS = $(shell pkg-config --libs libseccomp 2>/dev/null)
 DAEMON_SRCS += bastion/forward.c bastion/channel_end.c
 DAEMON_SRCS += bastion/audit_ship.c
 CORE_OBJS   = $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -105,7 +112,7 @@ $(BUILD)/pic/%.o: %.c $(wildcard */*.h)
 
 $(BUILD)/hvbastiond: $(BUILD)/obj/bastion/hvbastiond.o $(DAEMON_OBJS) \
 		$(CORE_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpam
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpam $(SECCOMP_LIBS)
 
 $(BUILD)/hvbastion: $(BUILD)/obj/bastion/hvbastion.o \
 		$(BUILD)/obj/bastion/totp_enroll.o \
@@ -137,6 +144,21 @@ $(BUILD)/fuzz/run_%: tests/fuzz/fuzz_%.c tests/fuzz/run_corpus.c $(CORE_OBJS)
 	    $(CORE_OBJS) $(LDLIBS)
 
 unit-build: $(BUILD)/pam_hvbastion.so $(UNIT_TESTS) $(FUZZ_RUNNERS)
+
+# The test daemon (issue 8): the same daemon with testhooks.c, which makes
+# a child misbehave on demand so that tests/e2e/test_sandbox.py can prove
+# the sandbox and the key holder stop it.  Never installed.
+TH_OBJS = $(BUILD)/th/obj/bastion/session.o $(BUILD)/th/obj/bastion/testhooks.o
+$(BUILD)/th/obj/%.o: %.c $(wildcard */*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS) -DHVB_TEST_HOOKS -c -o $@ $<
+
+$(BUILD)/hvbastiond-testhooks: $(BUILD)/obj/bastion/hvbastiond.o \
+		$(filter-out $(BUILD)/obj/bastion/session.o,$(DAEMON_OBJS)) \
+		$(TH_OBJS) $(CORE_OBJS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpam $(SECCOMP_LIBS)
+
+unit-build: $(BUILD)/hvbastiond-testhooks
 
 deps:
 	@sh tests/deps.sh $(DEB_BUILD) $(DEB_TEST)
@@ -196,7 +218,7 @@ TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
 STATEDIR ?= /var/lib/hvbastion
 # The installed PAM service keeps pam_faillock's tallies where the daemon's
 # user may write (/var/run/faillock is root's).
-PAM_FAILLOCK_SED = /^[a-z]/s|pam_faillock\.so\(.*\)$$|pam_faillock.so\1 dir=$(STATEDIR)/faillock|
+PAM_FAILLOCK_SED = /^[a-z].*pam_faillock\.so/{s| dir=[^ ]*||g;s|$$| dir=$(STATEDIR)/faillock|}
 MAN_PAGES = man/hvbastion.1 man/hvbastion.conf.5 man/hvbastiond.8 \
 	    man/pam_hvbastion.8
 

@@ -97,6 +97,22 @@ audit_configure(const struct config *conf, const char *program)
 	return 0;
 }
 
+int
+audit_prepare_sandbox(void)
+{
+	int rc;
+
+	if (!sinks.configured)
+		return 0;
+	if ((rc = audit_spool_hold(&sinks.spool)) < 0) {
+		log_error("audit: %s: %s", sinks.spool.dir, strerror(-rc));
+		return rc;
+	}
+	if (sinks.libaudit && audit_libaudit_prepare() < 0)
+		return -1;
+	return 0;
+}
+
 unsigned long long
 audit_last_seq(void)
 {

@@ -76,6 +76,12 @@ struct config;
  */
 int		 audit_configure(const struct config *conf,
 		    const char *program);
+/*
+ * Before a sandbox (sandbox.h) forbids opening files and sockets: keeps
+ * the journal, its lock and the delivery offset open, and opens libaudit's
+ * socket.  0, or a negative error code (the caller fails closed).
+ */
+int		 audit_prepare_sandbox(void);
 /* The number given to the last event this process recorded (0: none). */
 unsigned long long audit_last_seq(void);
 

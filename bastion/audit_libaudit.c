@@ -49,6 +49,12 @@ get_fd(void)
 	return audit_fd;
 }
 
+int
+audit_libaudit_prepare(void)
+{
+	return get_fd() == -1 ? -1 : 0;
+}
+
 /* "key=value" with the value encoded by libaudit, appended to buf. */
 static void
 add_nv(char *buf, size_t len, const char *key, const char *value)

@@ -16,5 +16,8 @@
 
 /* 0, or a negative error code (the event must then fail closed). */
 int	audit_libaudit_emit(const struct audit_event *ev, const char *program);
+/* Opens this process's netlink socket now (before a sandbox forbids
+ * socket()); 0, or -1 when audit_open failed for lack of resources. */
+int	audit_libaudit_prepare(void);
 
 #endif

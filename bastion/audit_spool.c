@@ -64,9 +64,72 @@ sync_dir(const char *dir)
 	return rc;
 }
 
+/*
+ * Everything in STATE/audit belongs to whoever owns its parent (the
+ * daemon's user once the daemon gives it the state directory): a root
+ * start-up or a root CLI must not leave a file that the sessions, running
+ * as that user, cannot append to.
+ */
+static void
+own_like(int fd, const char *parent)
+{
+	struct stat sp, sf;
+
+	if (geteuid() != 0 || stat(parent, &sp) < 0 || fstat(fd, &sf) < 0)
+		return;
+	if (sf.st_uid != sp.st_uid || sf.st_gid != sp.st_gid)
+		(void)!fchown(fd, sp.st_uid, sp.st_gid);
+}
+
 static int	lock_dir(const char *);
+static void	unlock_dir(int);
 static int	read_offset(const char *, uint64_t *, int *);
 static int	write_offset(const char *, uint64_t);
+
+/*
+ * A sandboxed session process (sandbox.h) may open no file: it holds the
+ * lock, the journal and the offset open from before (audit_spool_hold),
+ * and never creates or removes the "full" mark (the ALERT line says it).
+ */
+static struct {
+	int	lock, journal, offset;
+} held = { -1, -1, -1 };
+
+int
+audit_spool_hold(const struct audit_spool_conf *c)
+{
+	char path[PATH_MAX];
+	int rc = 0;
+
+	if (held.lock >= 0)
+		return 0;
+	if (path_of(path, sizeof(path), c->dir, "lock") < 0)
+		return -ENAMETOOLONG;
+	if ((held.lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) < 0)
+		return -errno;
+	if (path_of(path, sizeof(path), c->dir, "journal.jsonl") < 0)
+		rc = -ENAMETOOLONG;
+	else if ((held.journal = open(path, O_RDWR | O_CREAT | O_APPEND |
+	    O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+		rc = -errno;
+	if (rc == 0 && c->mode != AUDIT_SPOOL_NONE) {
+		/* Written in place by the shipper (write_offset), so this
+		 * descriptor keeps seeing it. */
+		if (path_of(path, sizeof(path), c->dir, "offset") < 0)
+			rc = -ENAMETOOLONG;
+		else if ((held.offset = open(path, O_RDONLY | O_CLOEXEC |
+		    O_NOFOLLOW)) < 0 && errno != ENOENT)
+			rc = -errno;
+	}
+	if (rc < 0) {
+		if (held.journal >= 0)
+			close(held.journal);
+		close(held.lock);
+		held.lock = held.journal = held.offset = -1;
+	}
+	return rc;
+}
 
 int
 audit_spool_init(struct audit_spool_conf *c, const char *state_dir,
@@ -89,6 +152,26 @@ audit_spool_init(struct audit_spool_conf *c, const char *state_dir,
 		return -ENOTDIR;
 	if ((sb.st_mode & 077) != 0)
 		return -EPERM;
+	if ((n = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
+		static const char *const files[] = { "lock", "journal.jsonl",
+		    "offset", "status", "full" };
+		size_t i;
+		int fd;
+
+		own_like(n, state_dir);
+		close(n);
+		/* What a root CLI wrote before the daemon gave the state
+		 * directory to its user. */
+		for (i = 0; geteuid() == 0 && i < sizeof(files) /
+		    sizeof(files[0]); i++) {
+			if (path_of(path, sizeof(path), c->dir, files[i]) < 0 ||
+			    (fd = open(path, O_RDONLY | O_CLOEXEC |
+			    O_NOFOLLOW)) < 0)
+				continue;
+			own_like(fd, c->dir);
+			close(fd);
+		}
+	}
 	if (!collector)
 		return 0;
 	if ((lk = lock_dir(c->dir)) < 0)
@@ -100,7 +183,7 @@ audit_spool_init(struct audit_spool_conf *c, const char *state_dir,
 			rc = write_offset(c->dir, stat(path, &sb) == 0 ?
 			    (uint64_t)sb.st_size : 0);
 	}
-	close(lk);
+	unlock_dir(lk);
 	return rc;
 }
 
@@ -110,19 +193,32 @@ lock_dir(const char *dir)
 	char path[PATH_MAX];
 	int fd;
 
-	if (path_of(path, sizeof(path), dir, "lock") < 0)
+	if (held.lock >= 0)
+		fd = held.lock;
+	else if (path_of(path, sizeof(path), dir, "lock") < 0)
 		return -ENAMETOOLONG;
-	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	else if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0600)) < 0)
 		return -errno;
+	else
+		own_like(fd, dir);
 	while (flock(fd, LOCK_EX) < 0)
 		if (errno != EINTR) {
 			int e = -errno;
 
-			close(fd);
+			unlock_dir(fd);
 			return e;
 		}
 	return fd;
+}
+
+static void
+unlock_dir(int fd)
+{
+	if (fd == held.lock)
+		flock(fd, LOCK_UN);
+	else
+		close(fd);	/* releases the lock */
 }
 
 /*
@@ -240,12 +336,18 @@ read_offset(const char *dir, uint64_t *off, int *exists)
 
 	*off = 0;
 	*exists = 0;
-	if (path_of(path, sizeof(path), dir, "offset") < 0)
-		return -ENAMETOOLONG;
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
-		return errno == ENOENT ? 0 : -errno;
-	r = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
+	if (held.offset >= 0)
+		r = pread(held.offset, buf, sizeof(buf) - 1, 0);
+	else if (held.lock >= 0)
+		return 0;	/* no offset file when it was held */
+	else {
+		if (path_of(path, sizeof(path), dir, "offset") < 0)
+			return -ENAMETOOLONG;
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			return errno == ENOENT ? 0 : -errno;
+		r = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+	}
 	*exists = 1;
 	if (r <= 0)
 		return 0;
@@ -254,26 +356,34 @@ read_offset(const char *dir, uint64_t *off, int *exists)
 	return 0;
 }
 
+/*
+ * In place, one fixed-width record (20 digits and a newline, one write in
+ * one sector), so that a reader holding the file open (audit_spool_hold)
+ * sees every update; created the first time, and then its directory
+ * synced.
+ */
 static int
 write_offset(const char *dir, uint64_t off)
 {
-	char path[PATH_MAX], tmp[PATH_MAX], buf[64];
-	int fd, n, rc;
+	char path[PATH_MAX], buf[32];
+	struct stat sb;
+	int fd, n, rc = 0, created;
 
-	if (path_of(path, sizeof(path), dir, "offset") < 0 ||
-	    path_of(tmp, sizeof(tmp), dir, "offset.tmp") < 0)
+	if (path_of(path, sizeof(path), dir, "offset") < 0)
 		return -ENAMETOOLONG;
-	n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", off);
-	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) < 0)
+	n = snprintf(buf, sizeof(buf), "%020" PRIu64 "\n", off);
+	created = lstat(path, &sb) < 0;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) < 0)
 		return -errno;
-	rc = write_all(fd, buf, (size_t)n);
+	own_like(fd, dir);
+	errno = 0;
+	if (pwrite(fd, buf, (size_t)n, 0) != n)
+		rc = errno != 0 ? -errno : -EIO;
 	if (rc == 0 && fdatasync(fd) < 0)
 		rc = -errno;
 	close(fd);
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -errno;
-	if (rc == 0)
+	if (rc == 0 && created)
 		rc = sync_dir(dir);
 	return rc;
 }
@@ -295,11 +405,14 @@ audit_spool_append(const struct audit_spool_conf *c, json_t *rec,
 		rc = -ENAMETOOLONG;
 		goto out;
 	}
-	if ((jfd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC |
+	if (held.journal >= 0)
+		jfd = held.journal;
+	else if ((jfd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC |
 	    O_NOFOLLOW, 0600)) < 0) {
 		rc = -errno;
 		goto out;
-	}
+	} else
+		own_like(jfd, c->dir);
 	if ((rc = journal_tail(jfd, &last, prev, 1)) < 0)
 		goto out;
 	if ((o = json_object()) == NULL ||
@@ -336,8 +449,8 @@ audit_spool_append(const struct audit_spool_conf *c, json_t *rec,
 			goto out;
 		}
 		if ((long long)(depth + len + 1) > limit) {
-			int mfd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC |
-			    O_NOFOLLOW, 0600);
+			int mfd = held.lock >= 0 ? -1 : open(mark, O_WRONLY |
+			    O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 
 			if (mfd >= 0)
 				close(mfd);
@@ -346,7 +459,7 @@ audit_spool_append(const struct audit_spool_conf *c, json_t *rec,
 				rc = -ENOSPC;
 				goto out;
 			}
-		} else
+		} else if (held.lock < 0)
 			unlink(mark);
 	}
 	if ((rc = write_all(jfd, line, len + 1)) < 0 ||
@@ -355,9 +468,9 @@ audit_spool_append(const struct audit_spool_conf *c, json_t *rec,
 	*seq = last + 1;
 	rc = full;
 out:
-	if (jfd >= 0)
+	if (jfd >= 0 && jfd != held.journal)
 		close(jfd);
-	close(lk);	/* releases the lock */
+	unlock_dir(lk);
 	free(line);
 	json_decref(o);
 	return rc;

@@ -60,6 +60,13 @@ int	audit_spool_init(struct audit_spool_conf *c, const char *state_dir,
 int	audit_spool_append(const struct audit_spool_conf *c, json_t *rec,
 	    int reserve, uint64_t *seq);
 
+/*
+ * Opens what audit_spool_append needs and keeps it open for the life of
+ * the process, so that appends still work once a sandbox forbids opening
+ * files (a session process: sandbox.h).  0 or -errno.
+ */
+int	audit_spool_hold(const struct audit_spool_conf *c);
+
 /* Shipper side: the delivered offset in the journal. */
 int	audit_spool_position(const char *dir, uint64_t *off);
 /* Reads up to len bytes of whole lines at off; *n their length (0:

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -341,6 +342,29 @@ user_stmt(struct parser *p, struct conf_stmt *st, void *obj)
 		config_perr(p, st->line, "unknown keyword \"%s\" in user", kw);
 }
 
+/*
+ * Privilege separation (issue 8): the daemon's user may own the secret
+ * files it re-reads once it has dropped root.
+ */
+static char config_daemon_user[64] = "hvbastion";
+
+void
+config_set_daemon_user(const char *user)
+{
+	snprintf(config_daemon_user, sizeof(config_daemon_user), "%s", user);
+}
+
+int
+config_secret_owner_ok(uid_t uid)
+{
+	struct passwd *pw;
+
+	if (uid == 0 || uid == geteuid())
+		return 1;
+	pw = getpwnam(config_daemon_user);
+	return pw != NULL && pw->pw_uid == uid;
+}
+
 /* Checks that a private key file exists and that nobody else can read it. */
 static void
 check_secret_file(struct parser *p, const struct config_credential *c)
@@ -362,7 +386,7 @@ check_secret_file(struct parser *p, const struct config_credential *c)
 		    " is"
 		    " accessible by others (mode %04o); it must be 0600",
 		    c->name, c->key_file, (unsigned)(sb.st_mode & 07777));
-	} else if (sb.st_uid != geteuid() && sb.st_uid != 0) {
+	} else if (!config_secret_owner_ok(sb.st_uid)) {
 		config_perr_at(p, &c->origin, "credential \"%s\": key-file %s"
 		    " is"
 		    " owned by another user", c->name, c->key_file);

@@ -251,6 +251,11 @@ const struct config_api_credential *config_find_api_credential(
 				    const struct config *, const char *name);
 const char	*config_target_kind_name(enum target_kind);
 /* 1 if the "targets" line s selects t. */
+/*
+ * The daemon's unprivileged user (privdrop.h), who may own key files
+ * besides root and the user checking; default "hvbastion".
+ */
+void		 config_set_daemon_user(const char *);
 int		 config_selector_match(const struct config_selector *,
 		    const struct config_target *t);
 

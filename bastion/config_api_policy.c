@@ -177,7 +177,7 @@ check_secret_file(struct parser *p, const struct config_api_credential *c)
 		    " secret-file %s is accessible by others (mode %04o); it"
 		    " must be 0600", c->name, c->secret_file,
 		    (unsigned)(sb.st_mode & 07777));
-	else if (sb.st_uid != geteuid() && sb.st_uid != 0)
+	else if (!config_secret_owner_ok(sb.st_uid))
 		config_perr_at(p, &c->origin, "api-credential \"%s\":"
 		    " secret-file %s is owned by another user", c->name,
 		    c->secret_file);

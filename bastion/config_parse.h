@@ -132,4 +132,10 @@ int	config_audit_stmt(struct parser *, struct conf_stmt *);
 void	config_audit_finish(struct parser *);
 void	config_audit_free(struct config *);
 
+/*
+ * Privilege separation (issue 8): may a secret file (key-file, secret-file)
+ * be owned by uid?  Root, the user checking, or the daemon's user.
+ */
+int	config_secret_owner_ok(uid_t uid);
+
 #endif

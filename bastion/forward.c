@@ -22,6 +22,7 @@
 #include "audit.h"
 #include "channel_end.h"
 #include "forward.h"
+#include "kh_client.h"
 #include "log.h"
 #include "pump.h"
 #include "session.h"
@@ -353,8 +354,10 @@ forward_open(struct session *s, ssh_message msg, int id)
 	f->port = port;
 	snprintf(f->rule, sizeof(f->rule), "%s", d.rule);
 	clock_gettime(CLOCK_MONOTONIC, &f->started);
+	kh_client_forward(host, port);	/* the key holder decides on it */
 	f->upstream = session_upstream(s, d.target, d.credential, why,
 	    sizeof(why));
+	kh_client_forward(NULL, 0);
 	if (f->upstream == NULL || open_upstream(f, orig, orig_port) < 0) {
 		audit(f, AUDIT_CHANNEL, "target-refused", f->rule);
 		ssh_message_reply_default(msg);

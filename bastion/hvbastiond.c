@@ -16,8 +16,10 @@
 #include "../recorder/seal.h"
 #include "audit.h"
 #include "config.h"
+#include "keyholder.h"
 #include "listener.h"
 #include "log.h"
+#include "privdrop.h"
 #include "ssh_server.h"
 
 #define DEFAULT_CONFIG	"/etc/hvbastion/hvbastion.conf"
@@ -25,8 +27,10 @@
 static void
 usage(void)
 {
-	fprintf(stderr, "usage: hvbastiond [-dDn] [-f file]\n"
+	fprintf(stderr, "usage: hvbastiond [-dDn] [-f file] [-u user]\n"
 	    "  -f file  configuration (default " DEFAULT_CONFIG ")\n"
+	    "  -u user  run as this user once started (default "
+	    PRIVDROP_DEFAULT_USER "; root: do not drop)\n"
 	    "  -n       check the configuration and exit\n"
 	    "  -D       stay in the foreground, log to stderr\n"
 	    "  -d       debug logging (implies -D)\n");
@@ -48,10 +52,10 @@ log_seal(const char *basename, const char *desc)
 }
 
 /*
- * The master creates the sealing key on first start.  Today the children
- * inherit it and seal in process (everything runs as root); with privilege
- * separation (issue 8) the key stays here and children ask for seals over
- * their socketpair (seal_set_signer()).
+ * The sealing key is the key holder's (keyholder.h): it creates it on
+ * first start, and children ask it for seals over their socketpair.  The
+ * master only checks here that it can be read or created, so that a
+ * broken state directory stops the start, not the first session.
  */
 static int
 init_seal(const char *state_dir)
@@ -63,7 +67,6 @@ init_seal(const char *state_dir)
 		log_error("%s", msg);
 		return -1;
 	}
-	seal_use_key(key);
 	explicit_bzero(key, sizeof(key));
 	seal_set_notify(log_seal);
 	return 0;
@@ -115,12 +118,14 @@ daemonize(void)
 int
 main(int argc, char *argv[])
 {
-	const char *path = DEFAULT_CONFIG;
-	int ch, check = 0, foreground = 0, debug = 0;
+	const char *path = DEFAULT_CONFIG, *user = PRIVDROP_DEFAULT_USER;
+	int ch, check = 0, foreground = 0, debug = 0, kh_ctl;
 	struct config *conf;
+	struct privdrop pd;
 	ssh_key hostkey = NULL;
+	pid_t kh_pid;
 
-	while ((ch = getopt(argc, argv, "dDf:n")) != -1) {
+	while ((ch = getopt(argc, argv, "dDf:nu:")) != -1) {
 		switch (ch) {
 		case 'd':
 			debug = foreground = 1;
@@ -134,6 +139,9 @@ main(int argc, char *argv[])
 		case 'n':
 			check = 1;
 			break;
+		case 'u':
+			user = optarg;
+			break;
 		default:
 			usage();
 		}
@@ -143,6 +151,7 @@ main(int argc, char *argv[])
 	log_init("hvbastiond", foreground || check,
 	    debug ? LOG_LEVEL_DEBUG : LOG_LEVEL_INFO);
 	umask(077);
+	config_set_daemon_user(user);
 	if ((conf = config_load(path, print_error, NULL)) == NULL)
 		return 1;
 	if (check) {
@@ -153,8 +162,17 @@ main(int argc, char *argv[])
 	listener_log_exceptions(conf);
 	/* The daemon never reads the environment's SSH agent or configs. */
 	unsetenv("SSH_AUTH_SOCK");
+	if (privdrop_init(&pd, user) < 0) {
+		log_error("-u %s: not a valid user name", user);
+		config_free(conf);
+		return 1;
+	}
+	pd.keep_audit_write = !conf->audit_libaudit_off;
+	/* Root only for what follows; the sessions write as the user. */
 	if (ensure_private_dir(conf->state_dir) < 0 ||
 	    ensure_private_dir(conf->recordings_dir) < 0 ||
+	    privdrop_own_dir(&pd, conf->state_dir) < 0 ||
+	    privdrop_own_dir(&pd, conf->recordings_dir) < 0 ||
 	    ssh_server_host_key(conf->state_dir, &hostkey) < 0 ||
 	    init_seal(conf->state_dir) < 0 ||
 	    audit_configure(conf, "hvbastiond") < 0 ||
@@ -166,6 +184,15 @@ main(int argc, char *argv[])
 		log_error("cannot become a daemon: %s", strerror(errno));
 		return 1;
 	}
+	if ((kh_ctl = keyholder_start(conf, &pd, listener_close,
+	    &kh_pid)) < 0 ||
+	    privdrop_apply(&pd) < 0) {
+		config_free(conf);
+		return 1;
+	}
+	if (pd.active)
+		log_info("running as user %s", pd.user);
+	listener_set_keyholder(kh_ctl, kh_pid);
 	listener_run(&conf, hostkey);
 	ssh_key_free(hostkey);
 	config_free(conf);

@@ -20,12 +20,34 @@
 
 #include "audit.h"
 #include "audit_ship.h"
+#include "keyholder.h"
+#include "kh_client.h"
 #include "listener.h"
 #include "log.h"
 #include "session.h"
 
 static int listen_fds[CONFIG_MAX_LISTEN];
 static int nlisten_fds;
+/* The key holder (keyholder.h): its control socket and pid. */
+static int kh_ctl = -1;
+static pid_t kh_pid = -1;
+
+void
+listener_close(void)
+{
+	int i;
+
+	for (i = 0; i < nlisten_fds; i++)
+		close(listen_fds[i]);
+	nlisten_fds = 0;
+}
+
+void
+listener_set_keyholder(int ctl, pid_t pid)
+{
+	kh_ctl = ctl;
+	kh_pid = pid;
+}
 
 /*
  * Children, and for the ones still before authentication the read end of
@@ -111,7 +133,7 @@ peer_name(const struct sockaddr_storage *ss, char *addr, size_t len,
 
 static void
 serve_child(const struct config *conf, ssh_key hostkey, int fd,
-    const char *addr, int port, int startup_fd)
+    const char *addr, int port, int startup_fd, int kh_fd)
 {
 	int i;
 
@@ -125,6 +147,9 @@ serve_child(const struct config *conf, ssh_key hostkey, int fd,
 	for (i = 0; i < nchildren; i++)
 		if (children[i].startup_fd >= 0)
 			close(children[i].startup_fd);
+	if (kh_ctl >= 0)
+		close(kh_ctl);
+	kh_client_init(kh_fd);
 	session_serve(conf, hostkey, fd, addr, port, startup_fd);
 	_exit(0);
 }
@@ -143,10 +168,23 @@ static void
 reap_children(void)
 {
 	pid_t pid;
-	int i;
+	int i, status;
 
-	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
+	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		audit_ship_reaped(pid);
+		/* A sandbox kill (sandbox.h) must show in the log. */
+		if (WIFSIGNALED(status))
+			log_error("process %ld killed by signal %d%s",
+			    (long)pid, WTERMSIG(status),
+			    WTERMSIG(status) == SIGSYS ? " (SIGSYS: a system"
+			    " call the sandbox forbids)" : "");
+		if (pid == kh_pid) {
+			/* Fail closed: no new session without it. */
+			log_error("the key holder exited; stopping (running"
+			    " sessions end when they need it)");
+			kh_pid = -1;
+			got_term = 1;
+		}
 		for (i = 0; i < nchildren; i++)
 			if (children[i].pid == pid) {
 				startup_done(&children[i]);
@@ -198,7 +236,7 @@ accept_one(int lfd, const struct config *conf, ssh_key hostkey)
 	struct sockaddr_storage ss;
 	socklen_t sl = sizeof(ss);
 	char addr[64];
-	int fd, port, pipefd[2], from_source;
+	int fd, port, pipefd[2], from_source, kh_fd, kh_end = -1;
 	pid_t pid;
 
 	fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
@@ -248,18 +286,31 @@ accept_one(int lfd, const struct config *conf, ssh_key hostkey)
 		close(fd);
 		return;
 	}
+	if ((kh_fd = keyholder_child_socket(&kh_end)) < 0) {
+		log_error("socketpair: %s", strerror(errno));
+		close(pipefd[0]);
+		close(pipefd[1]);
+		close(fd);
+		return;
+	}
 	pid = fork();
 	if (pid == 0) {
 		close(pipefd[0]);
-		serve_child(conf, hostkey, fd, addr, port, pipefd[1]);
+		close(kh_end);
+		serve_child(conf, hostkey, fd, addr, port, pipefd[1], kh_fd);
 	}
 	close(pipefd[1]);
 	close(fd);
+	close(kh_fd);
 	if (pid < 0) {
 		log_error("fork: %s", strerror(errno));
 		close(pipefd[0]);
+		close(kh_end);
 		return;
 	}
+	if (keyholder_announce(kh_ctl, pid, addr, kh_end) < 0)
+		log_error("cannot hand connection %ld to the key holder",
+		    (long)pid);
 	children[nchildren].pid = pid;
 	children[nchildren].startup_fd = pipefd[0];
 	snprintf(children[nchildren].source, sizeof(children[nchildren].source),
@@ -299,6 +350,7 @@ reload(struct config **confp)
 	ev.action = "reload";
 	ev.detail = (*confp)->path;
 	log_info("SIGHUP: re-reading %s", (*confp)->path);
+	keyholder_reload(kh_pid);
 	fresh = config_load((*confp)->path, reload_error, NULL);
 	if (fresh == NULL) {
 		log_error("the new configuration has errors (check it with"

@@ -6,10 +6,16 @@
 #ifndef HVB_LISTENER_H
 #define HVB_LISTENER_H
 
+#include <sys/types.h>
+
 #include <libssh/libssh.h>
 
 #include "config.h"
 
+/* Closes the listening sockets (in a process forked from the master). */
+void	listener_close(void);
+/* The key holder's control socket and pid (keyholder_start()). */
+void	listener_set_keyholder(int ctl, pid_t pid);
 /* Binds every "listen" address; returns 0 or -1 (logged). */
 int	listener_open(const struct config *);
 /*

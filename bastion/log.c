@@ -52,6 +52,12 @@ log_msg(enum log_level level, const char *func, const char *fmt, ...)
 		syslog(prios[level], "%s: %s: %s", names[level], func, msg);
 }
 
+int
+log_is_syslog(void)
+{
+	return !log_to_stderr;
+}
+
 const char *
 log_escape(char *dst, size_t dstlen, const char *src)
 {

@@ -18,6 +18,8 @@ void	log_msg(enum log_level level, const char *func, const char *fmt, ...)
 	    __attribute__((format(printf, 3, 4)));
 /* Copies src into dst (size dstlen), replacing control and non-ASCII bytes
  * by \xHH escapes; always NUL-terminates; truncates with "...". */
+/* 1 when the log goes to syslog(3) (the sandbox keeps it working). */
+int	log_is_syslog(void);
 const char *log_escape(char *dst, size_t dstlen, const char *src);
 
 #define log_error(...)	log_msg(LOG_LEVEL_ERROR, __func__, __VA_ARGS__)

@@ -23,8 +23,13 @@
 #include "audit.h"
 #include "bridge.h"
 #include "forward.h"
+#include "kh_client.h"
 #include "log.h"
+#include "sandbox.h"
 #include "session.h"
+#ifdef HVB_TEST_HOOKS
+#include "testhooks.h"
+#endif
 #include "ssh_server.h"
 
 #define SESSION_POLL_MS		1000
@@ -346,6 +351,37 @@ open_session_log(struct session *s)
 	return session_log_write(s->log, ev);
 }
 
+/*
+ * Set up: authenticated, recording open.  From here the child carries
+ * bytes, records them and asks the key holder for targets (sandbox.h).
+ */
+static int
+enter_sandbox(struct session *s)
+{
+	struct sandbox_spec sp;
+
+	/* Events still flow once no file may be opened. */
+	if (audit_prepare_sandbox() < 0) {
+		log_error("session %s: the audit trail cannot be kept open;"
+		    " disconnecting", s->id);
+		return -1;
+	}
+	memset(&sp, 0, sizeof(sp));
+	sp.write_dir = s->conf->recordings_dir;
+	sp.allow_syslog = log_is_syslog();
+	/* Per channel: a recording, its chain, an upstream and its agent. */
+	sp.max_fds = 64 + 8 * SESSION_MAX_CHANNELS;
+	if (sandbox_enter(&sp) < 0) {
+		log_error("session %s: the sandbox could not be set up;"
+		    " disconnecting", s->id);
+		return -1;
+	}
+#ifdef HVB_TEST_HOOKS
+	testhooks_after_sandbox(s->conf, s->auth.user->name);
+#endif
+	return 0;
+}
+
 int
 session_serve(const struct config *conf, ssh_key hostkey, int fd,
     const char *peer_addr, int peer_port, int startup_fd)
@@ -385,6 +421,7 @@ session_serve(const struct config *conf, ssh_key hostkey, int fd,
 	alarm(0);
 	close(startup_fd);
 	startup_fd = -1;
+	kh_client_identity(s.auth.user->name, s.id);
 	log_info("session %s started: %s from %s (key %s)", s.id,
 	    s.auth.user->name, s.peer, s.auth.key_fp);
 	/* Fail closed: a session that cannot be recorded does not start. */
@@ -403,6 +440,8 @@ session_serve(const struct config *conf, ssh_key hostkey, int fd,
 	    ssh_event_add_session(s.event, s.ssh) != SSH_OK)
 		goto out;
 	ssh_set_blocking(s.ssh, 0);
+	if (enter_sandbox(&s) < 0)
+		goto out;
 	event_loop(&s);
 	session_log_write(s.log, json_pack("{s:s}", "event", "logout"));
 	if (session_log_seal(s.log, seal, sizeof(seal)) < 0) {

@@ -6,7 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <unistd.h>
+
 #include "keys.h"
+#include "kh_client.h"
 #include "log.h"
 #include "upstream.h"
 
@@ -50,6 +53,9 @@ set_options(ssh_session ssh, const struct config *conf,
 	/* Nothing from ~/.ssh or /etc/ssh: the inventory is the truth. */
 	if (ssh_options_set(ssh, SSH_OPTIONS_PROCESS_CONFIG, &no) < 0 ||
 	    ssh_options_set(ssh, SSH_OPTIONS_HOST, t->address) < 0 ||
+	    /* Set, so that libssh looks up no home directory (the
+	     * sandbox, sandbox.h, lets it read nothing). */
+	    ssh_options_set(ssh, SSH_OPTIONS_SSH_DIR, "/nonexistent") < 0 ||
 	    ssh_options_set(ssh, SSH_OPTIONS_PORT, &port) < 0 ||
 	    ssh_options_set(ssh, SSH_OPTIONS_USER, c->login) < 0 ||
 	    ssh_options_set(ssh, SSH_OPTIONS_TIMEOUT, &timeout) < 0 ||
@@ -73,9 +79,9 @@ upstream_connect(const struct config *conf, const struct config_target *t,
     size_t whylen)
 {
 	struct upstream *up = NULL;
-	ssh_key pin = NULL, seen = NULL, priv = NULL;
+	ssh_key pin = NULL, seen = NULL;
 	char fp_seen[128], fp_pin[128];
-	int rc = UPSTREAM_INTERNAL;
+	int rc = UPSTREAM_INTERNAL, tcp = -1, agent = -1, kr;
 
 	*out = NULL;
 	snprintf(why, whylen, "internal error");
@@ -90,6 +96,20 @@ upstream_connect(const struct config *conf, const struct config_target *t,
 		    ssh_get_error(up->ssh));
 		goto out;
 	}
+	/*
+	 * The key holder decides, connects and holds the key: this process
+	 * gets a connected socket and an agent socket for this one
+	 * credential (keyholder.h), and never a private key.
+	 */
+	kr = kh_client_connect(t->name, c->name, conf->connect_timeout, &tcp,
+	    &agent, why, whylen);
+	if (kr < 0) {
+		rc = kr == -2 ? UPSTREAM_AUTH_FAILED : UPSTREAM_CONNECT_FAILED;
+		goto out;
+	}
+	if (ssh_options_set(up->ssh, SSH_OPTIONS_FD, &tcp) < 0)
+		goto out;
+	tcp = -1;	/* the session owns it now */
 	if (ssh_connect(up->ssh) != SSH_OK) {
 		log_info("target %s (%s port %d): connection failed: %s",
 		    t->name, t->address, t->port, ssh_get_error(up->ssh));
@@ -115,13 +135,10 @@ upstream_connect(const struct config *conf, const struct config_target *t,
 		rc = UPSTREAM_HOSTKEY_MISMATCH;
 		goto out;
 	}
-	if (ssh_pki_import_privkey_file(c->key_file, NULL, NULL, NULL,
-	    &priv) != SSH_OK) {
-		log_error("credential %s: cannot read key %s", c->name,
-		    c->key_file);
+	if (ssh_set_agent_socket(up->ssh, agent) != SSH_OK)
 		goto out;
-	}
-	if (ssh_userauth_publickey(up->ssh, NULL, priv) != SSH_AUTH_SUCCESS) {
+	agent = -1;	/* likewise */
+	if (ssh_userauth_agent(up->ssh, NULL) != SSH_AUTH_SUCCESS) {
 		log_error("target %s refused credential %s (login %s): %s",
 		    t->name, c->name, c->login, ssh_get_error(up->ssh));
 		snprintf(why, whylen, "target %s refused the bastion's"
@@ -133,7 +150,10 @@ upstream_connect(const struct config *conf, const struct config_target *t,
 	*out = up;
 	up = NULL;
 out:
-	ssh_key_free(priv);	/* ssh_key_free wipes the private part */
+	if (tcp >= 0)
+		close(tcp);
+	if (agent >= 0)
+		close(agent);
 	ssh_key_free(seen);
 	ssh_key_free(pin);
 	upstream_free(up);

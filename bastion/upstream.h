@@ -4,7 +4,8 @@
  * One connection per (target, credential) in a child, shared by the
  * channels that use it (an OpenSSH ControlMaster brings several).  The
  * target's host key must equal the pinned one before any credential is
- * used; the private key is read only for the time of the signature.
+ * used.  The key holder connects and signs (keyholder.h): this process
+ * never holds the private key.
  */
 #ifndef HVB_UPSTREAM_H
 #define HVB_UPSTREAM_H

@@ -8,11 +8,10 @@
  * so a seal cannot be moved to another file, and a recording cannot be
  * cut or extended without the key.
  *
- * Privilege separation (issue 8): today the per-connection child inherits
- * the key in memory from the master and seals in process; both run as
- * root.  seal_set_signer() is the slot for issue 8: the child then installs
- * a signer that sends the digest to the master (or a keyholder) over a
- * socketpair and never holds the key.
+ * Privilege separation (issue 8): the key holder (bastion/keyholder.h)
+ * holds the key; the per-connection child installs a signer
+ * (bastion/kh_client.c) that sends the digest over its socketpair and
+ * never holds the key.
  */
 #ifndef HVB_SEAL_H
 #define HVB_SEAL_H

@@ -10,15 +10,20 @@ to ROOT/rsyslog/logstore.log.
 DemoCA(dir) makes a throw-away CA with openssl(1), a server certificate
 for an IP address and, when asked, a client certificate.
 
-Standard library only.
+Standard library and tests/lib/testbed.py only.
 """
 
 import os
 import re
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import testbed  # noqa: E402
 
 RSYSLOGD = "/usr/sbin/rsyslogd"
 OPENSSL = "/usr/bin/openssl"
@@ -37,7 +42,10 @@ class DemoCA:
     def __init__(self, directory, ip, days=30):
         self.dir = Path(directory)
         self.dir.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.dir, 0o700)
+        # The daemon's user (testbed.RUN_USER) reads the CA certificate and
+        # its client key; the CA's own key stays root's (0600).
+        for d in [self.dir] + list(self.dir.parents)[:1]:
+            os.chmod(d, 0o755)
         self.ca = self.dir / "ca.pem"
         self.ca_key = self.dir / "ca.key"
         self.ip = ip
@@ -70,8 +78,12 @@ class DemoCA:
         return cert, key
 
     def client(self, name="bastion"):
-        return self.issue("client-" + name, "subjectAltName=DNS:%s" % name,
-                          "clientAuth")
+        """A client certificate and key; the key belongs to the daemon's
+        user (it refuses a key file others own or can read)."""
+        cert, key = self.issue("client-" + name, "subjectAltName=DNS:%s" %
+                               name, "clientAuth")
+        testbed.give_to_run_user(key)
+        return cert, key
 
 
 class Rsyslog:

@@ -173,6 +173,42 @@ def ensure_privsep_dir():
     os.makedirs("/run/sshd", mode=0o755, exist_ok=True)
 
 
+# hvbastiond drops root for this user once started (hvbastiond -u; issue
+# #8): the bed creates it like the package does, and gives it what the
+# daemon writes or re-reads at run time (credential keys, TOTP store,
+# faillock tallies). The daemon itself gives it the state and recordings
+# directories.
+RUN_USER = "hvbastion"
+
+
+def ensure_run_user():
+    try:
+        pwd.getpwnam(RUN_USER)
+    except KeyError:
+        run(["useradd", "--system", "--no-create-home", "--home-dir",
+             "/nonexistent", "--shell", "/usr/sbin/nologin", RUN_USER])
+
+
+def run_user_ids():
+    """(uid, gid) of the daemon's user, or None when it does not exist."""
+    try:
+        pw = pwd.getpwnam(RUN_USER)
+    except KeyError:
+        return None
+    return pw.pw_uid, pw.pw_gid
+
+
+def give_to_run_user(path, recursive=False):
+    ids = run_user_ids()
+    if ids is None or not os.path.lexists(path):
+        return
+    os.chown(path, *ids, follow_symlinks=False)
+    if recursive and os.path.isdir(path):
+        for d, dirs, files in os.walk(path):
+            for n in dirs + files:
+                os.chown(os.path.join(d, n), *ids, follow_symlinks=False)
+
+
 def gen_key(path, comment, force=False):
     """ed25519 key pair at path (mode 0600) unless it exists; returns the
     public key line (without trailing newline)."""
@@ -760,6 +796,7 @@ class TestBed:
         os.chmod(self.root, 0o755)
         ensure_accounts()
         ensure_privsep_dir()
+        ensure_run_user()
         for d in ("keys", "credentials"):
             (self.root / d).mkdir(exist_ok=True)
             os.chmod(self.root / d, 0o755)
@@ -767,6 +804,8 @@ class TestBed:
             u.pub = gen_key(u.key, "%s@hvbastion-testbed" % u.name)
         for t in self.targets.values():
             t.setup()
+            for c in t.credentials:
+                give_to_run_user(c.key)
         self.write_bastion_config()
         if self.mfa:
             self.setup_mfa()
@@ -798,16 +837,28 @@ class TestBed:
         (self.pam_dir / "hvbastion").write_text(self.pam_service_text())
         self.faillock_dir.mkdir(exist_ok=True)
         os.chmod(self.faillock_dir, 0o700)
+        give_to_run_user(self.faillock_dir, recursive=True)
         passwd, group = [], []
         for i, u in enumerate(self.users.values()):
             uid = 61000 + i
             passwd.append("%s:x:%d:%d:%s:/nonexistent:/usr/sbin/nologin"
                           % (u.name, uid, uid, u.name))
             group.append("%s:x:%d:" % (u.name, uid))
+        ids = run_user_ids()
+        if ids is not None:     # the daemon looks its user up through NSS
+            passwd.append("%s:x:%d:%d::/nonexistent:/usr/sbin/nologin"
+                          % (RUN_USER, ids[0], ids[1]))
+            group.append("%s:x:%d:" % (RUN_USER, ids[1]))
         (self.root / "passwd").write_text("\n".join(passwd) + "\n")
         (self.root / "group").write_text("\n".join(group) + "\n")
         self.state_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.state_dir, 0o700)
+        # the store belongs to the daemon's user: `totp enroll` run by root
+        # then writes as that user, and the PAM stack updates it
+        self.totp_dir.mkdir(exist_ok=True)
+        os.chmod(self.totp_dir, 0o700)
+        give_to_run_user(self.state_dir)
+        give_to_run_user(self.totp_dir, recursive=True)
         for u in self.users.values():
             u.totp_secret = (self.enrolled_secret(u.name) or
                              self.enroll_totp(u.name))

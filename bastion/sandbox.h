@@ -1,0 +1,40 @@
+/*
+ * sandbox.h - what a per-connection child may still do once it is set up.
+ *
+ * Entered by the SSH child after authentication and before its event
+ * loop (session.c), and meant for the HTTPS API child too once it is set
+ * up (sandbox_enter() with its own spec; nothing in it is SSH-specific).
+ * In order:
+ *   - PR_SET_NO_NEW_PRIVS and PR_SET_DUMPABLE 0;
+ *   - rlimits: no new process (RLIMIT_NPROC 0), no core, a bounded
+ *     number of descriptors;
+ *   - Landlock where the kernel offers it (ABI probed with
+ *     LANDLOCK_CREATE_RULESET_VERSION): no file may be read, executed or
+ *     changed anywhere; new files may be created and written only below
+ *     spec->write_dir (the recordings); from ABI 4 no TCP bind or connect;
+ *     from ABI 6 no signal or abstract socket outside the process;
+ *   - seccomp (libseccomp), default deny with SECCOMP_RET_KILL_PROCESS,
+ *     logged by the kernel, native architecture only (any other ABI, x32
+ *     included, kills): the syscalls the event loop, libssh, OpenSSL,
+ *     jansson and the recorder need.  No execve, no fork, no socket,
+ *     connect, bind or listen (the key holder hands over connected
+ *     sockets); openat only to create a new file (O_WRONLY|O_CREAT|O_EXCL),
+ *     reading opens fail with EACCES (libssh probes known_hosts files),
+ *     anything else kills; no PROT_EXEC mapping.
+ * Returns 0, or -1 when the sandbox could not be set up: the caller ends
+ * the connection (fail closed).
+ */
+#ifndef HVB_SANDBOX_H
+#define HVB_SANDBOX_H
+
+struct sandbox_spec {
+	const char	*write_dir;	/* new files only below it; or NULL */
+	int		 allow_syslog;	/* keep syslog(3) able to reconnect */
+	int		 max_fds;	/* RLIMIT_NOFILE */
+};
+
+int	sandbox_enter(const struct sandbox_spec *);
+/* The Landlock ABI of this kernel, 0 when it has none (for the logs). */
+int	sandbox_landlock_abi(void);
+
+#endif

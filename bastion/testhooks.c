@@ -1,0 +1,190 @@
+/*
+ * testhooks.c - see testhooks.h.  Test build only.
+ */
+#ifndef HVB_TEST_HOOKS
+#error "testhooks.c belongs to the test build only"
+#endif
+
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "kh_client.h"
+#include "kh_proto.h"
+#include "log.h"
+#include "testhooks.h"
+
+/* The action for person in HVB_TEST_HOOKS, copied into act; 0 if none. */
+static int
+find_action(const char *person, char *act, size_t len)
+{
+	const char *env = getenv("HVB_TEST_HOOKS"), *p, *end;
+	size_t pl = strlen(person);
+
+	for (p = env; p != NULL && *p != '\0'; p = end + (*end == ',')) {
+		end = strchr(p, ',');
+		if (end == NULL)
+			end = p + strlen(p);
+		if ((size_t)(end - p) > pl + 1 && strncmp(p, person, pl) == 0 &&
+		    p[pl] == '=' && (size_t)(end - p - (long)pl - 1) < len) {
+			memcpy(act, p + pl + 1, (size_t)(end - p) - pl - 1);
+			act[(size_t)(end - p) - pl - 1] = '\0';
+			return 1;
+		}
+	}
+	return 0;
+}
+
+static const struct config_target *
+first_target(const struct config *conf, const char *name)
+{
+	if (name != NULL)
+		return config_find_target(conf, name);
+	return conf->ntargets > 0 ? conf->targets[0] : NULL;
+}
+
+static void
+try_open(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0)
+		log_error("test hook: open: %s: SUCCEEDED (sandbox broken)",
+		    path);
+	else
+		log_info("test hook: open: %s: refused: %s", path,
+		    strerror(errno));
+}
+
+static void
+kh_ask(const struct config *conf, const char *target, const char *tag)
+{
+	const struct config_target *t = first_target(conf, target);
+	char why[256];
+	int tcp, agent, rc;
+
+	if (t == NULL || t->ncredentials == 0) {
+		log_error("test hook: %s: no target %s", tag, target);
+		return;
+	}
+	rc = kh_client_connect(t->name, t->credentials[0]->name, 10, &tcp,
+	    &agent, why, sizeof(why));
+	if (rc == 0) {
+		log_info("test hook: %s: key holder GRANTED %s", tag,
+		    t->name);
+		close(tcp);
+		close(agent);
+	} else
+		log_info("test hook: %s: key holder %s %s (%s)", tag,
+		    rc == -2 ? "refused" : "failed", t->name, why);
+}
+
+static void
+kh_sign(const struct config *conf)
+{
+	const struct config_target *t = first_target(conf, NULL);
+	unsigned char req[64], rep[16];
+	char why[256];
+	int tcp, agent;
+	ssize_t n;
+
+	if (t == NULL || kh_client_connect(t->name, t->credentials[0]->name,
+	    10, &tcp, &agent, why, sizeof(why)) != 0) {
+		log_error("test hook: kh-sign: no agent socket (%s)", why);
+		return;
+	}
+	/* SIGN_REQUEST: empty key blob, 8 bytes of data, flags 0. */
+	memset(req, 0, sizeof(req));
+	req[3] = 1 + 4 + 0 + 4 + 8 + 4;
+	req[4] = KH_AGENTC_SIGN_REQUEST;
+	req[12] = 8;
+	memcpy(req + 13, "anything", 8);
+	if (write(agent, req, 4 + req[3]) != 4 + req[3] ||
+	    (n = read(agent, rep, sizeof(rep))) < 5)
+		log_info("test hook: kh-sign: agent closed the socket");
+	else
+		log_info("test hook: kh-sign: agent answered type %u%s", rep[4],
+		    rep[4] == KH_AGENT_FAILURE ? " (failure)" : " (SIGNED)");
+	close(tcp);
+	close(agent);
+}
+
+static void
+kh_api(char *arg)
+{
+	char header[512], *priv = strchr(arg, ':'), *eq;
+
+	if (priv != NULL)
+		*priv++ = '\0';
+	if (kh_client_api_auth(arg, priv, header, sizeof(header)) == 0) {
+		/* "PVEAPIToken=ID=SECRET": the id only. */
+		if ((eq = strchr(header + 12, '=')) != NULL)
+			*eq = '\0';
+		log_info("test hook: kh-api: %s: key holder GRANTED %s", arg,
+		    header);
+	} else
+		log_info("test hook: kh-api: %s: key holder refused", arg);
+	explicit_bzero(header, sizeof(header));
+}
+
+void
+testhooks_after_sandbox(const struct config *conf, const char *person)
+{
+	char act[256], *arg;
+
+	if (!find_action(person, act, sizeof(act)))
+		return;
+	log_info("test hook: %s: %s", person, act);
+	arg = strchr(act, ':');
+	if (arg != NULL)
+		*arg++ = '\0';
+	if (strcmp(act, "open-key") == 0 && conf->ncredentials > 0)
+		try_open(conf->credentials[0]->key_file);
+	else if (strcmp(act, "open-file") == 0 && arg != NULL)
+		try_open(arg);
+	else if (strcmp(act, "exec") == 0) {
+		char *argv[] = { (char *)"/bin/true", NULL };
+
+		execv(argv[0], argv);
+		log_error("test hook: exec: returned: %s", strerror(errno));
+	} else if (strcmp(act, "socket") == 0) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0);
+
+		log_error("test hook: socket: returned %d (%s)", fd,
+		    fd < 0 ? strerror(errno) : "SUCCEEDED");
+	} else if (strcmp(act, "kh-target") == 0 && arg != NULL)
+		kh_ask(conf, arg, "kh-target");
+	else if (strcmp(act, "kh-person") == 0 && arg != NULL) {
+		char *target = strchr(arg, ':');
+
+		if (target == NULL)
+			return;
+		*target++ = '\0';
+		kh_ask(conf, NULL, "kh-person (own)");
+		kh_client_identity(arg, "hook-session");
+		kh_ask(conf, target, "kh-person (other)");
+	} else if (strcmp(act, "kh-garbage") == 0) {
+		unsigned char junk[3] = { 0x7f, 0, 1 };
+		char c;
+
+		if (send(kh_client_fd(), junk, sizeof(junk), 0) < 0 ||
+		    recv(kh_client_fd(), &c, 1, 0) <= 0)
+			log_info("test hook: kh-garbage: key holder closed"
+			    " the socket");
+		else
+			log_error("test hook: kh-garbage: key holder"
+			    " ANSWERED");
+	} else if (strcmp(act, "kh-api") == 0 && arg != NULL)
+		kh_api(arg);
+	else if (strcmp(act, "kh-sign") == 0)
+		kh_sign(conf);
+	else
+		log_error("test hook: unknown action %s", act);
+	_exit(3);
+}

@@ -1,0 +1,32 @@
+/*
+ * testhooks.h - misbehaviour on demand, compiled only into the test
+ * daemon (build/hvbastiond-testhooks, -DHVB_TEST_HOOKS): it lets the
+ * end-to-end tests prove that the sandbox and the key holder stop a child
+ * that has been taken over.  The production build has none of it (a test
+ * checks the symbols and strings are absent from build/hvbastiond).
+ *
+ * HVB_TEST_HOOKS="person=action,person=action:arg,..." in the daemon's
+ * environment; once the child of that person is sandboxed it:
+ *   open-key          opens its first credential's key-file for reading
+ *   open-file:PATH    opens PATH for reading
+ *   exec              execve("/bin/true")
+ *   socket            opens a TCP socket
+ *   kh-target:T       asks the key holder for target T (its first
+ *                     credential)
+ *   kh-person:P:T     asks for its own first target, then for T as P
+ *   kh-garbage        sends the key holder a request of an unknown type
+ *   kh-api:PATH:PRIV  asks for the API token for PATH and PRIV (logs the
+ *                     token id, never the secret)
+ *   kh-sign           asks the agent socket of its first target to sign
+ *                     bytes that are not an SSH authentication
+ * and logs "test hook: ACTION: ..." with the outcome, then ends the
+ * session (exit status 3), unless the sandbox killed it first.
+ */
+#ifndef HVB_TESTHOOKS_H
+#define HVB_TESTHOOKS_H
+
+#include "config.h"
+
+void	testhooks_after_sandbox(const struct config *, const char *person);
+
+#endif

@@ -1,0 +1,249 @@
+"""Privilege separation (issue #8): the key holder, the unprivileged user,
+the sandbox of the per-connection child.
+
+The bastion here is the test daemon (build/hvbastiond-testhooks, the same
+code plus bastion/testhooks.c): HVB_TEST_HOOKS makes the child of one
+person misbehave right after it is sandboxed, as a child taken over by a
+hostile client would. Each hook person has the hypervisor role (pve1).
+"""
+
+import os
+import pwd
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "lib"))
+
+import testbed  # noqa: E402
+from conftest import _finish, _new_bed, show, ssh, wait_for  # noqa: E402
+
+HOOKS = {
+    "hk-open": "open-key",
+    "hk-seal": None,            # set once the state directory is known
+    "hk-exec": "exec",
+    "hk-socket": "socket",
+    "hk-target": "kh-target:vm101",
+    "hk-person": "kh-person:bob:vm101",
+    "hk-garbage": "kh-garbage",
+    "hk-sign": "kh-sign",
+    "hk-api": "kh-api:/vms/101:VM.PowerMgmt",
+    "hk-api-no": "kh-api:/access/users:User.Modify",
+}
+API_SECRET = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+
+
+# The one capability kept, when libaudit is on (privdrop.h).
+AUDIT_WRITE = 1 << 29
+
+
+@pytest.fixture(scope="module")
+def bed(request):
+    real_bin = Path(os.environ.get("HVB_BIN_DIR") or testbed.default_bin_dir())
+    th = real_bin / "hvbastiond-testhooks"
+    if not os.access(th, os.X_OK):
+        pytest.fail("%s missing: run `make unit-build`" % th)
+    users = dict(testbed.DEFAULT_USERS)
+    for name in HOOKS:
+        users[name] = ["hv-admins"]
+    users["hk-api"] = users["hk-api-no"] = ["hv-admins", "api-hv"]
+    b = _new_bed("sandbox", users=users)
+    # a Proxmox API token the key holder holds for the role api-hv
+    token = b.root / "pve-hv.token"
+    b.policy_extra = "\n".join([
+        'api-credential "pve-hv" {', '\ttoken "root@pam!hvb-hv"',
+        '\tsecret-file "%s"' % token, "}",
+        'role "api-hv" {', "\tside hypervisor",
+        '\tapi-credential "pve-hv"', "}",
+        'api-grant "api-hv" {', '\tpaths "/vms/*"',
+        '\tprivileges "VM.PowerMgmt"', "}"])
+    # a bin directory where hvbastiond is the test daemon
+    bindir = b.root / "bin"
+    bindir.mkdir(parents=True)
+    for f in ("hvbastion", "pam_hvbastion.so"):
+        os.symlink(real_bin / f, bindir / f)
+    os.symlink(th, bindir / "hvbastiond")
+    b.bastion.bin_dir = bindir
+    hooks = dict(HOOKS)
+    hooks["hk-seal"] = "open-file:%s" % (b.state_dir / "seal.key")
+    env = dict(os.environ)
+    env["HVB_TEST_HOOKS"] = ",".join("%s=%s" % kv for kv in hooks.items())
+    b.bastion.env = lambda: env
+    failed_before = request.session.testsfailed
+    try:
+        b.root.mkdir(parents=True, exist_ok=True)
+        token.write_text(API_SECRET + "\n")
+        os.chmod(token, 0o600)
+        testbed.give_to_run_user(token)
+        b.setup()
+        b.start()
+        yield b
+    finally:
+        _finish(b, request, failed_before)
+
+
+def _hooked(bed, person):
+    """Log in as person (its hook runs), return (cp, log since)."""
+    mark = bed.bastion.log_mark()
+    cp = ssh(bed, person, person, "pve1", "echo", "reached")
+    assert cp.returncode == 255 and b"reached" not in cp.stdout, show(cp)
+    assert bed.bastion.wait_log("test hook: %s" % person, mark), \
+        bed.bastion.log_since(mark)
+    return cp, bed.bastion.log_since(mark)
+
+
+def _still_serving(bed):
+    cp = ssh(bed, "alice", "alice", "pve1", "echo", "still-here")
+    assert cp.returncode == 0 and cp.stdout == b"still-here\n", show(cp)
+
+
+def _status(pid):
+    out = {}
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            k, _, v = line.partition(":")
+            out[k] = v.split()
+    return out
+
+
+def test_production_build_has_no_hooks():
+    real_bin = Path(os.environ.get("HVB_BIN_DIR") or testbed.default_bin_dir())
+    daemon = real_bin / "hvbastiond"
+    data = daemon.read_bytes()
+    for needle in (b"HVB_TEST_HOOKS", b"test hook", b"testhooks_"):
+        assert needle not in data, "%s found in %s" % (needle, daemon)
+    # and the test daemon does have them: the check above can fail
+    assert b"HVB_TEST_HOOKS" in (real_bin / "hvbastiond-testhooks").read_bytes()
+
+
+def test_processes_run_unprivileged_and_children_sandboxed(bed):
+    """Master and key holder run as hvbastion; a session child too, with
+    no capability, no-new-privs, seccomp filter mode, not dumpable."""
+    user = pwd.getpwnam(testbed.RUN_USER)
+    proc = subprocess.Popen(
+        bed.ssh_argv("alice", "alice", "pve1", "sleep", "30"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        stdin=subprocess.DEVNULL)
+    try:
+        def session_child():
+            for pid in testbed.process_tree(bed.bastion.pid):
+                if pid == bed.bastion.pid:
+                    continue
+                try:
+                    st = _status(pid)
+                except OSError:
+                    continue
+                if st.get("Seccomp", ["0"])[0] == "2":
+                    return pid, st
+            return None
+        found = wait_for(session_child, timeout=15)
+        assert found, "no sandboxed child under %d" % bed.bastion.pid
+        pid, st = found
+        assert st["Uid"] == [str(user.pw_uid)] * 4, st["Uid"]
+        assert st["Gid"] == [str(user.pw_gid)] * 4, st["Gid"]
+        assert st["NoNewPrivs"] == ["1"], st["NoNewPrivs"]
+        # CAP_AUDIT_WRITE (29) at most, for libaudit: nothing else
+        for cap in ("CapPrm", "CapEff", "CapBnd", "CapAmb"):
+            if cap == "CapBnd":
+                continue        # the bounding set only matters with exec
+            assert int(st[cap][0], 16) & ~AUDIT_WRITE == 0, (cap, st[cap])
+        assert int(st["CapAmb"][0], 16) == 0, st["CapAmb"]
+        master = _status(bed.bastion.pid)
+        assert master["Uid"] == [str(user.pw_uid)] * 4, master["Uid"]
+        assert int(master["CapEff"][0], 16) & ~AUDIT_WRITE == 0, \
+            master["CapEff"]
+        # the key holder: unprivileged too, and not sandboxed by seccomp
+        kh = [p for p in testbed.process_tree(bed.bastion.pid)
+              if p != bed.bastion.pid and p != pid and
+              _status(p).get("Name") == ["hvb-keyholder"]]
+        assert len(kh) == 1, kh
+        assert _status(kh[0])["Uid"] == [str(user.pw_uid)] * 4
+        # the child holds no private key: none of its descriptors is a file
+        for fd in os.listdir("/proc/%d/fd" % pid):
+            target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
+            assert "credentials" not in target and "seal.key" not in target, \
+                target
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+def test_opening_a_key_file_is_refused(bed):
+    _, log = _hooked(bed, "hk-open")
+    key = str(bed.credential("pve1-admin").key)
+    assert "test hook: open: %s: refused: Permission denied" % key in log, log
+    assert "SUCCEEDED" not in log, log
+    _still_serving(bed)
+
+
+def test_opening_the_seal_key_is_refused(bed):
+    _, log = _hooked(bed, "hk-seal")
+    assert re.search(r"test hook: open: \S+/seal\.key: refused: "
+                     r"Permission denied", log), log
+    assert "SUCCEEDED" not in log, log
+    _still_serving(bed)
+
+
+@pytest.mark.parametrize("person", ["hk-exec", "hk-socket"])
+def test_exec_and_socket_kill_the_child(bed, person):
+    mark = bed.bastion.log_mark()
+    _, log = _hooked(bed, person)
+    m = re.search(r"hvbastiond\[(\d+)\]: info: [a-z_]+: test hook: %s: "
+                  % person, log)
+    assert m, log
+    killed = "process %s killed by signal 31 (SIGSYS" % m.group(1)
+    assert wait_for(lambda: killed in bed.bastion.log_since(mark)), \
+        bed.bastion.log_since(mark)
+    after = bed.bastion.log_since(mark)
+    assert "test hook: exec: returned" not in after, after
+    assert "test hook: socket: returned" not in after, after
+    _still_serving(bed)
+
+
+def test_key_holder_refuses_a_target_the_person_may_not_reach(bed):
+    _, log = _hooked(bed, "hk-target")
+    assert "test hook: kh-target: key holder refused vm101" in log, log
+    assert re.search(r"key holder: refused child \d+ \([^)]*\): hk-target "
+                     r"may not use vm101-admin on vm101: ", log), log
+    assert "GRANTED" not in log, log
+    _still_serving(bed)
+
+
+def test_key_holder_binds_a_child_to_one_person(bed):
+    """bob may reach vm101, but this child served hk-person first."""
+    _, log = _hooked(bed, "hk-person")
+    assert "test hook: kh-person (own): key holder GRANTED pve1" in log, log
+    assert "test hook: kh-person (other): key holder refused vm101" in log, \
+        log
+    assert "bound to another person" in log, log
+
+
+def test_key_holder_closes_on_an_unknown_request(bed):
+    _, log = _hooked(bed, "hk-garbage")
+    assert "sent a malformed or unknown request" in log, log
+    assert "test hook: kh-garbage: key holder closed the socket" in log, log
+
+
+def test_agent_signs_nothing_but_an_authentication(bed):
+    _, log = _hooked(bed, "hk-sign")
+    assert "test hook: kh-sign: agent answered type 5 (failure)" in log, log
+    assert "agent request refused" in log or "refused to sign" in log, log
+    _still_serving(bed)
+
+
+def test_key_holder_gives_the_api_token_only_where_the_policy_does(bed):
+    """The API side's request (issue 7): the token of the role that
+    policy_decide_api() allows, and nothing for a path outside it."""
+    _, log = _hooked(bed, "hk-api")
+    assert "test hook: kh-api: /vms/101: key holder GRANTED " \
+        "PVEAPIToken=root@pam!hvb-hv" in log, log
+    assert "key holder: API token pve-hv for hk-api on /vms/101" in log, log
+    _, log = _hooked(bed, "hk-api-no")
+    assert "test hook: kh-api: /access/users: key holder refused" in log, log
+    assert re.search(r"key holder: refused child \d+ \([^)]*\): API token "
+                     r"for hk-api-no on /access/users", log), log
+    # the secret never reaches a log line
+    assert API_SECRET not in bed.bastion.log_since(0)
