@@ -108,6 +108,17 @@ end_window(void *ctx)
 
 /* --- recording ------------------------------------------------------------ */
 
+/* Recording durability (asciicast.h): cheap, so on every pass. */
+static void
+recording_tick(struct bridge *b)
+{
+	if (b->cast != NULL && asciicast_tick(b->cast) < 0)
+		b->record_failed = 1;
+	if (session_log_pending(b->sess->log) &&
+	    session_log_tick(b->sess->log) < 0)
+		b->record_failed = 1;
+}
+
 static void
 digest(struct bridge *b, int which, const void *buf, size_t len)
 {
@@ -883,6 +894,7 @@ running_step(struct bridge *b)
 		r2 = pump_step(&b->to_up);
 	if (r1 > 0 || r2 > 0)
 		b->sess->activity++;
+	recording_tick(b);
 	b->last_win_down = ssh_channel_window_size(b->down);
 	b->last_win_up = ssh_channel_window_size(b->up);
 	if (b->sftp_failed) {
@@ -963,7 +975,8 @@ int
 bridge_needs_tick(const struct bridge *b)
 {
 	return b->state == BRIDGE_SETUP || b->state == BRIDGE_MENU ||
-	    (b->cast != NULL && asciicast_pending(b->cast));
+	    (b->cast != NULL && asciicast_pending(b->cast)) ||
+	    session_log_pending(b->sess->log);
 }
 
 void
@@ -977,8 +990,7 @@ bridge_tick(struct bridge *b)
 		refuse(b, "no target chosen in time");
 		return;
 	}
-	if (b->cast != NULL && asciicast_tick(b->cast) < 0)
-		b->record_failed = 1;
+	recording_tick(b);
 }
 
 struct bridge *

@@ -26,6 +26,7 @@
 #include "ssh_server.h"
 
 #define SESSION_POLL_MS		1000
+#define SESSION_TICK_MS		200	/* recordings to sync (asciicast.h) */
 
 static void
 grace_alarm(int sig)
@@ -203,7 +204,7 @@ poll_timeout(struct session *s, unsigned long before)
 		return SESSION_POLL_MS;		/* first-channel deadline */
 	for (i = 0; i < SESSION_MAX_CHANNELS; i++)
 		if (s->bridges[i] != NULL && bridge_needs_tick(s->bridges[i]))
-			return SESSION_POLL_MS;
+			return SESSION_TICK_MS;
 	return -1;
 }
 

@@ -27,7 +27,8 @@ struct asciicast {
 	struct chain	*chain;		/* <path>.chain: integrity (chain.h) */
 	int		 record_input;
 	struct timespec	 start;
-	struct timespec	 last_flush;
+	struct timespec	 last_sync;	/* the last fdatasync of both files */
+	int		 dirty;		/* written, not yet synced */
 	struct json_text out_state, in_state;
 	char		*buf;
 	size_t		 len;
@@ -60,6 +61,7 @@ write_all(struct asciicast *ac, const char *p, size_t n)
 		p += w;
 		n -= (size_t)w;
 	}
+	ac->dirty = 1;
 	/* The chain follows the data: a crash between the two leaves lines
 	 * that verify reports as not covered, never a false chain. */
 	if (chain_update(ac->chain, start, total) < 0 ||
@@ -74,7 +76,6 @@ write_all(struct asciicast *ac, const char *p, size_t n)
 static int
 flush(struct asciicast *ac)
 {
-	clock_gettime(CLOCK_MONOTONIC, &ac->last_flush);
 	if (ac->len == 0)
 		return ac->error ? -1 : 0;
 	if (write_all(ac, ac->buf, ac->len) < 0)
@@ -173,7 +174,7 @@ asciicast_open(const char *path, const struct asciicast_header *h)
 	}
 	ac->record_input = h->record_input;
 	clock_gettime(CLOCK_MONOTONIC, &ac->start);
-	ac->last_flush = ac->start;
+	ac->last_sync = ac->start;
 	safe_term(term, sizeof(term), h->term);
 	hdr = json_pack("{s:i, s:i, s:i, s:I, s:{s:s}}", "version", 2,
 	    "width", h->width > 0 ? h->width : 80,
@@ -250,18 +251,38 @@ asciicast_marker(struct asciicast *ac, const char *label)
 int
 asciicast_pending(const struct asciicast *ac)
 {
-	return ac->len > 0;
+	return ac->len > 0 || ac->dirty;
 }
 
+/*
+ * Durability: what was recorded reaches the disk within about a second,
+ * and the files are synced at most once a second however fast data flows
+ * (a sync per buffer would cost the throughput a bulk transfer needs).
+ * The chain is synced after the data it covers, so that a crash leaves
+ * lines the chain does not cover rather than chain values without data.
+ */
 int
 asciicast_tick(struct asciicast *ac)
 {
 	struct timespec now;
 
+	if (ac->error)
+		return -1;
+	if (!asciicast_pending(ac))
+		return 0;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	if (elapsed(&ac->last_flush, &now) >= 1.0)
-		return flush(ac);
-	return ac->error ? -1 : 0;
+	if (elapsed(&ac->last_sync, &now) < 1.0)
+		return 0;
+	ac->last_sync = now;
+	if (flush(ac) < 0)
+		return -1;
+	if (fdatasync(ac->fd) < 0 || chain_sync(ac->chain) < 0) {
+		if (ac->error == 0)
+			ac->error = errno ? errno : EIO;
+		return -1;
+	}
+	ac->dirty = 0;
+	return 0;
 }
 
 int

@@ -199,6 +199,18 @@ chain_flush(struct chain *ch)
 }
 
 int
+chain_sync(struct chain *ch)
+{
+	if (chain_flush(ch) < 0)
+		return -1;
+	if (fdatasync(ch->fd) < 0) {
+		ch->error = errno;
+		return -1;
+	}
+	return 0;
+}
+
+int
 chain_seal(struct chain *ch, char *desc, size_t desclen)
 {
 	unsigned char mac[SEAL_MAC_LEN];
