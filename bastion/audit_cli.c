@@ -33,6 +33,7 @@
 
 #include <jansson.h>
 
+#include "../recorder/cast_read.h"
 #include "../recorder/chain.h"
 #include "../recorder/json_text.h"
 #include "../recorder/seal.h"
@@ -331,72 +332,26 @@ tf_run(struct term_filter *tf, const char *in, size_t len, char *out)
 
 /* --- asciicast reading ---------------------------------------------------- */
 
-struct cast_event {
-	double	 t;
-	char	 code;
-	char	*data;
-	size_t	 len;
-};
-
 typedef int (*cast_cb)(void *arg, const struct cast_event *);
 
-/* Calls cb for each event; returns -1 if the file cannot be read or its
- * header is not asciicast v2, else 0 (bad lines are skipped). */
+/* Calls cb for each event, with its exact bytes (cast_read.h); returns -1
+ * if the file cannot be read or its header is not asciicast v2, else 0
+ * (bad lines are skipped). */
 static int
 cast_foreach(const char *path, cast_cb cb, void *arg, json_t **header)
 {
-	FILE *f = fopen(path, "re");
-	char *line = NULL;
-	ssize_t n;
-	int rc = -1, first = 1;
+	struct cast_reader *r = cast_reader_open(path);
+	struct cast_event ev;
 
-	if (f == NULL || (line = malloc(LINE_MAX_LEN)) == NULL)
-		goto out;
-	while ((n = read_line(f, line)) != 0) {
-		json_t *j, *s;
-		json_error_t err;
-		struct cast_event ev;
-		const char *code;
-
-		if (n < 0)
-			continue;
-		j = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &err);
-		if (first) {
-			first = 0;
-			if (j == NULL || !json_is_object(j) ||
-			    json_integer_value(json_object_get(j,
-			    "version")) != 2) {
-				json_decref(j);
-				goto out;
-			}
-			if (header != NULL)
-				*header = j;
-			else
-				json_decref(j);
-			rc = 0;
-			continue;
-		}
-		if (j == NULL || !json_is_array(j) || json_array_size(j) != 3 ||
-		    !json_is_number(json_array_get(j, 0)) ||
-		    (code = json_string_value(json_array_get(j, 1))) == NULL ||
-		    !json_is_string(s = json_array_get(j, 2))) {
-			json_decref(j);
-			continue;
-		}
-		ev.t = json_number_value(json_array_get(j, 0));
-		ev.code = code[0];
-		ev.data = (char *)json_string_value(s);
-		ev.len = json_string_length(s);
-		n = cb(arg, &ev);
-		json_decref(j);
-		if (n < 0)
+	if (r == NULL)
+		return -1;
+	if (header != NULL)
+		*header = json_incref(cast_reader_header(r));
+	while (cast_reader_next(r, &ev) == 1)
+		if (cb(arg, &ev) < 0)
 			break;
-	}
-out:
-	free(line);
-	if (f != NULL)
-		fclose(f);
-	return rc;
+	cast_reader_close(r);
+	return 0;
 }
 
 /* --- sessions ------------------------------------------------------------- */
@@ -1055,8 +1010,15 @@ audit_cli_verify(const struct config *conf, int argc, char *argv[],
 
 /* --- replay --------------------------------------------------------------- */
 
+struct held_event {
+	double	 t;
+	char	 code;
+	char	*data;
+	size_t	 len;
+};
+
 struct replay {
-	struct cast_event	*ev;	/* output and input events */
+	struct held_event	*ev;	/* output and input events */
 	size_t			 n, cap;
 	size_t			 bytes;
 	int			 too_big;
@@ -1066,7 +1028,7 @@ static int
 collect_event(void *arg, const struct cast_event *ev)
 {
 	struct replay *rp = arg;
-	struct cast_event *e;
+	struct held_event *e;
 
 	if (ev->code != 'o' && ev->code != 'i')
 		return 0;
@@ -1083,7 +1045,9 @@ collect_event(void *arg, const struct cast_event *ev)
 		rp->cap = cap;
 	}
 	e = &rp->ev[rp->n];
-	*e = *ev;
+	e->t = ev->t;
+	e->code = ev->code;
+	e->len = ev->len;
 	if ((e->data = malloc(ev->len + 1)) == NULL)
 		return -1;
 	memcpy(e->data, ev->data, ev->len);
@@ -1288,7 +1252,7 @@ audit_cli_replay(const struct config *conf, int argc, char *argv[],
 	} else
 		tty = 0;
 	for (i = 0; i < rp.n && !replay_stop; i++) {
-		struct cast_event *e = &rp.ev[i];
+		struct held_event *e = &rp.ev[i];
 		double delay = e->t - prev;
 		int k;
 

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "asciicast.h"
 #include "chain.h"
@@ -20,6 +21,8 @@
 
 #define CAST_BUF_SIZE	(64 * 1024)
 #define CAST_CHUNK	(8 * 1024)	/* input split so escapes stay bounded */
+#define CAST_RAW_MAX	(CAST_CHUNK + 8)	/* a chunk and a carry */
+#define CAST_B64_MAX	(4 * (CAST_RAW_MAX / 3 + 1) + 1)
 
 struct asciicast {
 	int		 fd;
@@ -33,6 +36,8 @@ struct asciicast {
 	char		*buf;
 	size_t		 len;
 	char		*esc;		/* JSON_TEXT_MAX_OUT(CAST_CHUNK) */
+	unsigned char	*raw;		/* CAST_RAW_MAX: exact bytes */
+	char		*b64;		/* their base64 */
 };
 
 static double
@@ -100,7 +105,8 @@ append(struct asciicast *ac, const char *p, size_t n)
 
 /* Appends [t, "code", "escaped"] for one bounded chunk. */
 static int
-event(struct asciicast *ac, const char *code, const char *escaped, size_t n)
+event2(struct asciicast *ac, const char *code, const char *pre, size_t npre,
+    const char *escaped, size_t n)
 {
 	struct timespec now;
 	char head[64];
@@ -109,10 +115,70 @@ event(struct asciicast *ac, const char *code, const char *escaped, size_t n)
 	clock_gettime(CLOCK_MONOTONIC, &now);
 	hl = snprintf(head, sizeof(head), "[%.6f, \"%s\", \"",
 	    elapsed(&ac->start, &now), code);
-	if (append(ac, head, (size_t)hl) < 0 || append(ac, escaped, n) < 0 ||
-	    append(ac, "\"]\n", 3) < 0)
+	if (append(ac, head, (size_t)hl) < 0 || append(ac, pre, npre) < 0 ||
+	    append(ac, escaped, n) < 0 || append(ac, "\"]\n", 3) < 0)
 		return -1;
 	return 0;
+}
+
+static int
+event(struct asciicast *ac, const char *code, const char *escaped, size_t n)
+{
+	return event2(ac, code, "", 0, escaped, n);
+}
+
+/*
+ * Byte-exact recording: an event's text is the UTF-8 of the bytes it
+ * stands for unless they were not valid UTF-8 (json_text.h).  Then the
+ * event is preceded by [t, "x", "CODE:BASE64"] that carries those exact
+ * bytes: stock players ignore the unknown code and show the U+FFFD text,
+ * "hvbastion replay" and --cat write the exact bytes instead.
+ */
+static int
+exact_event(struct asciicast *ac, const char *code, const unsigned char *held,
+    size_t nheld, const unsigned char *p, size_t n)
+{
+	char head[8];
+	int hl, bl;
+
+	if (nheld + n > CAST_RAW_MAX)
+		return -1;
+	memcpy(ac->raw, held, nheld);
+	if (n > 0)
+		memcpy(ac->raw + nheld, p, n);
+	bl = EVP_EncodeBlock((unsigned char *)ac->b64, ac->raw,
+	    (int)(nheld + n));
+	hl = snprintf(head, sizeof(head), "%s:", code);
+	if (bl < 0 || hl < 0 || (size_t)hl >= sizeof(head))
+		return -1;
+	return event2(ac, "x", head, (size_t)hl, ac->b64, (size_t)bl);
+}
+
+/* One chunk through the escaper: the exact event if needed, then the
+ * event itself. */
+static int
+escaped_chunk(struct asciicast *ac, struct json_text *st, const char *code,
+    const unsigned char *p, size_t chunk, int final)
+{
+	unsigned char held[sizeof(st->carry)];
+	size_t nheld = st->ncarry, n, covered;
+
+	memcpy(held, st->carry, nheld);
+	n = json_text_escape(st, p, chunk, final, ac->esc);
+	if (n == 0)
+		return ac->error ? -1 : 0;
+	if (st->replaced) {
+		/* The bytes this event stands for: the old carry and the
+		 * chunk, less the new carry (json_text.h). */
+		covered = nheld + chunk - st->ncarry;
+		if (covered <= nheld) {
+			if (exact_event(ac, code, held, covered, NULL, 0) < 0)
+				return -1;
+		} else if (exact_event(ac, code, held, nheld, p,
+		    covered - nheld) < 0)
+			return -1;
+	}
+	return event(ac, code, ac->esc, n);
 }
 
 static int
@@ -123,9 +189,8 @@ stream_event(struct asciicast *ac, struct json_text *st, const char *code,
 
 	while (len > 0) {
 		size_t chunk = len > CAST_CHUNK ? CAST_CHUNK : len;
-		size_t n = json_text_escape(st, p, chunk, 0, ac->esc);
 
-		if (n > 0 && event(ac, code, ac->esc, n) < 0)
+		if (escaped_chunk(ac, st, code, p, chunk, 0) < 0)
 			return -1;
 		p += chunk;
 		len -= chunk;
@@ -158,7 +223,9 @@ asciicast_open(const char *path, const struct asciicast_header *h)
 		return NULL;
 	ac->fd = -1;
 	if ((ac->buf = malloc(CAST_BUF_SIZE)) == NULL ||
-	    (ac->esc = malloc(JSON_TEXT_MAX_OUT(CAST_CHUNK))) == NULL)
+	    (ac->esc = malloc(JSON_TEXT_MAX_OUT(CAST_CHUNK))) == NULL ||
+	    (ac->raw = malloc(CAST_RAW_MAX)) == NULL ||
+	    (ac->b64 = malloc(CAST_B64_MAX)) == NULL)
 		goto fail;
 	ac->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
 	    O_CLOEXEC, 0600);
@@ -208,6 +275,8 @@ fail:
 	chain_close(ac->chain);
 	free(ac->buf);
 	free(ac->esc);
+	free(ac->raw);
+	free(ac->b64);
 	free(ac);
 	errno = saved;
 	return NULL;
@@ -289,17 +358,13 @@ int
 asciicast_close(struct asciicast *ac)
 {
 	int rc = 0;
-	size_t n;
-
 	if (ac == NULL)
 		return 0;
 	/* Flush what a split UTF-8 sequence may still hold. */
-	n = json_text_escape(&ac->out_state, NULL, 0, 1, ac->esc);
-	if (n > 0)
-		event(ac, "o", ac->esc, n);
-	n = json_text_escape(&ac->in_state, NULL, 0, 1, ac->esc);
-	if (n > 0 && ac->record_input)
-		event(ac, "i", ac->esc, n);
+	if (ac->out_state.ncarry > 0)
+		escaped_chunk(ac, &ac->out_state, "o", NULL, 0, 1);
+	if (ac->in_state.ncarry > 0 && ac->record_input)
+		escaped_chunk(ac, &ac->in_state, "i", NULL, 0, 1);
 	if (flush(ac) < 0 || fsync(ac->fd) < 0)
 		rc = -1;
 	if (close(ac->fd) < 0)
@@ -313,6 +378,8 @@ asciicast_close(struct asciicast *ac)
 		rc = -1;
 	free(ac->buf);
 	free(ac->esc);
+	free(ac->raw);
+	free(ac->b64);
 	free(ac);
 	return rc;
 }
