@@ -55,6 +55,8 @@ CORE_SRCS += bastion/config_policy.c recorder/chain.c recorder/seal.c
 CORE_SRCS += recorder/sftp_parse.c
 CORE_SRCS += bastion/audit.c
 CORE_SRCS += recorder/cast_read.c
+CORE_SRCS += bastion/config_recording.c
+CORE_SRCS += recorder/rec_file.c
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \

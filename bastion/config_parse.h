@@ -100,4 +100,9 @@ void	config_policy_free(struct config *);
 void	config_policy_free_target(struct config_target *);
 void	config_policy_free_user(struct config_user *);
 
+/* config_recording.c: auditor-group, record-exec-streams. */
+void	config_recording_defaults(struct config *);
+int	config_recording_stmt(struct parser *, struct conf_stmt *);
+void	config_recording_free(struct config *);
+
 #endif

@@ -13,8 +13,10 @@
 
 #include <libssh/libssh.h>
 
+#include "../recorder/rec_file.h"
 #include "../recorder/seal.h"
 #include "config.h"
+#include "config_recording.h"
 #include "listener.h"
 #include "log.h"
 #include "ssh_server.h"
@@ -89,6 +91,41 @@ ensure_private_dir(const char *dir)
 	return 0;
 }
 
+/* Recordings readable by the auditors' group alone (rec_file.h). */
+static int
+recordings_rights(const struct config *conf)
+{
+	size_t n = strlen(conf->state_dir);
+	const char *parent = NULL;
+	char why[300];
+	gid_t gid = (gid_t)-1;
+	int rc;
+
+	if ((rc = config_auditor_gid(conf, &gid, why, sizeof(why))) < 0) {
+		log_error("%s", why);
+		return -1;
+	}
+	rec_file_set_group(rc == 1 ? gid : (gid_t)-1);
+	/* The default place, STATE/recordings: auditors pass through. */
+	if (strncmp(conf->recordings_dir, conf->state_dir, n) == 0 &&
+	    conf->recordings_dir[n] == '/' &&
+	    strchr(conf->recordings_dir + n + 1, '/') == NULL)
+		parent = conf->state_dir;
+	if (rec_file_prepare_dir(conf->recordings_dir, parent) < 0) {
+		log_error("cannot set the rights of %s: %s",
+		    conf->recordings_dir, strerror(errno));
+		return -1;
+	}
+	if (rc == 1)
+		log_info("recordings readable by group %s (gid %u)",
+		    conf->auditor_group != NULL ? conf->auditor_group :
+		    CONFIG_AUDITOR_GROUP_DEFAULT, (unsigned)gid);
+	else
+		log_info("recordings readable by root alone (no group %s)",
+		    CONFIG_AUDITOR_GROUP_DEFAULT);
+	return 0;
+}
+
 static int
 daemonize(void)
 {
@@ -154,6 +191,7 @@ main(int argc, char *argv[])
 	unsetenv("SSH_AUTH_SOCK");
 	if (ensure_private_dir(conf->state_dir) < 0 ||
 	    ensure_private_dir(conf->recordings_dir) < 0 ||
+	    recordings_rights(conf) < 0 ||
 	    ssh_server_host_key(conf->state_dir, &hostkey) < 0 ||
 	    init_seal(conf->state_dir) < 0 ||
 	    listener_open(conf) < 0) {

@@ -18,6 +18,7 @@
 #include "asciicast.h"
 #include "chain.h"
 #include "json_text.h"
+#include "rec_file.h"
 
 #define CAST_BUF_SIZE	(64 * 1024)
 #define CAST_CHUNK	(8 * 1024)	/* input split so escapes stay bounded */
@@ -227,8 +228,7 @@ asciicast_open(const char *path, const struct asciicast_header *h)
 	    (ac->raw = malloc(CAST_RAW_MAX)) == NULL ||
 	    (ac->b64 = malloc(CAST_B64_MAX)) == NULL)
 		goto fail;
-	ac->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW |
-	    O_CLOEXEC, 0600);
+	ac->fd = rec_file_create(path, 0);
 	if (ac->fd < 0)
 		goto fail;
 	if ((ac->chain = chain_open(path)) == NULL) {

@@ -19,6 +19,7 @@
 #include <openssl/evp.h>
 
 #include "chain.h"
+#include "rec_file.h"
 #include "seal.h"
 
 #define CHAIN_MAGIC	"hvbastion-chain v1"
@@ -103,8 +104,7 @@ chain_open(const char *datapath)
 		errno = ENOMEM;
 		goto fail;
 	}
-	ch->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
-	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	ch->fd = rec_file_create(path, O_APPEND);
 	if (ch->fd < 0)
 		goto fail;
 	return ch;

@@ -11,6 +11,7 @@
 
 #include "chain.h"
 #include "json_text.h"
+#include "rec_file.h"
 #include "session_log.h"
 
 struct session_log {
@@ -30,8 +31,7 @@ session_log_open(const char *path, const char *session_id)
 
 	if ((sl = calloc(1, sizeof(*sl))) == NULL)
 		return NULL;
-	sl->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
-	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	sl->fd = rec_file_create(path, O_APPEND);
 	if (sl->fd < 0) {
 		free(sl);
 		return NULL;

@@ -137,3 +137,81 @@ def test_hostile_bytes_round_trip_exactly(bed):
     cp = hvb(bed, "sessions", "--grep", "joined")
     assert cp.returncode == 0 and s["id"].encode() in cp.stdout, show(cp)
     assert b"\x1b" not in cp.stdout and b"\x00" not in cp.stdout, show(cp)
+
+
+AUDIT_GROUP = "hvbtest-audit"
+
+
+def _pty_session(bed, bastion, *lines):
+    argv = bed.ssh_argv("alice", "alice", "pve1", tty=True, port=bastion.port,
+                        known_hosts=bastion.known_hosts)
+    child = pexpect.spawn(argv[0], argv[1:], dimensions=(30, 100),
+                          timeout=30, env=spawn_env(bed))
+    child.expect(PROMPT_RE)
+    for line in lines:
+        child.sendline(line)
+        child.expect(PROMPT_RE)
+    child.sendline(b"exit")
+    child.expect(pexpect.EOF)
+    child.close()
+
+
+def _as(user, *argv):
+    cp = subprocess.run(["runuser", "-u", user, "--"] + [str(a) for a in argv],
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                        timeout=30)
+    cp.argv = cp.args
+    return cp
+
+
+def test_only_auditors_read_recordings(bed):
+    """Recordings 0640 with the auditor group, directory 0750: a member of
+    the group uses the tools and reads the files; another account (an
+    admin of the targets) is refused by the tools and can neither read nor
+    delete a recording; nobody but root can delete."""
+    import grp
+    import testbed
+    testbed.ensure_group(AUDIT_GROUP, ["hvbguest"])
+    gid = grp.getgrnam(AUDIT_GROUP).gr_gid
+    top = bed.root / "rights"
+    top.mkdir()
+    os.chmod(top, 0o755)
+    rec = top / "recordings"
+    b = bed.make_bastion("rights", recordings_dir=rec,
+                         extra="auditor-group %s" % AUDIT_GROUP)
+    b.start()
+    try:
+        _pty_session(bed, b, b"echo rights-$((3*3))-shown")
+    finally:
+        b.stop()
+    st = os.stat(rec)
+    assert (st.st_mode & 0o7777, st.st_gid) == (0o750, gid), oct(st.st_mode)
+    files = sorted(rec.iterdir())
+    assert any(f.name.endswith(".cast") for f in files), files
+    assert any(f.name.endswith(".jsonl.chain") for f in files), files
+    for f in files:
+        st = os.stat(f)
+        assert (st.st_mode & 0o7777, st.st_gid) == (0o640, gid), \
+            (f, oct(st.st_mode), st.st_gid)
+    cast = [f for f in files if f.name.endswith(".cast")][0]
+    hvb_bin = bed.bin_dir / "hvbastion"
+    # the auditor
+    cp = _as("hvbguest", hvb_bin, "-f", b.conf, "sessions", "--json")
+    assert cp.returncode == 0, show(cp)
+    sid = cast.name.split("-c")[0]
+    assert sid.encode() in cp.stdout, show(cp)
+    cp = _as("hvbguest", hvb_bin, "-f", b.conf, "replay", sid, "--cat")
+    assert cp.returncode == 0 and b"rights-9-shown" in cp.stdout, show(cp)
+    cp = _as("hvbguest", "rm", "-f", cast)
+    assert cp.returncode != 0 and cast.exists(), show(cp)
+    # anyone else
+    for args in (["sessions"], ["replay", sid, "--cat"], ["verify", sid]):
+        cp = _as("hvbpve", hvb_bin, "-f", b.conf, *args)
+        assert cp.returncode == 3, show(cp)
+        assert b"for auditors: root or members of group " + \
+            AUDIT_GROUP.encode() in cp.stderr, show(cp)
+        assert b"rights-9" not in cp.stdout, show(cp)
+    cp = _as("hvbpve", "cat", cast)
+    assert cp.returncode != 0 and b"rights-9" not in cp.stdout, show(cp)
+    cp = _as("hvbpve", "rm", "-f", cast)
+    assert cp.returncode != 0 and cast.exists(), show(cp)

@@ -35,6 +35,7 @@ test bed later; Service is the small base class it will use.
 """
 
 import base64
+import grp
 import os
 import pwd
 import signal
@@ -126,6 +127,16 @@ def ensure_accounts(names=ACCOUNTS):
         shadow = _shadow_field(name)
         if shadow is None or shadow.startswith("!") or shadow.startswith("*LK*"):
             run(["usermod", "-p", "*", name])
+
+
+def ensure_group(name, members=()):
+    """A local group (groupadd) whose members are exactly `members`
+    (existing accounts), e.g. the auditors' group of a recordings test."""
+    try:
+        grp.getgrnam(name)
+    except KeyError:
+        run(["groupadd", name])
+    run(["gpasswd", "-M", ",".join(members), name])
 
 
 def _shadow_field(name):
@@ -938,7 +949,8 @@ class TestBed:
         self.write_bastion_config(conf, address=address, port=port,
                                   state_dir=state, **config_kw)
         b = Bastion(self.root, conf, state, address, port, self.bin_dir,
-                    name="hvbastiond-%s" % name)
+                    name="hvbastiond-%s" % name,
+                    recordings_dir=config_kw.get("recordings_dir"))
         self.extra_bastions.append(b)
         return b
 
