@@ -550,6 +550,11 @@ connect_target(struct bridge *b)
 		refuse(b, why);
 		return;
 	}
+	/* Fail closed before the target is even reached. */
+	if (b->record_failed) {
+		refuse(b, "the session cannot be recorded; refused");
+		return;
+	}
 	b->target = d.target;
 	b->credential = d.credential;
 	b->upstream = session_upstream(b->sess, d.target, d.credential, why,

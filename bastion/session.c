@@ -309,12 +309,12 @@ session_serve(const struct config *conf, ssh_key hostkey, int fd,
 	startup_fd = -1;
 	log_info("session %s started: %s from %s (key %s)", s.id,
 	    s.auth.user->name, s.peer, s.auth.key_fp);
-	/* Fail closed: a session that cannot be recorded does not start. */
-	if (open_session_log(&s) < 0) {
-		log_error("session %s: recording unavailable; disconnecting",
-		    s.id);
-		goto out;
-	}
+	/* Fail closed: a session that cannot be recorded runs nothing; its
+	 * channels are refused with a message (bridge.c), so the person
+	 * learns why rather than seeing the connection drop. */
+	if (open_session_log(&s) < 0)
+		log_error("session %s: recording unavailable; every channel"
+		    " will be refused", s.id);
 	if ((s.event = ssh_event_new()) == NULL ||
 	    ssh_event_add_session(s.event, s.ssh) != SSH_OK)
 		goto out;

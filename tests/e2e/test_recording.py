@@ -215,3 +215,66 @@ def test_only_auditors_read_recordings(bed):
     assert cp.returncode != 0 and b"rights-9" not in cp.stdout, show(cp)
     cp = _as("hvbpve", "rm", "-f", cast)
     assert cp.returncode != 0 and cast.exists(), show(cp)
+
+
+def _fill(path):
+    """Fills the file system of path; returns the filler file."""
+    filler = path / "filler"
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while os.write(fd, b"\0" * 4096) > 0:
+            pass
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+    return filler
+
+
+def test_full_disk_ends_the_session_and_refuses_new_ones(bed):
+    """Recordings on a small tmpfs: once it is full, the running shell
+    ends with a message and a new session is refused (fail closed)."""
+    top = bed.root / "full"
+    rec = top / "recordings"
+    rec.mkdir(parents=True)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m,mode=0700",
+                    "hvbtest-full", str(rec)], check=True)
+    try:
+        b = bed.make_bastion("full", recordings_dir=rec)
+        b.start()
+        try:
+            argv = bed.ssh_argv("alice", "alice", "pve1", tty=True,
+                                port=b.port, known_hosts=b.known_hosts)
+            child = pexpect.spawn(argv[0], argv[1:], dimensions=(30, 100),
+                                  timeout=30, env=spawn_env(bed))
+            child.expect(PROMPT_RE)
+            mark = b.log_mark()
+            _fill(rec)
+            child.sendline(b"yes full-disk-output | head -c 400000;"
+                           b" sleep 2; echo still-$((1+1))-here")
+            child.expect(b"hvbastion: recording failed; the session is"
+                         b" closed")
+            child.expect(pexpect.EOF)
+            child.close()
+            assert b"still-2-here" not in (child.before or b"")
+            assert "recording failed; ending the session" in \
+                b.wait_log("recording failed", mark)
+            # a new session is refused before it can run anything
+            mark = b.log_mark()
+            cp = subprocess.run(
+                bed.ssh_argv("alice", "alice", "pve1", "echo", "ran-$((7*6))",
+                             port=b.port, known_hosts=b.known_hosts),
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=30,
+                stdin=subprocess.DEVNULL)
+            cp.argv = cp.args
+            assert cp.returncode != 0 and b"ran-42" not in cp.stdout, \
+                show(cp)
+            assert b"hvbastion: the session cannot be recorded; refused" \
+                in cp.stderr, show(cp)
+            assert "recording unavailable; every channel will be refused" in \
+                b.wait_log("recording unavailable", mark), \
+                b.log_since(mark)
+        finally:
+            b.stop()
+    finally:
+        subprocess.run(["umount", str(rec)], check=True)
