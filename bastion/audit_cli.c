@@ -25,6 +25,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
@@ -49,7 +50,6 @@
 #define ID_MAX_LEN	80
 #define ESC_LEN		1024
 #define GREP_WIN	(64 * 1024)
-#define REPLAY_MAX	(256UL * 1024 * 1024)	/* output held for seeking */
 #define SEEK_STEP	5.0
 
 /* --- common --------------------------------------------------------------- */
@@ -527,9 +527,21 @@ session_summary(const char *dir, const char *id)
 			json_int_t ch = json_integer_value(
 			    json_object_get(ev, "channel"));
 			char cast[ID_MAX_LEN + 32];
+			const char *rec;
 
 			channels++;
-			if (json_is_true(json_object_get(ev, "pty"))) {
+			rec = json_string_value(json_object_get(ev,
+			    "recording"));
+			/* The file the daemon named, if it is this session's;
+			 * older logs: a terminal's name by convention. */
+			if (rec != NULL) {
+				if (strncmp(rec, id, strlen(id)) == 0 &&
+				    strncmp(rec + strlen(id), "-c", 2) == 0 &&
+				    has_suffix(rec, ".cast") &&
+				    strlen(rec) < ID_MAX_LEN + 16 &&
+				    strchr(rec, '/') == NULL)
+					add_unique(casts, rec);
+			} else if (json_is_true(json_object_get(ev, "pty"))) {
 				snprintf(cast, sizeof(cast), "%s-c%lld.cast",
 				    id, (long long)ch);
 				add_unique(casts, cast);
@@ -590,7 +602,7 @@ grep_event(void *arg, const struct cast_event *ev)
 	size_t off = 0, n, from;
 	const char *hit;
 
-	if (ev->code != 'o' && ev->code != 'i')
+	if (ev->code != 'o' && ev->code != 'i' && ev->code != 'e')
 		return 0;
 	while (off < ev->len && !g->found) {
 		size_t chunk = ev->len - off > 8192 ? 8192 : ev->len - off;
@@ -1050,68 +1062,8 @@ audit_cli_verify(const struct config *conf, int argc, char *argv[],
 
 /* --- replay --------------------------------------------------------------- */
 
-struct held_event {
-	double	 t;
-	char	 code;
-	char	*data;
-	size_t	 len;
-};
-
-struct replay {
-	struct held_event	*ev;	/* output and input events */
-	size_t			 n, cap;
-	size_t			 bytes;
-	int			 too_big;
-};
-
-static int
-collect_event(void *arg, const struct cast_event *ev)
-{
-	struct replay *rp = arg;
-	struct held_event *e;
-
-	if (ev->code != 'o' && ev->code != 'i')
-		return 0;
-	if (rp->bytes + ev->len > REPLAY_MAX) {
-		rp->too_big = 1;
-		return -1;
-	}
-	if (rp->n == rp->cap) {
-		size_t cap = rp->cap ? 2 * rp->cap : 1024;
-
-		if ((e = realloc(rp->ev, cap * sizeof(*e))) == NULL)
-			return -1;
-		rp->ev = e;
-		rp->cap = cap;
-	}
-	e = &rp->ev[rp->n];
-	e->t = ev->t;
-	e->code = ev->code;
-	e->len = ev->len;
-	if ((e->data = malloc(ev->len + 1)) == NULL)
-		return -1;
-	memcpy(e->data, ev->data, ev->len);
-	rp->bytes += ev->len;
-	rp->n++;
-	return 0;
-}
-
-static void
-replay_free(struct replay *rp)
-{
-	size_t i;
-
-	for (i = 0; i < rp->n; i++)
-		free(rp->ev[i].data);
-	free(rp->ev);
-}
-
-struct cat_ctx {
-	FILE			*out;
-	struct term_filter	 tf;
-	char			*buf;
-	int			 filter;
-};
+#define CONTEXT_BYTES	(256 * 1024)	/* output replayed before a seek */
+#define PROGRESS_MS	250
 
 static void
 emit(FILE *out, struct term_filter *tf, int filter, char *buf,
@@ -1132,16 +1084,6 @@ emit(FILE *out, struct term_filter *tf, int filter, char *buf,
 	}
 }
 
-static int
-cat_event(void *arg, const struct cast_event *ev)
-{
-	struct cat_ctx *c = arg;
-
-	if (ev->code == 'o')
-		emit(c->out, &c->tf, c->filter, c->buf, ev->data, ev->len);
-	return 0;
-}
-
 static volatile sig_atomic_t replay_stop;
 
 static void
@@ -1151,8 +1093,8 @@ on_stop(int sig)
 	replay_stop = 1;
 }
 
-/* Waits up to ms for a key; returns the key (arrows: 'L', 'R'), 0 on
- * timeout, -1 when stopped. */
+/* Waits up to ms (-1: forever) for a key; returns the key (arrows: 'L',
+ * 'R'), 0 on timeout, -1 when stopped. */
 static int
 wait_key(int tty, int ms)
 {
@@ -1180,12 +1122,38 @@ static void
 usage_replay(void)
 {
 	fprintf(stderr, "usage: hvbastion [-f file] replay ID[-cN]"
-	    " [--speed X] [--idle-cap S] [--cat]\n"
+	    " [--speed X] [--idle-cap S] [--from TIME] [--cat]\n"
+	    "       TIME: seconds, MM:SS or H:MM:SS from the start\n"
 	    "       keys: space pause, + faster, - slower, n next command,\n"
 	    "             right/left seek 5 s, q quit\n");
 }
 
-/* The cast to replay: ID-cN, or the session's first terminal. */
+/* "90", "90.5", "1:30", "0:01:30" to seconds; -1 if malformed. */
+static double
+parse_offset(const char *s)
+{
+	double total = 0, v;
+	char *end;
+	int parts = 0;
+
+	for (;;) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = strtod(s, &end);
+		if (end == s || !(v >= 0 && v < 1e9))
+			return -1;
+		total = total * 60 + v;
+		if (++parts > 3)
+			return -1;
+		if (*end == '\0')
+			return total;
+		if (*end != ':' || memchr(s, '.', (size_t)(end - s)) != NULL)
+			return -1;
+		s = end + 1;
+	}
+}
+
+/* The cast to replay: ID-cN, or the session's first recording. */
 static int
 resolve_cast(const char *dir, const char *arg, char *path, size_t len)
 {
@@ -1210,18 +1178,205 @@ resolve_cast(const char *dir, const char *arg, char *path, size_t len)
 	return 0;
 }
 
+static void
+clock_text(double t, char *buf, size_t len)
+{
+	long s = t > 0 ? (long)t : 0;
+
+	if (s >= 3600)
+		snprintf(buf, len, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60,
+		    s % 60);
+	else
+		snprintf(buf, len, "%02ld:%02ld", s / 60, s % 60);
+}
+
+/* --cat: every stream without timing; stderr and notes on stderr. */
+static int
+replay_cat(struct cast_reader *r, FILE *out, char *buf, double from)
+{
+	struct term_filter tf_out, tf_err;
+	struct cast_event ev;
+	char esc[ESC_LEN], note[300];
+	int fout = isatty(fileno(out)), ferr = isatty(STDERR_FILENO), rc;
+
+	memset(&tf_out, 0, sizeof(tf_out));
+	memset(&tf_err, 0, sizeof(tf_err));
+	if (from > 0 && cast_reader_seek(r, from) < 0)
+		return -1;
+	while ((rc = cast_reader_next(r, &ev)) == 1) {
+		if (ev.code == 'o')
+			emit(out, &tf_out, fout, buf, ev.data, ev.len);
+		else if (ev.code == 'e')
+			emit(stderr, &tf_err, ferr, buf, ev.data, ev.len);
+		else if (ev.code == 'm') {
+			snprintf(note, sizeof(note), "%.*s",
+			    (int)(ev.len > 256 ? 256 : ev.len), ev.data);
+			fflush(out);
+			fprintf(stderr, "\nhvbastion: note at %.1f s: %s\n",
+			    ev.t, log_escape(esc, sizeof(esc), note));
+		}
+	}
+	fflush(out);
+	return rc < 0 ? -1 : 0;
+}
+
+struct player {
+	struct cast_reader	*r;
+	FILE			*out;
+	struct term_filter	 tf;
+	char			*buf;
+	int			 tty, rows;
+	double			 speed, idle, total, pos;
+	int			 paused;
+};
+
+/* The progress line, on the terminal's last row (kept out of the
+ * recording's scroll region). */
+static void
+progress(struct player *pl)
+{
+	char now[32], total[32];
+
+	if (!pl->tty || pl->rows < 2)
+		return;
+	clock_text(pl->pos, now, sizeof(now));
+	clock_text(pl->total, total, sizeof(total));
+	fprintf(pl->out, "\0337\033[%d;1H\033[0m\033[2K\033[7m replay %s / %s"
+	    "  speed x%g%s  [space pause, +/- speed, arrows seek, n next"
+	    " command, q quit] \033[0m\0338", pl->rows, now, total, pl->speed,
+	    pl->paused ? "  PAUSED" : "");
+	fflush(pl->out);
+}
+
+/*
+ * Goes to time t: clears the screen and replays, without delay, the
+ * output of the CONTEXT_BYTES before it (enough to redraw a screen in
+ * practice), then stops at the first event at t.
+ */
+static int
+player_seek(struct player *pl, double t)
+{
+	struct cast_event ev;
+	off_t at;
+	int rc;
+
+	if (t < 0)
+		t = 0;
+	if (cast_reader_seek(pl->r, t) < 0)
+		return -1;
+	rc = cast_reader_next(pl->r, &ev);
+	if (rc < 0)
+		return -1;
+	at = rc == 1 ? ev.off : (off_t)-1;
+	fputs("\033[0m\033[H\033[2J", pl->out);
+	memset(&pl->tf, 0, sizeof(pl->tf));
+	if (rc == 1 && cast_reader_seek_offset(pl->r, at > CONTEXT_BYTES ?
+	    at - CONTEXT_BYTES : 0) < 0)
+		return -1;
+	while (at >= 0 && (rc = cast_reader_next(pl->r, &ev)) == 1 &&
+	    ev.off < at)
+		if (ev.code == 'o' || ev.code == 'e')
+			emit(pl->out, &pl->tf, 1, pl->buf, ev.data, ev.len);
+	if (rc < 0)
+		return -1;
+	pl->pos = t;
+	/* ev is the event at t: play it next. */
+	return cast_reader_seek(pl->r, t);
+}
+
+static int
+play(struct player *pl, double from)
+{
+	struct cast_event ev;
+	double prev = from;
+	int rc, next_cmd = 0;
+
+	if (from > 0 && player_seek(pl, from) < 0)
+		return -1;
+	while (!replay_stop && (rc = cast_reader_next(pl->r, &ev)) == 1) {
+		double delay = ev.t - prev, waited = 0;
+		int k = 0, moved = 0;
+
+		if (delay > pl->idle)
+			delay = pl->idle;
+		if (delay < 0 || next_cmd)
+			delay = 0;
+		/* Waits in steps so that the progress line moves. */
+		while (!replay_stop) {
+			double left = delay / pl->speed - waited;
+			int ms = pl->paused ? PROGRESS_MS :
+			    left > PROGRESS_MS / 1000.0 ? PROGRESS_MS :
+			    (int)(left * 1000);
+
+			if (!pl->paused && left < 0.001)
+				break;
+			k = wait_key(pl->tty, ms);
+			if (k < 0)
+				break;
+			if (k == 0) {
+				if (!pl->paused)
+					waited += ms / 1000.0;
+				progress(pl);
+				continue;
+			}
+			if (k == ' ')
+				pl->paused = !pl->paused;
+			else if (k == '+' && pl->speed < 64)
+				pl->speed *= 2;
+			else if (k == '-' && pl->speed > 1.0 / 64)
+				pl->speed /= 2;
+			else if (k == 'q')
+				replay_stop = 1;
+			else if (k == 'n') {
+				next_cmd = 1;
+				pl->paused = 0;
+				break;
+			} else if (k == 'R' || k == 'L') {
+				double to = pl->pos + (k == 'R' ? SEEK_STEP :
+				    -SEEK_STEP);
+
+				if (player_seek(pl, to) < 0)
+					return -1;
+				prev = pl->pos;
+				moved = 1;
+				pl->paused = 0;
+				break;
+			}
+			progress(pl);
+		}
+		if (replay_stop)
+			break;
+		if (moved) {
+			progress(pl);
+			continue;	/* ev was before the jump */
+		}
+		prev = ev.t;
+		pl->pos = ev.t;
+		if (ev.code == 'i') {
+			if (next_cmd && memchr(ev.data, '\r', ev.len) != NULL)
+				next_cmd = 0;
+			continue;
+		}
+		if (ev.code == 'o' || ev.code == 'e') {
+			emit(pl->out, &pl->tf, 1, pl->buf, ev.data, ev.len);
+			progress(pl);
+		}
+	}
+	return replay_stop ? 0 : rc < 0 ? -1 : 0;
+}
+
 int
 audit_cli_replay(const struct config *conf, int argc, char *argv[],
     FILE *out)
 {
 	const char *id = NULL;
-	double speed = 1.0, idle = 2.0, prev = 0, target = -1;
+	double speed = 1.0, idle = 2.0, from = 0;
 	struct termios saved, raw;
-	struct replay rp;
-	struct term_filter tf;
+	struct cast_reader *r = NULL;
+	struct player pl;
+	struct winsize ws;
 	char path[PATH_MAX], *buf = NULL, esc[ESC_LEN], *end;
-	int cat = 0, tty, paused = 0, a, rc = EXIT_BAD, next_cmd = 0;
-	size_t i;
+	int cat = 0, a, rc = EXIT_BAD, raw_set = 0;
 
 	for (a = 0; a < argc; a++) {
 		if (strcmp(argv[a], "--cat") == 0)
@@ -1239,6 +1394,11 @@ audit_cli_replay(const struct config *conf, int argc, char *argv[],
 			else
 				idle = v;
 			a++;
+		} else if (strcmp(argv[a], "--from") == 0 && a + 1 < argc) {
+			if ((from = parse_offset(argv[++a])) < 0) {
+				usage_replay();
+				return EXIT_USAGE;
+			}
 		} else if (id == NULL && argv[a][0] != '-')
 			id = argv[a];
 		else {
@@ -1253,107 +1413,57 @@ audit_cli_replay(const struct config *conf, int argc, char *argv[],
 	if (check_access(conf) < 0)
 		return EXIT_DENIED;
 	if (resolve_cast(conf->recordings_dir, id, path, sizeof(path)) < 0) {
-		fprintf(stderr, "hvbastion: no terminal recording for %s\n",
+		fprintf(stderr, "hvbastion: no recording for %s\n",
 		    log_escape(esc, sizeof(esc), id));
 		return EXIT_BAD;
 	}
-	memset(&tf, 0, sizeof(tf));
-	if ((buf = malloc(8192 + sizeof(tf.seq) + 16)) == NULL)
+	if ((r = cast_reader_open(path)) == NULL) {
+		fprintf(stderr, "hvbastion: %s: not an asciicast v2"
+		    " recording\n", log_escape(esc, sizeof(esc), path));
 		return EXIT_BAD;
-	tty = isatty(STDOUT_FILENO);
-	if (cat) {
-		struct cat_ctx c = { out, { 0 }, buf, tty };
-
-		if (cast_foreach(path, cat_event, &c, NULL) < 0)
-			fprintf(stderr, "hvbastion: %s: not an asciicast v2"
-			    " recording\n", log_escape(esc, sizeof(esc), path));
-		else
-			rc = EXIT_OK;
-		free(buf);
-		return rc;
 	}
-	memset(&rp, 0, sizeof(rp));
-	if (cast_foreach(path, collect_event, &rp, NULL) < 0 || rp.too_big) {
-		fprintf(stderr, "hvbastion: %s: %s\n",
-		    log_escape(esc, sizeof(esc), path), rp.too_big ?
-		    "too large to replay with seeking; use --cat" :
-		    "not an asciicast v2 recording");
+	if ((buf = malloc(8192 + sizeof(((struct term_filter *)0)->seq) +
+	    16)) == NULL)
+		goto out;
+	if (cat) {
+		if (replay_cat(r, out, buf, from) == 0)
+			rc = EXIT_OK;
 		goto out;
 	}
-	tty = tty && isatty(STDIN_FILENO);
+	memset(&pl, 0, sizeof(pl));
+	pl.r = r;
+	pl.out = out;
+	pl.buf = buf;
+	pl.speed = speed;
+	pl.idle = idle;
+	pl.total = cast_reader_duration(r);
+	pl.tty = isatty(STDIN_FILENO) && isatty(fileno(out));
 	signal(SIGINT, on_stop);
 	signal(SIGTERM, on_stop);
-	if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
+	if (pl.tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
 		raw = saved;
 		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
 		raw.c_cc[VMIN] = 1;
 		raw.c_cc[VTIME] = 0;
 		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+		raw_set = 1;
+		if (ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_row > 2)
+			pl.rows = ws.ws_row;
+		/* The last row is the progress line's. */
+		if (pl.rows > 2)
+			fprintf(out, "\033[1;%dr\033[H\033[2J", pl.rows - 1);
+		progress(&pl);
 	} else
-		tty = 0;
-	for (i = 0; i < rp.n && !replay_stop; i++) {
-		struct held_event *e = &rp.ev[i];
-		double delay = e->t - prev;
-		int k;
-
-		if (delay > idle)
-			delay = idle;
-		if (delay < 0)
-			delay = 0;
-		/* Seeking and jumping play without delay. */
-		if ((target >= 0 && e->t < target) || next_cmd)
-			delay = 0;
-		else
-			target = -1;
-		while (!replay_stop) {
-			k = wait_key(tty, paused ? -1 :
-			    (int)(delay / speed * 1000));
-			if (k <= 0)
-				break;
-			if (k == ' ')
-				paused = !paused;
-			else if (k == '+' && speed < 64)
-				speed *= 2;
-			else if (k == '-' && speed > 1.0 / 64)
-				speed /= 2;
-			else if (k == 'q')
-				replay_stop = 1;
-			else if (k == 'n') {
-				next_cmd = 1;
-				paused = 0;
-				break;
-			} else if (k == 'R') {
-				target = e->t + SEEK_STEP;
-				paused = 0;
-				break;
-			} else if (k == 'L') {
-				/* Back: clear and redraw from the start. */
-				target = e->t - SEEK_STEP;
-				fputs("\033[0m\033[H\033[2J", out);
-				memset(&tf, 0, sizeof(tf));
-				i = 0;
-				e = &rp.ev[0];
-				paused = 0;
-				break;
-			}
-		}
-		if (replay_stop)
-			break;
-		prev = e->t;
-		if (e->code == 'i') {
-			if (next_cmd && memchr(e->data, '\r', e->len) != NULL)
-				next_cmd = 0;
-			continue;
-		}
-		emit(out, &tf, 1, buf, e->data, e->len);
-		fflush(out);
-	}
+		pl.tty = 0;
+	if (play(&pl, from) == 0)
+		rc = EXIT_OK;
+	if (pl.rows > 2)
+		fprintf(out, "\033[0m\033[r\033[%d;1H\033[2K", pl.rows);
 	fflush(out);
-	if (tty)
+	if (raw_set)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-	rc = EXIT_OK;
 out:
-	replay_free(&rp);
+	cast_reader_close(r);
 	free(buf);
 	return rc;
 }

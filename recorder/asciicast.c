@@ -33,7 +33,10 @@ struct asciicast {
 	struct timespec	 start;
 	struct timespec	 last_sync;	/* the last fdatasync of both files */
 	int		 dirty;		/* written, not yet synced */
-	struct json_text out_state, in_state;
+	struct json_text out_state, in_state, err_state;
+	long long	 limit;		/* bytes kept a stream; 0: all */
+	long long	 seen[3];	/* o, i, e */
+	int		 cut[3];	/* the truncation marker is written */
 	char		*buf;
 	size_t		 len;
 	char		*esc;		/* JSON_TEXT_MAX_OUT(CAST_CHUNK) */
@@ -240,6 +243,7 @@ asciicast_open(const char *path, const struct asciicast_header *h)
 		goto fail;
 	}
 	ac->record_input = h->record_input;
+	ac->limit = h->stream_limit > 0 ? h->stream_limit : 0;
 	clock_gettime(CLOCK_MONOTONIC, &ac->start);
 	ac->last_sync = ac->start;
 	safe_term(term, sizeof(term), h->term);
@@ -249,6 +253,18 @@ asciicast_open(const char *path, const struct asciicast_header *h)
 	    "timestamp", (json_int_t)h->timestamp, "env", "TERM", term);
 	if (hdr == NULL)
 		goto fail;
+	if (h->command != NULL) {
+		char *cmd = json_text_utf8_copy(h->command,
+		    strlen(h->command));
+
+		if (cmd == NULL || json_object_set_new(hdr, "command",
+		    json_string(cmd)) < 0 || json_object_set_new(hdr,
+		    "stream_limit", json_integer(ac->limit)) < 0) {
+			free(cmd);
+			goto fail;
+		}
+		free(cmd);
+	}
 	if (h->title != NULL) {
 		char *title = json_text_utf8_copy(h->title, strlen(h->title));
 
@@ -282,10 +298,42 @@ fail:
 	return NULL;
 }
 
+/*
+ * The streams of a command are kept up to the limit; past it, a marker
+ * says where the recording of that stream stops (the session log has the
+ * size and SHA-256 of the whole stream).
+ */
+static int
+limited(struct asciicast *ac, int which, const char *code,
+    struct json_text *st, const void *buf, size_t len)
+{
+	static const char *const names[3] = { "stdout", "stdin", "stderr" };
+	long long room;
+	char note[160];
+
+	if (ac->limit == 0)
+		return stream_event(ac, st, code, buf, len);
+	room = ac->limit - ac->seen[which];
+	ac->seen[which] += (long long)len;
+	if (room >= (long long)len)
+		return stream_event(ac, st, code, buf, len);
+	if (room > 0 && stream_event(ac, st, code, buf, (size_t)room) < 0)
+		return -1;
+	if (ac->cut[which])
+		return ac->error ? -1 : 0;
+	ac->cut[which] = 1;
+	/* Finish a character the cut split, then say so. */
+	if (st->ncarry > 0 && escaped_chunk(ac, st, code, NULL, 0, 1) < 0)
+		return -1;
+	snprintf(note, sizeof(note), "%s truncated: only its first %lld"
+	    " bytes are kept (record-exec-streams)", names[which], ac->limit);
+	return asciicast_marker(ac, note);
+}
+
 int
 asciicast_output(struct asciicast *ac, const void *buf, size_t len)
 {
-	return stream_event(ac, &ac->out_state, "o", buf, len);
+	return limited(ac, 0, "o", &ac->out_state, buf, len);
 }
 
 int
@@ -293,7 +341,13 @@ asciicast_input(struct asciicast *ac, const void *buf, size_t len)
 {
 	if (!ac->record_input)
 		return ac->error ? -1 : 0;
-	return stream_event(ac, &ac->in_state, "i", buf, len);
+	return limited(ac, 1, "i", &ac->in_state, buf, len);
+}
+
+int
+asciicast_errout(struct asciicast *ac, const void *buf, size_t len)
+{
+	return limited(ac, 2, "e", &ac->err_state, buf, len);
 }
 
 int
@@ -365,6 +419,8 @@ asciicast_close(struct asciicast *ac)
 		escaped_chunk(ac, &ac->out_state, "o", NULL, 0, 1);
 	if (ac->in_state.ncarry > 0 && ac->record_input)
 		escaped_chunk(ac, &ac->in_state, "i", NULL, 0, 1);
+	if (ac->err_state.ncarry > 0)
+		escaped_chunk(ac, &ac->err_state, "e", NULL, 0, 1);
 	if (flush(ac) < 0 || fsync(ac->fd) < 0)
 		rc = -1;
 	if (close(ac->fd) < 0)

@@ -23,6 +23,10 @@ struct asciicast_header {
 	const char	*term;		/* untrusted: sanitised */
 	const char	*title;		/* may be NULL */
 	int		 record_input;
+	/* A command without a pty: its streams, each kept up to stream_limit
+	 * bytes (0: no limit); "o" stdout, "e" stderr, "i" stdin. */
+	const char	*command;	/* NULL: a terminal */
+	long long	 stream_limit;
 };
 
 /* Creates path (O_EXCL, mode 0600).  Returns NULL with errno set. */
@@ -30,6 +34,9 @@ struct asciicast *asciicast_open(const char *path,
 		    const struct asciicast_header *);
 int	asciicast_output(struct asciicast *, const void *buf, size_t len);
 int	asciicast_input(struct asciicast *, const void *buf, size_t len);
+/* stderr of a command without a pty ("e", not an asciicast code: stock
+ * players ignore it). */
+int	asciicast_errout(struct asciicast *, const void *buf, size_t len);
 int	asciicast_resize(struct asciicast *, int width, int height);
 int	asciicast_marker(struct asciicast *, const char *label);
 /* True when events wait in the buffer or on the disk's way (the caller

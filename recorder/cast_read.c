@@ -21,6 +21,7 @@ struct cast_reader {
 	unsigned char	*exact;		/* decoded "x" bytes */
 	size_t		 nexact;
 	char		 exact_code;	/* 0: none pending */
+	off_t		 exact_off;	/* where that "x" line starts */
 	int		 have_peek;
 	struct cast_event peek;
 };
@@ -175,6 +176,8 @@ cast_reader_next(struct cast_reader *r, struct cast_event *ev)
 		return 1;
 	}
 	for (;;) {
+		off_t off = ftello(r->f);
+
 		if ((n = read_line(r)) == 0)
 			return 0;
 		if (n == -2)
@@ -196,6 +199,7 @@ cast_reader_next(struct cast_reader *r, struct cast_event *ev)
 			    r->exact)) >= 0) {
 				r->exact_code = data[0];
 				r->nexact = (size_t)m;
+				r->exact_off = off;
 			}
 			continue;
 		}
@@ -203,9 +207,11 @@ cast_reader_next(struct cast_reader *r, struct cast_event *ev)
 		ev->code = code[0] != '\0' && code[1] == '\0' ? code[0] : '?';
 		ev->data = data;
 		ev->len = len;
+		ev->off = off;
 		if (r->exact_code != 0 && r->exact_code == ev->code) {
 			ev->data = (const char *)r->exact;
 			ev->len = r->nexact;
+			ev->off = r->exact_off;
 		}
 		r->exact_code = 0;
 		return 1;
@@ -280,6 +286,22 @@ cast_reader_seek(struct cast_reader *r, double target)
 			return 0;
 		}
 	return rc;
+}
+
+int
+cast_reader_seek_offset(struct cast_reader *r, off_t off)
+{
+	int c;
+
+	r->have_peek = 0;
+	r->exact_code = 0;
+	if (off <= r->data_start)
+		return fseeko(r->f, r->data_start, SEEK_SET);
+	if (fseeko(r->f, off - 1, SEEK_SET) < 0)
+		return -1;
+	while ((c = fgetc(r->f)) != EOF && c != '\n')
+		;
+	return ferror(r->f) ? -1 : 0;
 }
 
 double

@@ -30,6 +30,7 @@ struct cast_event {
 	char		 code;	/* 'o', 'i', 'e', 'r', 'm'; '?' otherwise */
 	const char	*data;	/* exact bytes; valid until the next call */
 	size_t		 len;
+	off_t		 off;	/* where its line (or its "x" line) starts */
 };
 
 struct cast_reader;
@@ -47,6 +48,11 @@ int	cast_reader_next(struct cast_reader *, struct cast_event *);
  * cast_reader_next() returns it.  0, or -1 on a read error.
  */
 int	cast_reader_seek(struct cast_reader *, double t);
+/*
+ * Goes to the first line that starts at off or later (a line start is
+ * the byte after a newline): for context before a seek's event.
+ */
+int	cast_reader_seek_offset(struct cast_reader *, off_t off);
 /* The time of the last event (0 for none), from the file's tail. */
 double	cast_reader_duration(struct cast_reader *);
 void	cast_reader_close(struct cast_reader *);

@@ -278,3 +278,67 @@ def test_full_disk_ends_the_session_and_refuses_new_ones(bed):
             b.stop()
     finally:
         subprocess.run(["umount", str(rec)], check=True)
+
+
+def _session_log(bed, sid):
+    import json
+    path = bed.recordings_dir / ("%s.jsonl" % sid)
+    return [json.loads(l) for l in path.read_text().splitlines()]
+
+
+def test_exec_streams_kept_up_to_the_limit(bed):
+    """A command without a pty: stdout and stderr are kept (up to
+    record-exec-streams, 1 MiB by default) and replayed by --cat to the
+    same streams, with a note where a stream was cut; the SHA-256 in the
+    session log covers the whole stream."""
+    import hashlib
+    before = {s["id"] for s in sessions(bed)}
+    cp = subprocess.run(
+        bed.ssh_argv("alice", "alice", "pve1",
+                     "printf 'err-\\377-data' >&2; yes exec-stream-line |"
+                     " head -c 1500000", tty=False),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60,
+        stdin=subprocess.DEVNULL)
+    cp.argv = cp.args
+    assert cp.returncode == 0 and len(cp.stdout) == 1500000, show(cp)
+    s = wait_for(lambda: [x for x in sessions(bed) if x["id"] not in before
+                          and x["outcome"] != "unfinished"], 10)
+    assert s and s[0]["kinds"] == ["exec"], s
+    s = s[0]
+    assert len(s["recordings"]) == 1, s
+    ends = [e for e in _session_log(bed, s["id"])
+            if e["event"] == "channel_end"]
+    assert ends[0]["sha256_out"] == hashlib.sha256(cp.stdout).hexdigest()
+    assert ends[0]["bytes_out"] == 1500000
+    rp = hvb(bed, "replay", s["id"], "--cat")
+    assert rp.returncode == 0, show(rp)
+    assert rp.stdout == cp.stdout[:1024 * 1024], (len(rp.stdout),)
+    assert b"err-\xff-data" in rp.stderr, show(rp)
+    assert re.search(rb"hvbastion: note at [0-9.]+ s: stdout truncated: only"
+                     rb" its first 1048576 bytes are kept", rp.stderr), \
+        show(rp)
+    assert b"stderr truncated" not in rp.stderr
+    cp = hvb(bed, "verify", s["id"])
+    assert cp.returncode == 0, show(cp)
+    # the table names the command's recording; grep finds stderr too
+    found = sessions(bed, "--grep", "err-")
+    assert s["id"] in [x["id"] for x in found], found
+
+
+def test_exec_streams_off(bed):
+    """record-exec-streams 0: digests only, no recording file."""
+    b = bed.make_bastion("nostreams", extra="record-exec-streams 0")
+    b.start()
+    try:
+        cp = subprocess.run(
+            bed.ssh_argv("alice", "alice", "pve1", "echo digest-only",
+                         tty=False, port=b.port, known_hosts=b.known_hosts),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60,
+            stdin=subprocess.DEVNULL)
+        cp.argv = cp.args
+        assert cp.returncode == 0 and cp.stdout == b"digest-only\n", show(cp)
+    finally:
+        b.stop()
+    names = [f.name for f in b.recordings_dir.iterdir()]
+    assert any(n.endswith(".jsonl") for n in names), names
+    assert not any(".cast" in n for n in names), names

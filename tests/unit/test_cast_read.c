@@ -89,7 +89,7 @@ test_round_trip_every_split(void **state)
 	struct fixture *fx = *state;
 	static unsigned char in[40000], out[50000];
 	static const size_t steps[] = { 1, 2, 3, 5, 8191, 8192, 8193, 40000 };
-	struct asciicast_header h = { 80, 24, 0, "xterm", NULL, 1 };
+	struct asciicast_header h = { 80, 24, 0, "xterm", NULL, 1, NULL, 0 };
 	size_t len = hostile(in, sizeof(in)), s;
 
 	for (s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
@@ -119,6 +119,45 @@ test_round_trip_every_split(void **state)
 		    len);
 		assert_memory_equal(out, in, len);
 	}
+}
+
+static void
+test_stream_limit(void **state)
+{
+	struct fixture *fx = *state;
+	struct asciicast_header h = { 80, 24, 0, NULL, NULL, 1, "cat", 10 };
+	static const char out[] = "0123456789\xe2\x82\xac more";
+	unsigned char back[64];
+	struct cast_reader *r;
+	struct cast_event ev;
+	struct asciicast *ac;
+	int markers = 0;
+
+	ac = asciicast_open(fx->path, &h);
+	assert_non_null(ac);
+	/* The cut falls inside a character: the first 10 bytes exactly. */
+	assert_int_equal(asciicast_output(ac, out, 8), 0);
+	assert_int_equal(asciicast_output(ac, out + 8, 3), 0);
+	assert_int_equal(asciicast_output(ac, out + 11, sizeof(out) - 12), 0);
+	assert_int_equal(asciicast_errout(ac, "e\xff", 2), 0);
+	assert_int_equal(asciicast_close(ac), 0);
+	assert_int_equal(read_stream(fx->path, 'o', back, sizeof(back)), 11 -
+	    1);
+	assert_memory_equal(back, out, 10);
+	assert_int_equal(read_stream(fx->path, 'e', back, sizeof(back)), 2);
+	assert_memory_equal(back, "e\xff", 2);
+	r = cast_reader_open(fx->path);
+	assert_non_null(r);
+	assert_string_equal(json_string_value(json_object_get(
+	    cast_reader_header(r), "command")), "cat");
+	while (cast_reader_next(r, &ev) == 1)
+		if (ev.code == 'm') {
+			markers++;
+			assert_non_null(memmem(ev.data, ev.len,
+			    "stdout truncated", 16));
+		}
+	assert_int_equal(markers, 1);
+	cast_reader_close(r);
 }
 
 static void
@@ -229,6 +268,8 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_unpaired_exact_ignored,
 		    setup, teardown),
 		cmocka_unit_test(test_base64_strict),
+		cmocka_unit_test_setup_teardown(test_stream_limit, setup,
+		    teardown),
 		cmocka_unit_test_setup_teardown(test_seek_bisects, setup,
 		    teardown),
 	};
