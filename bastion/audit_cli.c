@@ -1225,7 +1225,7 @@ struct player {
 	FILE			*out;
 	struct term_filter	 tf;
 	char			*buf;
-	int			 tty, rows;
+	int			 tty, rows, cols;
 	double			 speed, idle, total, pos;
 	int			 paused;
 };
@@ -1235,16 +1235,25 @@ struct player {
 static void
 progress(struct player *pl)
 {
-	char now[32], total[32];
+	char now[32], total[32], line[256];
+	int n;
 
 	if (!pl->tty || pl->rows < 2)
 		return;
 	clock_text(pl->pos, now, sizeof(now));
 	clock_text(pl->total, total, sizeof(total));
-	fprintf(pl->out, "\0337\033[%d;1H\033[0m\033[2K\033[7m replay %s / %s"
-	    "  speed x%g%s  [space pause, +/- speed, arrows seek, n next"
-	    " command, q quit] \033[0m\0338", pl->rows, now, total, pl->speed,
-	    pl->paused ? "  PAUSED" : "");
+	n = snprintf(line, sizeof(line), " replay %s / %s  speed x%g%s  "
+	    "[space pause  +/- speed  arrows seek  n next command  q quit] ",
+	    now, total, pl->speed, pl->paused ? "  PAUSED" : "");
+	/* One row, never wrapped. */
+	if (n < 0)
+		return;
+	if (n >= (int)sizeof(line))
+		n = (int)sizeof(line) - 1;
+	if (pl->cols > 1 && n > pl->cols - 1)
+		n = pl->cols - 1;
+	fprintf(pl->out, "\0337\033[%d;1H\033[0m\033[2K\033[7m%.*s\033[0m"
+	    "\0338", pl->rows, n, line);
 	fflush(pl->out);
 }
 
@@ -1267,19 +1276,19 @@ player_seek(struct player *pl, double t)
 	rc = cast_reader_next(pl->r, &ev);
 	if (rc < 0)
 		return -1;
-	at = rc == 1 ? ev.off : (off_t)-1;
+	/* Past the end: the last screen. */
+	at = rc == 1 ? ev.off : cast_reader_size(pl->r);
 	fputs("\033[0m\033[H\033[2J", pl->out);
 	memset(&pl->tf, 0, sizeof(pl->tf));
-	if (rc == 1 && cast_reader_seek_offset(pl->r, at > CONTEXT_BYTES ?
+	if (cast_reader_seek_offset(pl->r, at > CONTEXT_BYTES ?
 	    at - CONTEXT_BYTES : 0) < 0)
 		return -1;
-	while (at >= 0 && (rc = cast_reader_next(pl->r, &ev)) == 1 &&
-	    ev.off < at)
+	while ((rc = cast_reader_next(pl->r, &ev)) == 1 && ev.off < at)
 		if (ev.code == 'o' || ev.code == 'e')
 			emit(pl->out, &pl->tf, 1, pl->buf, ev.data, ev.len);
 	if (rc < 0)
 		return -1;
-	pl->pos = t;
+	pl->pos = t < pl->total ? t : pl->total;
 	/* ev is the event at t: play it next. */
 	return cast_reader_seek(pl->r, t);
 }
@@ -1447,8 +1456,10 @@ audit_cli_replay(const struct config *conf, int argc, char *argv[],
 		raw.c_cc[VTIME] = 0;
 		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
 		raw_set = 1;
-		if (ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_row > 2)
+		if (ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_row > 2) {
 			pl.rows = ws.ws_row;
+			pl.cols = ws.ws_col;
+		}
 		/* The last row is the progress line's. */
 		if (pl.rows > 2)
 			fprintf(out, "\033[1;%dr\033[H\033[2J", pl.rows - 1);

@@ -304,6 +304,14 @@ cast_reader_seek_offset(struct cast_reader *r, off_t off)
 	return ferror(r->f) ? -1 : 0;
 }
 
+off_t
+cast_reader_size(struct cast_reader *r)
+{
+	struct stat sb;
+
+	return fstat(fileno(r->f), &sb) == 0 ? sb.st_size : 0;
+}
+
 double
 cast_reader_duration(struct cast_reader *r)
 {

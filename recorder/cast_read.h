@@ -53,6 +53,8 @@ int	cast_reader_seek(struct cast_reader *, double t);
  * the byte after a newline): for context before a seek's event.
  */
 int	cast_reader_seek_offset(struct cast_reader *, off_t off);
+/* The file's size (0 if unknown). */
+off_t	cast_reader_size(struct cast_reader *);
 /* The time of the last event (0 for none), from the file's tail. */
 double	cast_reader_duration(struct cast_reader *);
 void	cast_reader_close(struct cast_reader *);

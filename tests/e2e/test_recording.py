@@ -342,3 +342,109 @@ def test_exec_streams_off(bed):
     names = [f.name for f in b.recordings_dir.iterdir()]
     assert any(n.endswith(".jsonl") for n in names), names
     assert not any(".cast" in n for n in names), names
+
+
+def _event_times(cast, needle):
+    import json
+    out = []
+    with open(cast, "rb") as f:
+        f.readline()
+        for line in f:
+            ev = json.loads(line)
+            if ev[1] == "o" and needle in ev[2]:
+                out.append(ev[0])
+    return out
+
+
+def test_replay_from_a_time(bed):
+    s = shell_session(bed, b"echo first-$((1)); sleep 1.5; echo second-$((2))")
+    cast = bed.recordings_dir / s["recordings"][0]
+    t1 = _event_times(cast, "first-1")[0]
+    t2 = _event_times(cast, "second-2")[0]
+    assert t2 > t1 + 1
+    mid = (t1 + t2) / 2
+    for when in ("%.3f" % mid, "00:%06.3f" % mid, "0:00:%06.3f" % mid):
+        cp = hvb(bed, "replay", s["id"], "--cat", "--from", when)
+        assert cp.returncode == 0, show(cp)
+        assert b"second-2" in cp.stdout and b"first-1" not in cp.stdout, \
+            show(cp)
+    # played (not --cat) from there: the same, with the screen cleared
+    cp = hvb(bed, "replay", s["id"], "--from", "%.3f" % mid, "--speed",
+             "50")
+    assert cp.returncode == 0 and b"second-2" in cp.stdout, show(cp)
+    for bad in ("1:2:3:4", "-5", "x", "1:x"):
+        cp = hvb(bed, "replay", s["id"], "--from", bad)
+        assert cp.returncode == 2, show(cp)
+
+
+class Tmux:
+    """A private tmux server (its own socket) running one command."""
+
+    def __init__(self, bed, name, argv, size=(100, 30)):
+        self.sock = str(bed.root / ("tmux-%s" % name))
+        self.name = name
+        env = spawn_env(bed)
+        subprocess.run(["tmux", "-S", self.sock, "-f", "/dev/null",
+                        "new-session", "-d", "-s", name, "-x", str(size[0]),
+                        "-y", str(size[1]), "--"] + [str(a) for a in argv],
+                       check=True, env=env)
+        self.tmux("set-option", "-t", name, "remain-on-exit", "on")
+
+    def tmux(self, *args):
+        return subprocess.run(["tmux", "-S", self.sock] + list(args),
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              timeout=20)
+
+    def keys(self, *keys):
+        self.tmux("send-keys", "-t", self.name, *keys)
+
+    def screen(self):
+        return self.tmux("capture-pane", "-p", "-t", self.name).stdout.decode(
+            errors="replace")
+
+    def wait(self, pred, timeout=15):
+        return wait_for(lambda: pred(self.screen()), timeout, 0.1)
+
+    def dead(self):
+        cp = self.tmux("display-message", "-p", "-t", self.name,
+                       "#{pane_dead}")
+        return cp.stdout.strip() == b"1"
+
+    def close(self):
+        self.tmux("kill-server")
+
+
+def test_replay_keys_under_tmux(bed):
+    """Progress line, pause, speed, seek and quit keys in a real terminal
+    (tmux send-keys, capture-pane)."""
+    s = shell_session(bed, b"echo first-$((1)); sleep 2; echo second-$((2))")
+    argv = [bed.bin_dir / "hvbastion", "-f", bed.conf, "replay", s["id"],
+            "--idle-cap", "60"]
+    t = Tmux(bed, "keys", argv)
+    try:
+        assert t.wait(lambda x: "first-1" in x and
+                      re.search(r"replay \d\d:\d\d / 00:0\d  speed x1", x)), \
+            t.screen()
+        last = t.screen().rstrip("\n").splitlines()[-1]
+        assert last.startswith(" replay "), t.screen()
+        t.keys("Space")
+        assert t.wait(lambda x: "PAUSED" in x), t.screen()
+        t.keys("+")
+        assert t.wait(lambda x: "speed x2  PAUSED" in x), t.screen()
+        t.keys("Space")
+        assert t.wait(lambda x: "PAUSED" not in x), t.screen()
+        # right arrow: 5 s on, past the end: the last screen, then the end
+        t.keys("Right")
+        assert t.wait(lambda x: "second-2" in x and t.dead()), t.screen()
+        assert "PAUSED" not in t.screen()
+    finally:
+        t.close()
+    t = Tmux(bed, "quit", argv)
+    try:
+        assert t.wait(lambda x: "first-1" in x), t.screen()
+        t.keys("q")
+        assert t.wait(lambda x: t.dead()), t.screen()
+        # the terminal is left usable: no scroll region, cursor at the end
+        assert "replay 00:" not in t.screen().splitlines()[-1]
+    finally:
+        t.close()
