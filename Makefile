@@ -57,6 +57,9 @@ CORE_SRCS += bastion/audit.c
 CORE_SRCS += recorder/cast_read.c
 CORE_SRCS += bastion/config_recording.c
 CORE_SRCS += recorder/rec_file.c
+CORE_SRCS += recorder/rec_zstd.c
+PKGS += libzstd
+DEB_BUILD += libzstd-dev
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \

@@ -35,6 +35,7 @@
 #include "../recorder/cast_read.h"
 #include "../recorder/chain.h"
 #include "../recorder/json_text.h"
+#include "../recorder/rec_zstd.h"
 #include "../recorder/seal.h"
 #include "audit_cli.h"
 #include "config.h"
@@ -188,6 +189,40 @@ list_names(const char *dir, const char *prefix, const char *suffix,
 	}
 	closedir(d);
 	if (nm->n > 0)
+		qsort(nm->v, nm->n, sizeof(*nm->v), cmp_str);
+	return 0;
+}
+
+/* The terminal recordings starting with prefix, compressed or not
+ * (FILE.cast.zst counts as FILE.cast: rec_zstd.h), sorted, unique. */
+static int
+list_casts(const char *dir, const char *prefix, struct names *nm)
+{
+	struct names z;
+	size_t i;
+
+	if (list_names(dir, prefix, ".cast", nm) < 0)
+		return -1;
+	if (list_names(dir, prefix, ".cast" REC_ZSTD_SUFFIX, &z) < 0)
+		return 0;
+	for (i = 0; i < z.n; i++) {
+		size_t n = strlen(z.v[i]) - strlen(REC_ZSTD_SUFFIX), j;
+		char **tmp;
+		int dup = 0;
+
+		z.v[i][n] = '\0';
+		for (j = 0; j < nm->n; j++)
+			if (strcmp(nm->v[j], z.v[i]) == 0)
+				dup = 1;
+		if (dup || (tmp = realloc(nm->v, (nm->n + 1) *
+		    sizeof(*tmp))) == NULL)
+			continue;
+		nm->v = tmp;
+		nm->v[nm->n++] = z.v[i];
+		z.v[i] = NULL;
+	}
+	names_free(&z);
+	if (nm->n > 1)
 		qsort(nm->v, nm->n, sizeof(*nm->v), cmp_str);
 	return 0;
 }
@@ -942,7 +977,7 @@ verify_session(const struct config *conf, const char *id,
 	int nfiles = 0;
 
 	snprintf(prefix, sizeof(prefix), "%s-c", id);
-	list_names(dir, prefix, ".cast", &casts);
+	list_casts(dir, prefix, &casts);
 	list_names(dir, id, CHAIN_SUFFIX, &chains);
 	fprintf(out, "%s:\n", id);
 	snprintf(name, sizeof(name), "%s.jsonl", id);
@@ -1168,8 +1203,13 @@ resolve_cast(const char *dir, const char *arg, char *path, size_t len)
 	snprintf(path, len, "%s/%s.cast", dir, name);
 	if (access(path, R_OK) == 0)
 		return 0;
+	snprintf(path, len, "%s/%s.cast" REC_ZSTD_SUFFIX, dir, name);
+	if (access(path, R_OK) == 0) {
+		snprintf(path, len, "%s/%s.cast", dir, name);
+		return 0;
+	}
 	snprintf(name + strlen(name), sizeof(name) - strlen(name), "-c");
-	if (list_names(dir, name, ".cast", &nm) < 0 || nm.n == 0) {
+	if (list_casts(dir, name, &nm) < 0 || nm.n == 0) {
 		names_free(&nm);
 		return -1;
 	}

@@ -439,6 +439,7 @@ open_recording(struct bridge *b)
 	h.term = b->pty ? b->ptyinfo.term : NULL;
 	h.title = title;
 	h.record_input = conf->record_input;
+	h.compress = conf->compress_recordings;
 	if (!b->pty) {
 		h.command = b->command != NULL ? b->command : "";
 		h.stream_limit = conf->record_exec_streams;

@@ -210,6 +210,7 @@ struct config {
 	/* Recording (config_recording.c). */
 	char			*auditor_group;	/* NULL: the default */
 	long			 record_exec_streams;	/* bytes a stream */
+	int			 compress_recordings;
 };
 
 /*

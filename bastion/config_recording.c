@@ -7,6 +7,8 @@
  *   record-exec-streams BYTES   how much of each stream of a command
  *                               without a pty is kept (default 1 MiB;
  *                               0: digests only)
+ *   compress-recordings yes|no  zstd-compress terminal recordings once
+ *                               they are sealed (default no)
  */
 #include <grp.h>
 #include <stdio.h>
@@ -48,6 +50,16 @@ config_recording_stmt(struct parser *p, struct conf_stmt *st)
 		else if (config_parse_long(p, st, 1, 0, EXEC_STREAMS_MAX,
 		    &v) == 0)
 			conf->record_exec_streams = v;
+		return 1;
+	}
+	if (strcmp(kw, "compress-recordings") == 0) {
+		if (st->nwords == 2 && strcmp(st->words[1], "yes") == 0)
+			conf->compress_recordings = 1;
+		else if (st->nwords == 2 && strcmp(st->words[1], "no") == 0)
+			conf->compress_recordings = 0;
+		else
+			config_perr(p, st->line, "compress-recordings:"
+			    " expected yes or no");
 		return 1;
 	}
 	return 0;

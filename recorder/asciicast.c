@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,6 +20,7 @@
 #include "chain.h"
 #include "json_text.h"
 #include "rec_file.h"
+#include "rec_zstd.h"
 
 #define CAST_BUF_SIZE	(64 * 1024)
 #define CAST_CHUNK	(8 * 1024)	/* input split so escapes stay bounded */
@@ -27,6 +29,8 @@
 
 struct asciicast {
 	int		 fd;
+	int		 zfd;		/* PATH.zst when compressing, or -1 */
+	char		*path;
 	int		 error;		/* first errno seen */
 	struct chain	*chain;		/* <path>.chain: integrity (chain.h) */
 	int		 record_input;
@@ -202,6 +206,16 @@ stream_event(struct asciicast *ac, struct json_text *st, const char *code,
 	return ac->error ? -1 : 0;
 }
 
+/* Removes path+suffix. */
+static void
+zap(const char *path, const char *suffix)
+{
+	char p[PATH_MAX];
+
+	if (snprintf(p, sizeof(p), "%s%s", path, suffix) < (int)sizeof(p))
+		unlink(p);
+}
+
 /* TERM comes from the client: keep a conservative character set. */
 static void
 safe_term(char *dst, size_t dstlen, const char *term)
@@ -226,14 +240,30 @@ asciicast_open(const char *path, const struct asciicast_header *h)
 	if ((ac = calloc(1, sizeof(*ac))) == NULL)
 		return NULL;
 	ac->fd = -1;
-	if ((ac->buf = malloc(CAST_BUF_SIZE)) == NULL ||
+	ac->zfd = -1;
+	if ((ac->path = strdup(path)) == NULL ||
+	    (ac->buf = malloc(CAST_BUF_SIZE)) == NULL ||
 	    (ac->esc = malloc(JSON_TEXT_MAX_OUT(CAST_CHUNK))) == NULL ||
 	    (ac->raw = malloc(CAST_RAW_MAX)) == NULL ||
 	    (ac->b64 = malloc(CAST_B64_MAX)) == NULL)
 		goto fail;
-	ac->fd = rec_file_create(path, 0);
+	ac->fd = rec_file_create(path, h->compress ? O_RDWR : 0);
 	if (ac->fd < 0)
 		goto fail;
+	if (h->compress) {
+		char zpath[PATH_MAX];
+
+		if (snprintf(zpath, sizeof(zpath), "%s%s", path,
+		    REC_ZSTD_SUFFIX) >= (int)sizeof(zpath) ||
+		    (ac->zfd = rec_file_create(zpath, 0)) < 0) {
+			saved = errno ? errno : ENAMETOOLONG;
+			close(ac->fd);
+			ac->fd = -1;
+			unlink(path);
+			errno = saved;
+			goto fail;
+		}
+	}
 	if ((ac->chain = chain_open(path)) == NULL) {
 		saved = errno;
 		close(ac->fd);
@@ -288,7 +318,12 @@ fail:
 	json_decref(hdr);
 	if (ac->fd >= 0)
 		close(ac->fd);
+	if (ac->zfd >= 0) {
+		close(ac->zfd);
+		zap(path, REC_ZSTD_SUFFIX);
+	}
 	chain_close(ac->chain);
+	free(ac->path);
 	free(ac->buf);
 	free(ac->esc);
 	free(ac->raw);
@@ -412,6 +447,7 @@ int
 asciicast_close(struct asciicast *ac)
 {
 	int rc = 0;
+
 	if (ac == NULL)
 		return 0;
 	/* Flush what a split UTF-8 sequence may still hold. */
@@ -423,8 +459,6 @@ asciicast_close(struct asciicast *ac)
 		escaped_chunk(ac, &ac->err_state, "e", NULL, 0, 1);
 	if (flush(ac) < 0 || fsync(ac->fd) < 0)
 		rc = -1;
-	if (close(ac->fd) < 0)
-		rc = -1;
 	if (ac->error)
 		rc = -1;
 	/* Only a whole recording is sealed; otherwise verify says why. */
@@ -432,6 +466,20 @@ asciicast_close(struct asciicast *ac)
 		rc = -1;
 	if (chain_close(ac->chain) < 0)
 		rc = -1;
+	/* Compressed once sealed: the seal covers the bytes recorded, which
+	 * the .zst gives back (rec_zstd.h).  An unfinished recording, or a
+	 * compression that failed, stays as it is. */
+	if (ac->zfd >= 0) {
+		int zok = rc == 0 &&
+		    rec_zstd_compress_fd(ac->fd, ac->zfd) == 0;
+
+		if (close(ac->zfd) < 0)
+			zok = 0;
+		zap(ac->path, zok ? "" : REC_ZSTD_SUFFIX);
+	}
+	if (close(ac->fd) < 0)
+		rc = -1;
+	free(ac->path);
 	free(ac->buf);
 	free(ac->esc);
 	free(ac->raw);

@@ -27,6 +27,9 @@ struct asciicast_header {
 	 * bytes (0: no limit); "o" stdout, "e" stderr, "i" stdin. */
 	const char	*command;	/* NULL: a terminal */
 	long long	 stream_limit;
+	/* Compress when closed (rec_zstd.h): PATH.zst is created now, so
+	 * that no file is opened once the session runs. */
+	int		 compress;
 };
 
 /* Creates path (O_EXCL, mode 0600).  Returns NULL with errno set. */

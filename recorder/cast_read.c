@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cast_read.h"
+#include "rec_zstd.h"
 
 #define SEEK_LINEAR	(64 * 1024)	/* bisect down to this, then scan */
 #define SEEK_PROBES	16		/* lines tried after a probe offset */
@@ -152,7 +153,8 @@ fail:
 struct cast_reader *
 cast_reader_open(const char *path)
 {
-	return cast_reader_fopen(fopen(path, "re"));
+	/* FILE or, when compressed, FILE.zst decompressed (rec_zstd.h). */
+	return cast_reader_fopen(rec_zstd_open_read(path, NULL));
 }
 
 json_t *

@@ -23,8 +23,8 @@ rec_file_create(const char *path, int flags)
 	mode_t mode = rec_group != (gid_t)-1 ? 0640 : 0600;
 	int fd, saved;
 
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC |
-	    flags, 0600);
+	fd = open(path, ((flags & O_RDWR) ? 0 : O_WRONLY) | O_CREAT | O_EXCL |
+	    O_NOFOLLOW | O_CLOEXEC | flags, 0600);
 	if (fd < 0)
 		return -1;
 	/* Group first, then the mode: never readable by a wrong group. */
