@@ -89,7 +89,7 @@ test_round_trip_every_split(void **state)
 	struct fixture *fx = *state;
 	static unsigned char in[40000], out[50000];
 	static const size_t steps[] = { 1, 2, 3, 5, 8191, 8192, 8193, 40000 };
-	struct asciicast_header h = { 80, 24, 0, "xterm", NULL, 1, NULL, 0 };
+	struct asciicast_header h = { 80, 24, 0, "xterm", NULL, 1, NULL, 0, 0 };
 	size_t len = hostile(in, sizeof(in)), s;
 
 	for (s = 0; s < sizeof(steps) / sizeof(steps[0]); s++) {
@@ -125,7 +125,8 @@ static void
 test_stream_limit(void **state)
 {
 	struct fixture *fx = *state;
-	struct asciicast_header h = { 80, 24, 0, NULL, NULL, 1, "cat", 10 };
+	struct asciicast_header h = { 80, 24, 0, NULL, NULL, 1, "cat", 10,
+	    0 };
 	static const char out[] = "0123456789\xe2\x82\xac more";
 	unsigned char back[64];
 	struct cast_reader *r;
