@@ -143,6 +143,10 @@ AUDIT_GROUP = "hvbtest-audit"
 
 
 def _pty_session(bed, bastion, *lines):
+    """A shell session through another bastion; returns once the session
+    has ended in the daemon (recordings sealed, compressed), so that the
+    bastion can be stopped without cutting it short."""
+    mark = bastion.log_mark()
     argv = bed.ssh_argv("alice", "alice", "pve1", tty=True, port=bastion.port,
                         known_hosts=bastion.known_hosts)
     child = pexpect.spawn(argv[0], argv[1:], dimensions=(30, 100),
@@ -154,6 +158,8 @@ def _pty_session(bed, bastion, *lines):
     child.sendline(b"exit")
     child.expect(pexpect.EOF)
     child.close()
+    assert re.search(r"session \S+ ended: ", bastion.wait_log(
+        " ended: ", mark, timeout=20)), bastion.log_since(mark)
 
 
 def _as(user, *argv):
