@@ -204,7 +204,7 @@ def test_only_auditors_read_recordings(bed):
     # the auditor
     cp = _as("hvbguest", hvb_bin, "-f", b.conf, "sessions", "--json")
     assert cp.returncode == 0, show(cp)
-    sid = cast.name.split("-c")[0]
+    sid = cast.name.rsplit("-c", 1)[0]
     assert sid.encode() in cp.stdout, show(cp)
     cp = _as("hvbguest", hvb_bin, "-f", b.conf, "replay", sid, "--cat")
     assert cp.returncode == 0 and b"rights-9-shown" in cp.stdout, show(cp)
@@ -473,7 +473,7 @@ def test_compressed_recordings(bed):
     assert len(zst) == 1, names
     cast = zst[0][:-4]
     assert cast not in names and cast + ".chain" in names, names
-    sid = cast.split("-c")[0]
+    sid = cast.rsplit("-c", 1)[0]
     plain = subprocess.run(["zstd", "-dc", str(rec / zst[0])],
                            stdout=subprocess.PIPE, check=True).stdout
     assert plain.startswith(b'{"version": 2') or \
