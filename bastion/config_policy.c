@@ -137,8 +137,8 @@ day_index(const char *s, size_t len)
  * "mon-fri 07:00-20:00", "sat,sun 09:00-12:00", "* 00:00-24:00".
  * Returns 0, -1 (malformed) or -2 (end not after start).
  */
-static int
-parse_window(const char *s, struct config_window *w)
+int
+config_parse_window(const char *s, struct config_window *w)
 {
 	const char *sp, *p, *item, *dash;
 	int a, b, d;
@@ -282,6 +282,8 @@ role_stmt(struct parser *p, struct conf_stmt *st, void *obj)
 	struct parse_role *pr = &p->proles[p->conf->nroles - 1];
 	size_t i;
 
+	if (config_api_policy_role_stmt(p, st, r))
+		return;
 	if (strcmp(st->words[0], "side") != 0) {
 		config_perr(p, st->line, "unknown keyword \"%s\" in role",
 		    st->words[0]);
@@ -448,8 +450,11 @@ grant_stmt(struct parser *p, struct conf_stmt *st, void *obj)
 				config_perr(p, st->line, "channels: unknown"
 				    " channel \"%s\" (shell, exec, sftp, scp,"
 				    " port-forward)", st->words[i]);
-			else
+			else {
 				g->channels |= 1u << c;
+				if (c == POLICY_CHANNEL_FORWARD)
+					pg->channels_line = st->line;
+			}
 		}
 	} else if (strcmp(kw, "forward") == 0) {
 		if (st->nwords < 2)
@@ -480,7 +485,7 @@ grant_stmt(struct parser *p, struct conf_stmt *st, void *obj)
 			struct config_window w;
 			int rc;
 
-			if ((rc = parse_window(st->words[i], &w)) == -2) {
+			if ((rc = config_parse_window(st->words[i], &w)) == -2) {
 				config_perr(p, st->line, "hours \"%s\": the"
 				    " end must be after the start",
 				    st->words[i]);
@@ -512,6 +517,8 @@ config_policy_block(struct parser *p, struct conf_lex *lx,
 	const char *kw = st->words[0];
 	const char *name = st->nwords > 1 ? st->words[1] : "";
 
+	if (config_api_policy_block(p, lx, st))
+		return 1;
 	if (strcmp(kw, "role") == 0) {
 		struct config_role *r = NULL;
 
@@ -598,6 +605,14 @@ config_policy_user_stmt(struct parser *p, struct conf_stmt *st,
 		for (i = 1; i < st->nwords; i++) {
 			struct config_net n;
 
+			/* fe80::1%eth0: the client address never has one. */
+			if (strchr(st->words[i], '%') != NULL) {
+				config_perr(p, st->line, "from: \"%s\": an"
+				    " IPv6 zone (%%INTERFACE) is not allowed;"
+				    " give the address or network without it",
+				    st->words[i]);
+				continue;
+			}
 			if (parse_net(st->words[i], &n) < 0) {
 				config_perr(p, st->line, "from: \"%s\" is not"
 				    " an address or network (CIDR)",
@@ -624,6 +639,8 @@ config_policy_stmt(struct parser *p, struct conf_stmt *st)
 	struct config *conf = p->conf;
 	struct config_exception *e;
 
+	if (config_api_policy_stmt(p, st))
+		return 1;
 	if (strcmp(st->words[0], "separation-exception") != 0)
 		return 0;
 	if (st->nwords != 3 || !names_valid(st->words[1]) ||
@@ -730,6 +747,14 @@ check_grant(struct parser *p, struct config_grant *g,
 
 		config_perr_at(p, &o, "forward: needs \"channels ..."
 		    " port-forward\"");
+	}
+	/* The reverse: a forward channel that could reach nothing. */
+	if (pg->forward_line == 0 &&
+	    (g->channels & (1u << POLICY_CHANNEL_FORWARD))) {
+		struct config_origin o = { g->origin.file, pg->channels_line };
+
+		config_perr_at(p, &o, "channels port-forward: no \"forward\""
+		    " line (the HOST:PORT destinations it allows)");
 	}
 	if (r == NULL)
 		return;
@@ -840,7 +865,20 @@ config_policy_resolve(struct parser *p)
 		}
 		for (j = 0; j < pu->nroles; j++) {
 			struct config_role *r;
+			size_t k;
 
+			for (k = 0; k < j; k++)
+				if (strcmp(pu->roles[k].name,
+				    pu->roles[j].name) == 0)
+					break;
+			if (k < j) {
+				config_perr_at(p, &pu->roles[j].origin, "user"
+				    " \"%s\": role \"%s\" is given more than"
+				    " once (first at line %d)", u->name,
+				    pu->roles[j].name,
+				    pu->roles[k].origin.line);
+				continue;
+			}
 			r = (struct config_role *)config_find_role(conf,
 			    pu->roles[j].name);
 			if (r == NULL) {
@@ -866,6 +904,7 @@ config_policy_resolve(struct parser *p)
 			config_perr_at(p, &u->origin, "user \"%s\": valid-until"
 			    " is before valid-from", u->name);
 	}
+	config_api_policy_resolve(p);
 }
 
 /* --- freeing ------------------------------------------------------------- */
@@ -884,6 +923,9 @@ config_policy_free_parse(struct parser *p)
 	for (i = 0; p->pgrants != NULL && i < p->conf->ngrants; i++)
 		free(p->pgrants[i].role);
 	free(p->pgrants);
+	config_api_policy_free_parse(p);
+	for (i = 0; p->proles != NULL && i < p->conf->nroles; i++)
+		free(p->proles[i].api_cred.name);
 	free(p->proles);
 	p->pusers = NULL;
 	p->pgrants = NULL;
@@ -935,6 +977,7 @@ config_policy_free(struct config *conf)
 		free(g);
 	}
 	free(conf->grants);
+	config_api_policy_free(conf);
 	for (i = 0; i < conf->nroles; i++) {
 		free(conf->roles[i]->name);
 		free(conf->roles[i]->grants);

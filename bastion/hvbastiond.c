@@ -15,6 +15,7 @@
 
 #include "../recorder/rec_file.h"
 #include "../recorder/seal.h"
+#include "audit.h"
 #include "config.h"
 #include "config_recording.h"
 #include "listener.h"
@@ -194,6 +195,7 @@ main(int argc, char *argv[])
 	    recordings_rights(conf) < 0 ||
 	    ssh_server_host_key(conf->state_dir, &hostkey) < 0 ||
 	    init_seal(conf->state_dir) < 0 ||
+	    audit_configure(conf, "hvbastiond") < 0 ||
 	    listener_open(conf) < 0) {
 		config_free(conf);
 		return 1;
