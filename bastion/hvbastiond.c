@@ -98,6 +98,7 @@ recordings_rights(const struct config *conf)
 {
 	size_t n = strlen(conf->state_dir);
 	const char *parent = NULL;
+	struct stat sb;
 	char why[300];
 	gid_t gid = (gid_t)-1;
 	int rc;
@@ -117,13 +118,18 @@ recordings_rights(const struct config *conf)
 		    conf->recordings_dir, strerror(errno));
 		return -1;
 	}
+	if (stat(conf->recordings_dir, &sb) < 0) {
+		log_error("%s: %s", conf->recordings_dir, strerror(errno));
+		return -1;
+	}
 	if (rc == 1)
 		log_info("recordings readable by group %s (gid %u)",
 		    conf->auditor_group != NULL ? conf->auditor_group :
 		    CONFIG_AUDITOR_GROUP_DEFAULT, (unsigned)gid);
 	else
-		log_info("recordings readable by root alone (no group %s)",
-		    CONFIG_AUDITOR_GROUP_DEFAULT);
+		log_info("no group %s: %s keeps mode %04o, gid %u",
+		    CONFIG_AUDITOR_GROUP_DEFAULT, conf->recordings_dir,
+		    (unsigned)(sb.st_mode & 07777), (unsigned)sb.st_gid);
 	return 0;
 }
 

@@ -171,7 +171,7 @@ def _as(user, *argv):
 
 
 def test_only_auditors_read_recordings(bed):
-    """Recordings 0640 with the auditor group, directory 0750: a member of
+    """Recordings 0640 with the auditor group, directory 02750: a member of
     the group uses the tools and reads the files; another account (an
     admin of the targets) is refused by the tools and can neither read nor
     delete a recording; nobody but root can delete."""
@@ -191,7 +191,8 @@ def test_only_auditors_read_recordings(bed):
     finally:
         b.stop()
     st = os.stat(rec)
-    assert (st.st_mode & 0o7777, st.st_gid) == (0o750, gid), oct(st.st_mode)
+    assert (st.st_mode & 0o7777, st.st_gid) == (0o2750, gid), \
+        oct(st.st_mode)
     files = sorted(rec.iterdir())
     assert any(f.name.endswith(".cast") for f in files), files
     assert any(f.name.endswith(".jsonl.chain") for f in files), files
