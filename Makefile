@@ -69,6 +69,12 @@ CORE_SRCS += recorder/sftp_parse.c
 CORE_SRCS += bastion/audit.c
 # Privilege separation (issue 8): key holder messages and keys.
 CORE_SRCS += bastion/kh_proto.c bastion/kh_keys.c
+CORE_SRCS += recorder/cast_read.c
+CORE_SRCS += bastion/config_recording.c
+CORE_SRCS += recorder/rec_file.c
+CORE_SRCS += recorder/rec_zstd.c
+PKGS += libzstd
+DEB_BUILD += libzstd-dev
 # The Proxmox API policy (issue 7): ACL map, privileges, grammar, lists.
 CORE_SRCS += policy/api_acl.c policy/api_privs.c policy/api_filter.c
 CORE_SRCS += bastion/config_api_policy.c

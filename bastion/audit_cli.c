@@ -11,10 +11,8 @@
  * the auditor's terminal answer, set the clipboard or take device control
  * strings, and C1 controls.
  *
- * Rights: the tools refuse to run unless the caller can read RECDIR (root
- * or the daemon's user today).  Mapping the auditor role to a Unix group
- * that may read recordings, and no one else, comes with privilege
- * separation (issue 8).
+ * Rights: the tools refuse to run unless the caller is root, the daemon's
+ * user or a member of the auditor group (check_access()).
  */
 #include <sys/stat.h>
 
@@ -27,17 +25,21 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <termios.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <jansson.h>
 
+#include "../recorder/cast_read.h"
 #include "../recorder/chain.h"
 #include "../recorder/json_text.h"
+#include "../recorder/rec_zstd.h"
 #include "../recorder/seal.h"
 #include "audit_cli.h"
 #include "config.h"
+#include "config_recording.h"
 #include "log.h"
 
 #define EXIT_OK		0
@@ -49,25 +51,65 @@
 #define ID_MAX_LEN	80
 #define ESC_LEN		1024
 #define GREP_WIN	(64 * 1024)
-#define REPLAY_MAX	(256UL * 1024 * 1024)	/* output held for seeking */
 #define SEEK_STEP	5.0
 
 /* --- common --------------------------------------------------------------- */
 
 static int
+in_group(gid_t gid)
+{
+	gid_t groups[NGROUPS_MAX];
+	int i, n;
+
+	if (getegid() == gid)
+		return 1;
+	if ((n = getgroups(NGROUPS_MAX, groups)) < 0)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (groups[i] == gid)
+			return 1;
+	return 0;
+}
+
+/*
+ * Only auditors: root, the owner of the state directory (the daemon's
+ * user), or a member of the auditor group (config_recording.h).  The file
+ * modes (rec_file.h) are what actually keeps others out; this check makes
+ * the refusal clear rather than a bare "permission denied".
+ */
+static int
 check_access(const struct config *conf)
 {
+	uid_t me = geteuid();
+	struct stat sb;
+	char why[300], esc[ESC_LEN];
+	gid_t gid;
+	int rc = config_auditor_gid(conf, &gid, why, sizeof(why));
 	DIR *d;
 
+	if (!(me == 0 || (stat(conf->state_dir, &sb) == 0 &&
+	    sb.st_uid == me) || (rc == 1 && in_group(gid)))) {
+		if (rc == 1)
+			fprintf(stderr, "hvbastion: sessions, replay and verify"
+			    " are for auditors: root or members of group"
+			    " %s\n", log_escape(esc, sizeof(esc),
+			    conf->auditor_group != NULL ? conf->auditor_group :
+			    CONFIG_AUDITOR_GROUP_DEFAULT));
+		else
+			fprintf(stderr, "hvbastion: sessions, replay and verify"
+			    " are for auditors: root alone here (%s)\n",
+			    rc < 0 ? log_escape(esc, sizeof(esc), why) :
+			    "no group " CONFIG_AUDITOR_GROUP_DEFAULT ", no"
+			    " auditor-group");
+		return -1;
+	}
 	if (access(conf->recordings_dir, R_OK | X_OK) == 0 &&
 	    (d = opendir(conf->recordings_dir)) != NULL) {
 		closedir(d);
 		return 0;
 	}
-	fprintf(stderr, "hvbastion: cannot read the recordings in %s: %s\n"
-	    "hvbastion: sessions, replay and verify are for auditors (root or"
-	    " the daemon's user;\nhvbastion: an auditor group comes with"
-	    " privilege separation)\n", conf->recordings_dir,
+	fprintf(stderr, "hvbastion: cannot read the recordings in %s: %s\n",
+	    log_escape(esc, sizeof(esc), conf->recordings_dir),
 	    strerror(errno));
 	return -1;
 }
@@ -147,6 +189,40 @@ list_names(const char *dir, const char *prefix, const char *suffix,
 	}
 	closedir(d);
 	if (nm->n > 0)
+		qsort(nm->v, nm->n, sizeof(*nm->v), cmp_str);
+	return 0;
+}
+
+/* The terminal recordings starting with prefix, compressed or not
+ * (FILE.cast.zst counts as FILE.cast: rec_zstd.h), sorted, unique. */
+static int
+list_casts(const char *dir, const char *prefix, struct names *nm)
+{
+	struct names z;
+	size_t i;
+
+	if (list_names(dir, prefix, ".cast", nm) < 0)
+		return -1;
+	if (list_names(dir, prefix, ".cast" REC_ZSTD_SUFFIX, &z) < 0)
+		return 0;
+	for (i = 0; i < z.n; i++) {
+		size_t n = strlen(z.v[i]) - strlen(REC_ZSTD_SUFFIX), j;
+		char **tmp;
+		int dup = 0;
+
+		z.v[i][n] = '\0';
+		for (j = 0; j < nm->n; j++)
+			if (strcmp(nm->v[j], z.v[i]) == 0)
+				dup = 1;
+		if (dup || (tmp = realloc(nm->v, (nm->n + 1) *
+		    sizeof(*tmp))) == NULL)
+			continue;
+		nm->v = tmp;
+		nm->v[nm->n++] = z.v[i];
+		z.v[i] = NULL;
+	}
+	names_free(&z);
+	if (nm->n > 1)
 		qsort(nm->v, nm->n, sizeof(*nm->v), cmp_str);
 	return 0;
 }
@@ -331,72 +407,26 @@ tf_run(struct term_filter *tf, const char *in, size_t len, char *out)
 
 /* --- asciicast reading ---------------------------------------------------- */
 
-struct cast_event {
-	double	 t;
-	char	 code;
-	char	*data;
-	size_t	 len;
-};
-
 typedef int (*cast_cb)(void *arg, const struct cast_event *);
 
-/* Calls cb for each event; returns -1 if the file cannot be read or its
- * header is not asciicast v2, else 0 (bad lines are skipped). */
+/* Calls cb for each event, with its exact bytes (cast_read.h); returns -1
+ * if the file cannot be read or its header is not asciicast v2, else 0
+ * (bad lines are skipped). */
 static int
 cast_foreach(const char *path, cast_cb cb, void *arg, json_t **header)
 {
-	FILE *f = fopen(path, "re");
-	char *line = NULL;
-	ssize_t n;
-	int rc = -1, first = 1;
+	struct cast_reader *r = cast_reader_open(path);
+	struct cast_event ev;
 
-	if (f == NULL || (line = malloc(LINE_MAX_LEN)) == NULL)
-		goto out;
-	while ((n = read_line(f, line)) != 0) {
-		json_t *j, *s;
-		json_error_t err;
-		struct cast_event ev;
-		const char *code;
-
-		if (n < 0)
-			continue;
-		j = json_loadb(line, (size_t)n, JSON_ALLOW_NUL, &err);
-		if (first) {
-			first = 0;
-			if (j == NULL || !json_is_object(j) ||
-			    json_integer_value(json_object_get(j,
-			    "version")) != 2) {
-				json_decref(j);
-				goto out;
-			}
-			if (header != NULL)
-				*header = j;
-			else
-				json_decref(j);
-			rc = 0;
-			continue;
-		}
-		if (j == NULL || !json_is_array(j) || json_array_size(j) != 3 ||
-		    !json_is_number(json_array_get(j, 0)) ||
-		    (code = json_string_value(json_array_get(j, 1))) == NULL ||
-		    !json_is_string(s = json_array_get(j, 2))) {
-			json_decref(j);
-			continue;
-		}
-		ev.t = json_number_value(json_array_get(j, 0));
-		ev.code = code[0];
-		ev.data = (char *)json_string_value(s);
-		ev.len = json_string_length(s);
-		n = cb(arg, &ev);
-		json_decref(j);
-		if (n < 0)
+	if (r == NULL)
+		return -1;
+	if (header != NULL)
+		*header = json_incref(cast_reader_header(r));
+	while (cast_reader_next(r, &ev) == 1)
+		if (cb(arg, &ev) < 0)
 			break;
-	}
-out:
-	free(line);
-	if (f != NULL)
-		fclose(f);
-	return rc;
+	cast_reader_close(r);
+	return 0;
 }
 
 /* --- sessions ------------------------------------------------------------- */
@@ -532,9 +562,21 @@ session_summary(const char *dir, const char *id)
 			json_int_t ch = json_integer_value(
 			    json_object_get(ev, "channel"));
 			char cast[ID_MAX_LEN + 32];
+			const char *rec;
 
 			channels++;
-			if (json_is_true(json_object_get(ev, "pty"))) {
+			rec = json_string_value(json_object_get(ev,
+			    "recording"));
+			/* The file the daemon named, if it is this session's;
+			 * older logs: a terminal's name by convention. */
+			if (rec != NULL) {
+				if (strncmp(rec, id, strlen(id)) == 0 &&
+				    strncmp(rec + strlen(id), "-c", 2) == 0 &&
+				    has_suffix(rec, ".cast") &&
+				    strlen(rec) < ID_MAX_LEN + 16 &&
+				    strchr(rec, '/') == NULL)
+					add_unique(casts, rec);
+			} else if (json_is_true(json_object_get(ev, "pty"))) {
 				snprintf(cast, sizeof(cast), "%s-c%lld.cast",
 				    id, (long long)ch);
 				add_unique(casts, cast);
@@ -595,7 +637,7 @@ grep_event(void *arg, const struct cast_event *ev)
 	size_t off = 0, n, from;
 	const char *hit;
 
-	if (ev->code != 'o' && ev->code != 'i')
+	if (ev->code != 'o' && ev->code != 'i' && ev->code != 'e')
 		return 0;
 	while (off < ev->len && !g->found) {
 		size_t chunk = ev->len - off > 8192 ? 8192 : ev->len - off;
@@ -935,7 +977,7 @@ verify_session(const struct config *conf, const char *id,
 	int nfiles = 0;
 
 	snprintf(prefix, sizeof(prefix), "%s-c", id);
-	list_names(dir, prefix, ".cast", &casts);
+	list_casts(dir, prefix, &casts);
 	list_names(dir, id, CHAIN_SUFFIX, &chains);
 	fprintf(out, "%s:\n", id);
 	snprintf(name, sizeof(name), "%s.jsonl", id);
@@ -1055,59 +1097,8 @@ audit_cli_verify(const struct config *conf, int argc, char *argv[],
 
 /* --- replay --------------------------------------------------------------- */
 
-struct replay {
-	struct cast_event	*ev;	/* output and input events */
-	size_t			 n, cap;
-	size_t			 bytes;
-	int			 too_big;
-};
-
-static int
-collect_event(void *arg, const struct cast_event *ev)
-{
-	struct replay *rp = arg;
-	struct cast_event *e;
-
-	if (ev->code != 'o' && ev->code != 'i')
-		return 0;
-	if (rp->bytes + ev->len > REPLAY_MAX) {
-		rp->too_big = 1;
-		return -1;
-	}
-	if (rp->n == rp->cap) {
-		size_t cap = rp->cap ? 2 * rp->cap : 1024;
-
-		if ((e = realloc(rp->ev, cap * sizeof(*e))) == NULL)
-			return -1;
-		rp->ev = e;
-		rp->cap = cap;
-	}
-	e = &rp->ev[rp->n];
-	*e = *ev;
-	if ((e->data = malloc(ev->len + 1)) == NULL)
-		return -1;
-	memcpy(e->data, ev->data, ev->len);
-	rp->bytes += ev->len;
-	rp->n++;
-	return 0;
-}
-
-static void
-replay_free(struct replay *rp)
-{
-	size_t i;
-
-	for (i = 0; i < rp->n; i++)
-		free(rp->ev[i].data);
-	free(rp->ev);
-}
-
-struct cat_ctx {
-	FILE			*out;
-	struct term_filter	 tf;
-	char			*buf;
-	int			 filter;
-};
+#define CONTEXT_BYTES	(256 * 1024)	/* output replayed before a seek */
+#define PROGRESS_MS	250
 
 static void
 emit(FILE *out, struct term_filter *tf, int filter, char *buf,
@@ -1128,16 +1119,6 @@ emit(FILE *out, struct term_filter *tf, int filter, char *buf,
 	}
 }
 
-static int
-cat_event(void *arg, const struct cast_event *ev)
-{
-	struct cat_ctx *c = arg;
-
-	if (ev->code == 'o')
-		emit(c->out, &c->tf, c->filter, c->buf, ev->data, ev->len);
-	return 0;
-}
-
 static volatile sig_atomic_t replay_stop;
 
 static void
@@ -1147,8 +1128,8 @@ on_stop(int sig)
 	replay_stop = 1;
 }
 
-/* Waits up to ms for a key; returns the key (arrows: 'L', 'R'), 0 on
- * timeout, -1 when stopped. */
+/* Waits up to ms (-1: forever) for a key; returns the key (arrows: 'L',
+ * 'R'), 0 on timeout, -1 when stopped. */
 static int
 wait_key(int tty, int ms)
 {
@@ -1176,12 +1157,38 @@ static void
 usage_replay(void)
 {
 	fprintf(stderr, "usage: hvbastion [-f file] replay ID[-cN]"
-	    " [--speed X] [--idle-cap S] [--cat]\n"
+	    " [--speed X] [--idle-cap S] [--from TIME] [--cat]\n"
+	    "       TIME: seconds, MM:SS or H:MM:SS from the start\n"
 	    "       keys: space pause, + faster, - slower, n next command,\n"
 	    "             right/left seek 5 s, q quit\n");
 }
 
-/* The cast to replay: ID-cN, or the session's first terminal. */
+/* "90", "90.5", "1:30", "0:01:30" to seconds; -1 if malformed. */
+static double
+parse_offset(const char *s)
+{
+	double total = 0, v;
+	char *end;
+	int parts = 0;
+
+	for (;;) {
+		if (*s < '0' || *s > '9')
+			return -1;
+		v = strtod(s, &end);
+		if (end == s || !(v >= 0 && v < 1e9))
+			return -1;
+		total = total * 60 + v;
+		if (++parts > 3)
+			return -1;
+		if (*end == '\0')
+			return total;
+		if (*end != ':' || memchr(s, '.', (size_t)(end - s)) != NULL)
+			return -1;
+		s = end + 1;
+	}
+}
+
+/* The cast to replay: ID-cN, or the session's first recording. */
 static int
 resolve_cast(const char *dir, const char *arg, char *path, size_t len)
 {
@@ -1196,8 +1203,13 @@ resolve_cast(const char *dir, const char *arg, char *path, size_t len)
 	snprintf(path, len, "%s/%s.cast", dir, name);
 	if (access(path, R_OK) == 0)
 		return 0;
+	snprintf(path, len, "%s/%s.cast" REC_ZSTD_SUFFIX, dir, name);
+	if (access(path, R_OK) == 0) {
+		snprintf(path, len, "%s/%s.cast", dir, name);
+		return 0;
+	}
 	snprintf(name + strlen(name), sizeof(name) - strlen(name), "-c");
-	if (list_names(dir, name, ".cast", &nm) < 0 || nm.n == 0) {
+	if (list_casts(dir, name, &nm) < 0 || nm.n == 0) {
 		names_free(&nm);
 		return -1;
 	}
@@ -1206,18 +1218,214 @@ resolve_cast(const char *dir, const char *arg, char *path, size_t len)
 	return 0;
 }
 
+static void
+clock_text(double t, char *buf, size_t len)
+{
+	long s = t > 0 ? (long)t : 0;
+
+	if (s >= 3600)
+		snprintf(buf, len, "%ld:%02ld:%02ld", s / 3600, s / 60 % 60,
+		    s % 60);
+	else
+		snprintf(buf, len, "%02ld:%02ld", s / 60, s % 60);
+}
+
+/* --cat: every stream without timing; stderr and notes on stderr. */
+static int
+replay_cat(struct cast_reader *r, FILE *out, char *buf, double from)
+{
+	struct term_filter tf_out, tf_err;
+	struct cast_event ev;
+	char esc[ESC_LEN], note[300];
+	int fout = isatty(fileno(out)), ferr = isatty(STDERR_FILENO), rc;
+
+	memset(&tf_out, 0, sizeof(tf_out));
+	memset(&tf_err, 0, sizeof(tf_err));
+	if (from > 0 && cast_reader_seek(r, from) < 0)
+		return -1;
+	while ((rc = cast_reader_next(r, &ev)) == 1) {
+		if (ev.code == 'o')
+			emit(out, &tf_out, fout, buf, ev.data, ev.len);
+		else if (ev.code == 'e')
+			emit(stderr, &tf_err, ferr, buf, ev.data, ev.len);
+		else if (ev.code == 'm') {
+			snprintf(note, sizeof(note), "%.*s",
+			    (int)(ev.len > 256 ? 256 : ev.len), ev.data);
+			fflush(out);
+			fprintf(stderr, "\nhvbastion: note at %.1f s: %s\n",
+			    ev.t, log_escape(esc, sizeof(esc), note));
+		}
+	}
+	fflush(out);
+	return rc < 0 ? -1 : 0;
+}
+
+struct player {
+	struct cast_reader	*r;
+	FILE			*out;
+	struct term_filter	 tf;
+	char			*buf;
+	int			 tty, rows, cols;
+	double			 speed, idle, total, pos;
+	int			 paused;
+};
+
+/* The progress line, on the terminal's last row (kept out of the
+ * recording's scroll region). */
+static void
+progress(struct player *pl)
+{
+	char now[32], total[32], line[256];
+	int n;
+
+	if (!pl->tty || pl->rows < 2)
+		return;
+	clock_text(pl->pos, now, sizeof(now));
+	clock_text(pl->total, total, sizeof(total));
+	n = snprintf(line, sizeof(line), " replay %s / %s  speed x%g%s  "
+	    "[space pause  +/- speed  arrows seek  n next command  q quit] ",
+	    now, total, pl->speed, pl->paused ? "  PAUSED" : "");
+	/* One row, never wrapped. */
+	if (n < 0)
+		return;
+	if (n >= (int)sizeof(line))
+		n = (int)sizeof(line) - 1;
+	if (pl->cols > 1 && n > pl->cols - 1)
+		n = pl->cols - 1;
+	fprintf(pl->out, "\0337\033[%d;1H\033[0m\033[2K\033[7m%.*s\033[0m"
+	    "\0338", pl->rows, n, line);
+	fflush(pl->out);
+}
+
+/*
+ * Goes to time t: clears the screen and replays, without delay, the
+ * output of the CONTEXT_BYTES before it (enough to redraw a screen in
+ * practice), then stops at the first event at t.
+ */
+static int
+player_seek(struct player *pl, double t)
+{
+	struct cast_event ev;
+	off_t at;
+	int rc;
+
+	if (t < 0)
+		t = 0;
+	if (cast_reader_seek(pl->r, t) < 0)
+		return -1;
+	rc = cast_reader_next(pl->r, &ev);
+	if (rc < 0)
+		return -1;
+	/* Past the end: the last screen. */
+	at = rc == 1 ? ev.off : cast_reader_size(pl->r);
+	fputs("\033[0m\033[H\033[2J", pl->out);
+	memset(&pl->tf, 0, sizeof(pl->tf));
+	if (cast_reader_seek_offset(pl->r, at > CONTEXT_BYTES ?
+	    at - CONTEXT_BYTES : 0) < 0)
+		return -1;
+	while ((rc = cast_reader_next(pl->r, &ev)) == 1 && ev.off < at)
+		if (ev.code == 'o' || ev.code == 'e')
+			emit(pl->out, &pl->tf, 1, pl->buf, ev.data, ev.len);
+	if (rc < 0)
+		return -1;
+	pl->pos = t < pl->total ? t : pl->total;
+	/* ev is the event at t: play it next. */
+	return cast_reader_seek(pl->r, t);
+}
+
+static int
+play(struct player *pl, double from)
+{
+	struct cast_event ev;
+	double prev = from;
+	int rc, next_cmd = 0;
+
+	if (from > 0 && player_seek(pl, from) < 0)
+		return -1;
+	while (!replay_stop && (rc = cast_reader_next(pl->r, &ev)) == 1) {
+		double delay = ev.t - prev, waited = 0;
+		int k = 0, moved = 0;
+
+		if (delay > pl->idle)
+			delay = pl->idle;
+		if (delay < 0 || next_cmd)
+			delay = 0;
+		/* Waits in steps so that the progress line moves. */
+		while (!replay_stop) {
+			double left = delay / pl->speed - waited;
+			int ms = pl->paused ? PROGRESS_MS :
+			    left > PROGRESS_MS / 1000.0 ? PROGRESS_MS :
+			    (int)(left * 1000);
+
+			if (!pl->paused && left < 0.001)
+				break;
+			k = wait_key(pl->tty, ms);
+			if (k < 0)
+				break;
+			if (k == 0) {
+				if (!pl->paused)
+					waited += ms / 1000.0;
+				progress(pl);
+				continue;
+			}
+			if (k == ' ')
+				pl->paused = !pl->paused;
+			else if (k == '+' && pl->speed < 64)
+				pl->speed *= 2;
+			else if (k == '-' && pl->speed > 1.0 / 64)
+				pl->speed /= 2;
+			else if (k == 'q')
+				replay_stop = 1;
+			else if (k == 'n') {
+				next_cmd = 1;
+				pl->paused = 0;
+				break;
+			} else if (k == 'R' || k == 'L') {
+				double to = pl->pos + (k == 'R' ? SEEK_STEP :
+				    -SEEK_STEP);
+
+				if (player_seek(pl, to) < 0)
+					return -1;
+				prev = pl->pos;
+				moved = 1;
+				pl->paused = 0;
+				break;
+			}
+			progress(pl);
+		}
+		if (replay_stop)
+			break;
+		if (moved) {
+			progress(pl);
+			continue;	/* ev was before the jump */
+		}
+		prev = ev.t;
+		pl->pos = ev.t;
+		if (ev.code == 'i') {
+			if (next_cmd && memchr(ev.data, '\r', ev.len) != NULL)
+				next_cmd = 0;
+			continue;
+		}
+		if (ev.code == 'o' || ev.code == 'e') {
+			emit(pl->out, &pl->tf, 1, pl->buf, ev.data, ev.len);
+			progress(pl);
+		}
+	}
+	return replay_stop ? 0 : rc < 0 ? -1 : 0;
+}
+
 int
 audit_cli_replay(const struct config *conf, int argc, char *argv[],
     FILE *out)
 {
 	const char *id = NULL;
-	double speed = 1.0, idle = 2.0, prev = 0, target = -1;
+	double speed = 1.0, idle = 2.0, from = 0;
 	struct termios saved, raw;
-	struct replay rp;
-	struct term_filter tf;
+	struct cast_reader *r = NULL;
+	struct player pl;
+	struct winsize ws;
 	char path[PATH_MAX], *buf = NULL, esc[ESC_LEN], *end;
-	int cat = 0, tty, paused = 0, a, rc = EXIT_BAD, next_cmd = 0;
-	size_t i;
+	int cat = 0, a, rc = EXIT_BAD, raw_set = 0;
 
 	for (a = 0; a < argc; a++) {
 		if (strcmp(argv[a], "--cat") == 0)
@@ -1235,6 +1443,11 @@ audit_cli_replay(const struct config *conf, int argc, char *argv[],
 			else
 				idle = v;
 			a++;
+		} else if (strcmp(argv[a], "--from") == 0 && a + 1 < argc) {
+			if ((from = parse_offset(argv[++a])) < 0) {
+				usage_replay();
+				return EXIT_USAGE;
+			}
 		} else if (id == NULL && argv[a][0] != '-')
 			id = argv[a];
 		else {
@@ -1249,107 +1462,59 @@ audit_cli_replay(const struct config *conf, int argc, char *argv[],
 	if (check_access(conf) < 0)
 		return EXIT_DENIED;
 	if (resolve_cast(conf->recordings_dir, id, path, sizeof(path)) < 0) {
-		fprintf(stderr, "hvbastion: no terminal recording for %s\n",
+		fprintf(stderr, "hvbastion: no recording for %s\n",
 		    log_escape(esc, sizeof(esc), id));
 		return EXIT_BAD;
 	}
-	memset(&tf, 0, sizeof(tf));
-	if ((buf = malloc(8192 + sizeof(tf.seq) + 16)) == NULL)
+	if ((r = cast_reader_open(path)) == NULL) {
+		fprintf(stderr, "hvbastion: %s: not an asciicast v2"
+		    " recording\n", log_escape(esc, sizeof(esc), path));
 		return EXIT_BAD;
-	tty = isatty(STDOUT_FILENO);
-	if (cat) {
-		struct cat_ctx c = { out, { 0 }, buf, tty };
-
-		if (cast_foreach(path, cat_event, &c, NULL) < 0)
-			fprintf(stderr, "hvbastion: %s: not an asciicast v2"
-			    " recording\n", log_escape(esc, sizeof(esc), path));
-		else
-			rc = EXIT_OK;
-		free(buf);
-		return rc;
 	}
-	memset(&rp, 0, sizeof(rp));
-	if (cast_foreach(path, collect_event, &rp, NULL) < 0 || rp.too_big) {
-		fprintf(stderr, "hvbastion: %s: %s\n",
-		    log_escape(esc, sizeof(esc), path), rp.too_big ?
-		    "too large to replay with seeking; use --cat" :
-		    "not an asciicast v2 recording");
+	if ((buf = malloc(8192 + sizeof(((struct term_filter *)0)->seq) +
+	    16)) == NULL)
+		goto out;
+	if (cat) {
+		if (replay_cat(r, out, buf, from) == 0)
+			rc = EXIT_OK;
 		goto out;
 	}
-	tty = tty && isatty(STDIN_FILENO);
+	memset(&pl, 0, sizeof(pl));
+	pl.r = r;
+	pl.out = out;
+	pl.buf = buf;
+	pl.speed = speed;
+	pl.idle = idle;
+	pl.total = cast_reader_duration(r);
+	pl.tty = isatty(STDIN_FILENO) && isatty(fileno(out));
 	signal(SIGINT, on_stop);
 	signal(SIGTERM, on_stop);
-	if (tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
+	if (pl.tty && tcgetattr(STDIN_FILENO, &saved) == 0) {
 		raw = saved;
 		raw.c_lflag &= ~(tcflag_t)(ICANON | ECHO);
 		raw.c_cc[VMIN] = 1;
 		raw.c_cc[VTIME] = 0;
 		tcsetattr(STDIN_FILENO, TCSANOW, &raw);
+		raw_set = 1;
+		if (ioctl(fileno(out), TIOCGWINSZ, &ws) == 0 && ws.ws_row > 2) {
+			pl.rows = ws.ws_row;
+			pl.cols = ws.ws_col;
+		}
+		/* The last row is the progress line's. */
+		if (pl.rows > 2)
+			fprintf(out, "\033[1;%dr\033[H\033[2J", pl.rows - 1);
+		progress(&pl);
 	} else
-		tty = 0;
-	for (i = 0; i < rp.n && !replay_stop; i++) {
-		struct cast_event *e = &rp.ev[i];
-		double delay = e->t - prev;
-		int k;
-
-		if (delay > idle)
-			delay = idle;
-		if (delay < 0)
-			delay = 0;
-		/* Seeking and jumping play without delay. */
-		if ((target >= 0 && e->t < target) || next_cmd)
-			delay = 0;
-		else
-			target = -1;
-		while (!replay_stop) {
-			k = wait_key(tty, paused ? -1 :
-			    (int)(delay / speed * 1000));
-			if (k <= 0)
-				break;
-			if (k == ' ')
-				paused = !paused;
-			else if (k == '+' && speed < 64)
-				speed *= 2;
-			else if (k == '-' && speed > 1.0 / 64)
-				speed /= 2;
-			else if (k == 'q')
-				replay_stop = 1;
-			else if (k == 'n') {
-				next_cmd = 1;
-				paused = 0;
-				break;
-			} else if (k == 'R') {
-				target = e->t + SEEK_STEP;
-				paused = 0;
-				break;
-			} else if (k == 'L') {
-				/* Back: clear and redraw from the start. */
-				target = e->t - SEEK_STEP;
-				fputs("\033[0m\033[H\033[2J", out);
-				memset(&tf, 0, sizeof(tf));
-				i = 0;
-				e = &rp.ev[0];
-				paused = 0;
-				break;
-			}
-		}
-		if (replay_stop)
-			break;
-		prev = e->t;
-		if (e->code == 'i') {
-			if (next_cmd && memchr(e->data, '\r', e->len) != NULL)
-				next_cmd = 0;
-			continue;
-		}
-		emit(out, &tf, 1, buf, e->data, e->len);
-		fflush(out);
-	}
+		pl.tty = 0;
+	if (play(&pl, from) == 0)
+		rc = EXIT_OK;
+	if (pl.rows > 2)
+		fprintf(out, "\033[0m\033[r\033[%d;1H\033[2K", pl.rows);
 	fflush(out);
-	if (tty)
+	if (raw_set)
 		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
-	rc = EXIT_OK;
 out:
-	replay_free(&rp);
+	cast_reader_close(r);
 	free(buf);
 	return rc;
 }

@@ -72,6 +72,7 @@ struct bridge {
 	char			 exit_signal[32];
 	int			 exit_core;
 	struct asciicast	*cast;
+	char			 cast_name[96];	/* "" when none */
 	int			 record_failed;
 	struct timespec		 started;
 	uint32_t		 last_win_down, last_win_up;
@@ -79,6 +80,17 @@ struct bridge {
 };
 
 /* --- recording ------------------------------------------------------------ */
+
+/* Recording durability (asciicast.h): cheap, so on every pass. */
+static void
+recording_tick(struct bridge *b)
+{
+	if (b->cast != NULL && asciicast_tick(b->cast) < 0)
+		b->record_failed = 1;
+	if (session_log_pending(b->sess->log) &&
+	    session_log_tick(b->sess->log) < 0)
+		b->record_failed = 1;
+}
 
 static void
 digest(struct bridge *b, int which, const void *buf, size_t len)
@@ -117,7 +129,9 @@ tap_output(void *arg, const void *buf, size_t len, enum pump_stream s)
 	if (b->sftp && s == PUMP_STDOUT &&
 	    tap_sftp(b, SFTP_FROM_SERVER, buf, len) < 0)
 		return -1;
-	if (b->cast != NULL && asciicast_output(b->cast, buf, len) < 0) {
+	if (b->cast != NULL && (s == PUMP_STDERR ?
+	    asciicast_errout(b->cast, buf, len) :
+	    asciicast_output(b->cast, buf, len)) < 0) {
 		b->record_failed = 1;
 		return -1;
 	}
@@ -387,28 +401,43 @@ on_client_signal(ssh_session s, ssh_channel c, const char *sig, void *arg)
 
 /* --- starting ---------------------------------------------------------- */
 
+/*
+ * A terminal is recorded whole; a command without a pty has its streams
+ * kept up to record-exec-streams bytes each (0: only their digests, in
+ * the session log).  sftp is parsed into file operations instead.  The
+ * file is created here, before any data moves.
+ */
 static int
 open_recording(struct bridge *b)
 {
+	const struct config *conf = b->sess->conf;
 	struct asciicast_header h;
 	char path[PATH_MAX], title[256];
 
-	if (!b->pty)
+	if (b->sftp || (!b->pty && conf->record_exec_streams == 0))
 		return 0;
-	snprintf(path, sizeof(path), "%s/%s-c%d.cast",
-	    b->sess->conf->recordings_dir, b->sess->id, b->id);
+	snprintf(b->cast_name, sizeof(b->cast_name), "%s-c%d.cast",
+	    b->sess->id, b->id);
+	snprintf(path, sizeof(path), "%s/%s", conf->recordings_dir,
+	    b->cast_name);
 	snprintf(title, sizeof(title), "%s -> %s@%s", b->sess->auth.user->name,
 	    b->credential->login, b->target->name);
 	memset(&h, 0, sizeof(h));
-	h.width = b->ptyinfo.cols;
-	h.height = b->ptyinfo.rows;
+	h.width = b->pty ? b->ptyinfo.cols : 80;
+	h.height = b->pty ? b->ptyinfo.rows : 24;
 	h.timestamp = time(NULL);
-	h.term = b->ptyinfo.term;
+	h.term = b->pty ? b->ptyinfo.term : NULL;
 	h.title = title;
-	h.record_input = b->sess->conf->record_input;
+	h.record_input = conf->record_input;
+	h.compress = conf->compress_recordings;
+	if (!b->pty) {
+		h.command = b->command != NULL ? b->command : "";
+		h.stream_limit = conf->record_exec_streams;
+	}
 	if ((b->cast = asciicast_open(path, &h)) == NULL) {
 		log_error("session %s: cannot create recording %s: %m",
 		    b->sess->id, path);
+		b->cast_name[0] = '\0';
 		return -1;
 	}
 	return 0;
@@ -575,6 +604,11 @@ connect_target(struct bridge *b)
 		refuse(b, why);
 		return;
 	}
+	/* Fail closed before the target is even reached. */
+	if (b->record_failed) {
+		refuse(b, "the session cannot be recorded; refused");
+		return;
+	}
 	b->target = d.target;
 	b->credential = d.credential;
 	b->role = d.role != NULL ? d.role->name : NULL;
@@ -625,6 +659,8 @@ connect_target(struct bridge *b)
 	if (ev != NULL && b->command != NULL)
 		json_object_set_new(ev, "command", session_log_string(
 		    b->command, strlen(b->command)));
+	if (ev != NULL && b->cast_name[0] != '\0')
+		json_object_set_new(ev, "recording", json_string(b->cast_name));
 	log_event(b, "channel_start", ev);
 }
 
@@ -928,6 +964,7 @@ running_step(struct bridge *b)
 		r2 = pump_step(&b->to_up);
 	if (r1 > 0 || r2 > 0)
 		b->sess->activity++;
+	recording_tick(b);
 	b->last_win_down = ssh_channel_window_size(b->down);
 	b->last_win_up = ssh_channel_window_size(b->up);
 	if (b->sftp_failed) {
@@ -1008,7 +1045,8 @@ int
 bridge_needs_tick(const struct bridge *b)
 {
 	return b->state == BRIDGE_SETUP || b->state == BRIDGE_MENU ||
-	    (b->cast != NULL && asciicast_pending(b->cast));
+	    (b->cast != NULL && asciicast_pending(b->cast)) ||
+	    session_log_pending(b->sess->log);
 }
 
 void
@@ -1022,8 +1060,7 @@ bridge_tick(struct bridge *b)
 		refuse(b, "no target chosen in time");
 		return;
 	}
-	if (b->cast != NULL && asciicast_tick(b->cast) < 0)
-		b->record_failed = 1;
+	recording_tick(b);
 }
 
 struct bridge *

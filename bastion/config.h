@@ -207,6 +207,10 @@ struct config {
 	size_t			 nexceptions;
 	char			**files;	/* every file read (includes) */
 	size_t			 nfiles;
+	/* Recording (config_recording.c). */
+	char			*auditor_group;	/* NULL: the default */
+	long			 record_exec_streams;	/* bytes a stream */
+	int			 compress_recordings;
 	/* API policy (issue 7): api-credential and api-grant blocks
 	 * (config_api_policy.c), in file order. */
 	struct config_api_credential **api_credentials;
@@ -240,6 +244,11 @@ typedef void (*config_report_fn)(void *arg, const char *msg);
 struct config	*config_load(const char *path, config_report_fn report,
 		    void *arg);
 void		 config_free(struct config *);
+/*
+ * For tools that only read recordings (run by auditors, who cannot read
+ * the credentials): config_load() then leaves the key files unchecked.
+ */
+void		 config_readers_mode(void);
 
 const struct config_user	*config_find_user(const struct config *,
 				    const char *name);

@@ -138,4 +138,9 @@ void	config_audit_free(struct config *);
  */
 int	config_secret_owner_ok(uid_t uid);
 
+/* config_recording.c: auditor-group, record-exec-streams. */
+void	config_recording_defaults(struct config *);
+int	config_recording_stmt(struct parser *, struct conf_stmt *);
+void	config_recording_free(struct config *);
+
 #endif

@@ -108,6 +108,9 @@ main(int argc, char *argv[])
 	if (strcmp(argv[i], "policy") == 0)
 		return policy_cli_main(path, argc - i - 1, argv + i + 1,
 		    stdout);
+	if (strcmp(argv[i], "sessions") == 0 ||
+	    strcmp(argv[i], "replay") == 0 || strcmp(argv[i], "verify") == 0)
+		config_readers_mode();
 	if ((conf = config_load(path, print_error, NULL)) == NULL)
 		return 1;
 	if (strcmp(argv[i], "config") == 0 && i + 1 < argc &&

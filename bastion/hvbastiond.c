@@ -13,10 +13,12 @@
 
 #include <libssh/libssh.h>
 
+#include "../recorder/rec_file.h"
 #include "../recorder/seal.h"
 #include "audit.h"
 #include "config.h"
 #include "keyholder.h"
+#include "config_recording.h"
 #include "listener.h"
 #include "log.h"
 #include "privdrop.h"
@@ -90,6 +92,47 @@ ensure_private_dir(const char *dir)
 		    (unsigned)(sb.st_mode & 07777));
 		return -1;
 	}
+	return 0;
+}
+
+/* Recordings readable by the auditors' group alone (rec_file.h). */
+static int
+recordings_rights(const struct config *conf)
+{
+	size_t n = strlen(conf->state_dir);
+	const char *parent = NULL;
+	struct stat sb;
+	char why[300];
+	gid_t gid = (gid_t)-1;
+	int rc;
+
+	if ((rc = config_auditor_gid(conf, &gid, why, sizeof(why))) < 0) {
+		log_error("%s", why);
+		return -1;
+	}
+	rec_file_set_group(rc == 1 ? gid : (gid_t)-1);
+	/* The default place, STATE/recordings: auditors pass through. */
+	if (strncmp(conf->recordings_dir, conf->state_dir, n) == 0 &&
+	    conf->recordings_dir[n] == '/' &&
+	    strchr(conf->recordings_dir + n + 1, '/') == NULL)
+		parent = conf->state_dir;
+	if (rec_file_prepare_dir(conf->recordings_dir, parent) < 0) {
+		log_error("cannot set the rights of %s: %s",
+		    conf->recordings_dir, strerror(errno));
+		return -1;
+	}
+	if (stat(conf->recordings_dir, &sb) < 0) {
+		log_error("%s: %s", conf->recordings_dir, strerror(errno));
+		return -1;
+	}
+	if (rc == 1)
+		log_info("recordings readable by group %s (gid %u)",
+		    conf->auditor_group != NULL ? conf->auditor_group :
+		    CONFIG_AUDITOR_GROUP_DEFAULT, (unsigned)gid);
+	else
+		log_info("no group %s: %s keeps mode %04o, gid %u",
+		    CONFIG_AUDITOR_GROUP_DEFAULT, conf->recordings_dir,
+		    (unsigned)(sb.st_mode & 07777), (unsigned)sb.st_gid);
 	return 0;
 }
 
@@ -173,6 +216,7 @@ main(int argc, char *argv[])
 	    ensure_private_dir(conf->recordings_dir) < 0 ||
 	    privdrop_own_dir(&pd, conf->state_dir) < 0 ||
 	    privdrop_own_dir(&pd, conf->recordings_dir) < 0 ||
+	    recordings_rights(conf) < 0 ||
 	    ssh_server_host_key(conf->state_dir, &hostkey) < 0 ||
 	    init_seal(conf->state_dir) < 0 ||
 	    audit_configure(conf, "hvbastiond") < 0 ||

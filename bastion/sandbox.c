@@ -49,7 +49,7 @@ sandbox_landlock_abi(void)
 }
 
 static int
-landlock_enter(const char *write_dir, int abi)
+landlock_enter(const char *write_dir, int allow_remove, int abi)
 {
 	struct hvb_landlock_ruleset_attr ra;
 	struct landlock_path_beneath_attr pb;
@@ -85,8 +85,12 @@ landlock_enter(const char *write_dir, int abi)
 			goto out;
 		}
 		memset(&pb, 0, sizeof(pb));
+		/* READ_FILE: a compressed recording is created read-write;
+		 * seccomp lets only new files (O_CREAT|O_EXCL) be opened. */
 		pb.allowed_access = LANDLOCK_ACCESS_FS_WRITE_FILE |
-		    LANDLOCK_ACCESS_FS_MAKE_REG;
+		    LANDLOCK_ACCESS_FS_READ_FILE | LANDLOCK_ACCESS_FS_MAKE_REG;
+		if (allow_remove)
+			pb.allowed_access |= LANDLOCK_ACCESS_FS_REMOVE_FILE;
 		pb.parent_fd = dfd;
 		if (syscall(SYS_landlock_add_rule, rfd,
 		    HVB_LL_RULE_PATH_BENEATH, &pb, 0) < 0) {
@@ -118,6 +122,9 @@ static const int allowed[] = {
 	/* libaudit asks whether it may write to the kernel (capget only
 	 * reads: capset stays forbidden). */
 	SCMP_SYS(capget),
+	/* A new recording gets its mode and the auditors' group on its own
+	 * descriptor (rec_file.c). */
+	SCMP_SYS(fchmod), SCMP_SYS(fchown),
 	SCMP_SYS(fcntl), SCMP_SYS(dup),
 	SCMP_SYS(poll), SCMP_SYS(ppoll), SCMP_SYS(select),
 	SCMP_SYS(pselect6),
@@ -141,7 +148,7 @@ static const int allowed[] = {
 };
 
 static int
-seccomp_enter(int allow_syslog)
+seccomp_enter(int allow_syslog, int allow_remove)
 {
 	scmp_filter_ctx ctx;
 	size_t i;
@@ -161,6 +168,19 @@ seccomp_enter(int allow_syslog)
 		if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, allowed[i], 0) < 0)
 			goto out;
 	/* New recordings only: create, write-only, never an existing file. */
+	/* ... read-write for a compressed one (rec_zstd.c reads back what
+	 * it wrote), still only a file it creates. */
+	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
+	    SCMP_A2(SCMP_CMP_MASKED_EQ, omask,
+	    O_RDWR | O_CREAT | O_EXCL)) < 0)
+		goto out;
+	/* Removing the plain copy of a compressed recording (only with
+	 * compress-recordings; Landlock, where the kernel has it, keeps it
+	 * below the recordings directory): SECURITY.md. */
+	if (allow_remove &&
+	    (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(unlink), 0) < 0 ||
+	    seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(unlinkat), 0) < 0))
+		goto out;
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(openat), 1,
 	    SCMP_A2(SCMP_CMP_MASKED_EQ, omask,
 	    O_WRONLY | O_CREAT | O_EXCL)) < 0 ||
@@ -255,9 +275,9 @@ sandbox_enter(const struct sandbox_spec *spec)
 		return -1;
 	}
 	if ((abi = sandbox_landlock_abi()) > 0 &&
-	    landlock_enter(spec->write_dir, abi) < 0)
+	    landlock_enter(spec->write_dir, spec->allow_remove, abi) < 0)
 		return -1;
-	if (seccomp_enter(spec->allow_syslog) < 0) {
+	if (seccomp_enter(spec->allow_syslog, spec->allow_remove) < 0) {
 		log_error("sandbox: seccomp filter could not be loaded");
 		return -1;
 	}

@@ -31,6 +31,9 @@ struct sandbox_spec {
 	const char	*write_dir;	/* new files only below it; or NULL */
 	int		 allow_syslog;	/* keep syslog(3) able to reconnect */
 	int		 max_fds;	/* RLIMIT_NOFILE */
+	/* compress-recordings: the plain copy of a compressed recording is
+	 * removed, so removal below write_dir is allowed too. */
+	int		 allow_remove;
 };
 
 int	sandbox_enter(const struct sandbox_spec *);

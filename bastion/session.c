@@ -33,6 +33,7 @@
 #include "ssh_server.h"
 
 #define SESSION_POLL_MS		1000
+#define SESSION_TICK_MS		200	/* recordings to sync (asciicast.h) */
 
 static void
 grace_alarm(int sig)
@@ -261,7 +262,7 @@ poll_timeout(struct session *s, unsigned long before)
 		return SESSION_POLL_MS;		/* first-channel deadline */
 	for (i = 0; i < SESSION_MAX_CHANNELS; i++)
 		if (s->bridges[i] != NULL && bridge_needs_tick(s->bridges[i]))
-			return SESSION_POLL_MS;
+			return SESSION_TICK_MS;
 	return -1;
 }
 
@@ -369,6 +370,7 @@ enter_sandbox(struct session *s)
 	memset(&sp, 0, sizeof(sp));
 	sp.write_dir = s->conf->recordings_dir;
 	sp.allow_syslog = log_is_syslog();
+	sp.allow_remove = s->conf->compress_recordings;
 	/* Per channel: a recording, its chain, an upstream and its agent. */
 	sp.max_fds = 64 + 8 * SESSION_MAX_CHANNELS;
 	if (sandbox_enter(&sp) < 0) {
@@ -424,12 +426,12 @@ session_serve(const struct config *conf, ssh_key hostkey, int fd,
 	kh_client_identity(s.auth.user->name, s.id);
 	log_info("session %s started: %s from %s (key %s)", s.id,
 	    s.auth.user->name, s.peer, s.auth.key_fp);
-	/* Fail closed: a session that cannot be recorded does not start. */
-	if (open_session_log(&s) < 0) {
-		log_error("session %s: recording unavailable; disconnecting",
-		    s.id);
-		goto out;
-	}
+	/* Fail closed: a session that cannot be recorded runs nothing; its
+	 * channels are refused with a message (bridge.c), so the person
+	 * learns why rather than seeing the connection drop. */
+	if (open_session_log(&s) < 0)
+		log_error("session %s: recording unavailable; every channel"
+		    " will be refused", s.id);
 	/* Fail closed: nor does one that cannot be audited. */
 	if (session_audit(&s, AUDIT_SESSION_START, NULL) < 0) {
 		log_error("session %s: the audit trail cannot record it;"

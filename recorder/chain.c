@@ -19,6 +19,8 @@
 #include <openssl/evp.h>
 
 #include "chain.h"
+#include "rec_file.h"
+#include "rec_zstd.h"
 #include "seal.h"
 
 #define CHAIN_MAGIC	"hvbastion-chain v1"
@@ -103,8 +105,7 @@ chain_open(const char *datapath)
 		errno = ENOMEM;
 		goto fail;
 	}
-	ch->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
-	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	ch->fd = rec_file_create(path, O_APPEND);
 	if (ch->fd < 0)
 		goto fail;
 	return ch;
@@ -195,6 +196,18 @@ chain_flush(struct chain *ch)
 	if (ch->npend > 0 && write_all(ch, ch->pend, ch->npend) < 0)
 		return -1;
 	ch->npend = 0;
+	return 0;
+}
+
+int
+chain_sync(struct chain *ch)
+{
+	if (chain_flush(ch) < 0)
+		return -1;
+	if (fdatasync(ch->fd) < 0) {
+		ch->error = errno;
+		return -1;
+	}
 	return 0;
 }
 
@@ -353,11 +366,13 @@ chain_verify(const char *datapath, const unsigned char *key, size_t keylen,
 	FILE *sf = NULL;
 	uint64_t lines = 0, bytes = 0, partial = 0, slines, sbytes;
 	enum chain_verdict rc = CHAIN_BAD;
-	int fd = -1, r, have_seal = 0, sidedone = 0;
+	int r, have_seal = 0, sidedone = 0, damaged = 0;
+	FILE *df = NULL;
 	ssize_t got;
 
 	snprintf(sidepath, sizeof(sidepath), "%s%s", datapath, CHAIN_SUFFIX);
-	if ((fd = open(datapath, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0) {
+	/* A compressed recording is checked on its uncompressed bytes. */
+	if ((df = rec_zstd_open_read(datapath, &damaged)) == NULL) {
 		say(&v, "missing or unreadable: %s", strerror(errno));
 		goto out;
 	}
@@ -369,15 +384,12 @@ chain_verify(const char *datapath, const unsigned char *key, size_t keylen,
 	chain_seed(v.name, h);
 	if ((c = EVP_MD_CTX_new()) == NULL || line_start(c, h) < 0)
 		goto out;
-	while ((got = read(fd, buf, sizeof(buf))) != 0) {
+	if (damaged)
+		say(&v, "the compressed file (%s%s) is corrupt or cut short",
+		    v.name, REC_ZSTD_SUFFIX);
+	while ((got = (ssize_t)fread(buf, 1, sizeof(buf), df)) != 0) {
 		size_t off = 0, len;
 
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got < 0) {
-			say(&v, "read error: %s", strerror(errno));
-			goto out;
-		}
 		len = (size_t)got;
 		bytes += len;
 		while (off < len) {
@@ -423,6 +435,10 @@ chain_verify(const char *datapath, const unsigned char *key, size_t keylen,
 				goto out;
 			}
 		}
+	}
+	if (ferror(df)) {
+		say(&v, "read error");
+		goto out;
 	}
 	if (sidedone) {
 		/* Unsealed with lines past the chain: a crash between the
@@ -487,12 +503,12 @@ chain_verify(const char *datapath, const unsigned char *key, size_t keylen,
 		    " of this file");
 		goto out;
 	}
-	rc = CHAIN_OK;
+	rc = damaged ? CHAIN_BAD : CHAIN_OK;
 out:
 	EVP_MD_CTX_free(c);
 	if (sf != NULL)
 		fclose(sf);
-	if (fd >= 0)
-		close(fd);
+	if (df != NULL)
+		fclose(df);
 	return rc;
 }

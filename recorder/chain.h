@@ -30,6 +30,8 @@ struct chain	*chain_open(const char *datapath);
 int	chain_update(struct chain *, const void *buf, size_t len);
 /* Writes the chain values of the complete lines fed so far. */
 int	chain_flush(struct chain *);
+/* Flushes, then fdatasyncs the sidecar. */
+int	chain_sync(struct chain *);
 /*
  * Flushes and appends the seal line (seal.h signs it).  On success desc
  * (at least CHAIN_DESC_LEN bytes) says "lines=N chain=HEX hmac=HEX" for

@@ -80,8 +80,8 @@ escape_ascii(unsigned char c, char *out)
 
 /* Escapes whole sequences of buf; returns how many bytes were consumed. */
 static size_t
-escape_run(const unsigned char *buf, size_t len, int final, char *out,
-    size_t *o)
+escape_run(struct json_text *st, const unsigned char *buf, size_t len,
+    int final, char *out, size_t *o)
 {
 	size_t i = 0;
 
@@ -94,6 +94,7 @@ escape_run(const unsigned char *buf, size_t len, int final, char *out,
 			memcpy(out + *o, replacement, 3);
 			*o += 3;
 			i++;
+			st->replaced = 1;
 		} else if (n == 1)
 			*o += escape_ascii(buf[i++], out + *o);
 		else {
@@ -148,6 +149,7 @@ finish_carry(struct json_text *st, const unsigned char *in, size_t len,
 	for (i = 0; i < k; i++) {
 		memcpy(out + *o, replacement, 3);
 		*o += 3;
+		st->replaced = 1;
 	}
 	return (long)taken;
 }
@@ -158,6 +160,7 @@ json_text_escape(struct json_text *st, const unsigned char *in, size_t len,
 {
 	size_t o = 0, used;
 
+	st->replaced = 0;
 	if (st->ncarry > 0) {
 		long taken = finish_carry(st, in, len, final, out, &o);
 
@@ -168,7 +171,7 @@ json_text_escape(struct json_text *st, const unsigned char *in, size_t len,
 		in += taken;
 		len -= (size_t)taken;
 	}
-	used = escape_run(in, len, final, out, &o);
+	used = escape_run(st, in, len, final, out, &o);
 	if (used < len) {
 		st->ncarry = len - used;
 		memcpy(st->carry, in + used, st->ncarry);

@@ -14,6 +14,7 @@
 struct json_text {
 	unsigned char	carry[4];
 	size_t		ncarry;
+	int		replaced;	/* the last call wrote a U+FFFD */
 };
 
 /* Worst-case output size for len input bytes, including the carry. */
@@ -23,6 +24,9 @@ struct json_text {
  * Escapes in[0..len) for use between the quotes of a JSON string; out must
  * hold JSON_TEXT_MAX_OUT(len) bytes.  With final set, a pending incomplete
  * sequence is flushed as U+FFFD.  Returns the output length (NUL-terminated).
+ * The bytes the output stands for are the carry held before the call and
+ * in[], less the carry held after it; they are exactly the output's UTF-8
+ * (unescaped) unless st->replaced is set.
  */
 size_t	json_text_escape(struct json_text *, const unsigned char *in,
 	    size_t len, int final, char *out);

@@ -11,12 +11,15 @@
 
 #include "chain.h"
 #include "json_text.h"
+#include "rec_file.h"
 #include "session_log.h"
 
 struct session_log {
 	int		 fd;
 	int		 error;
 	int		 sealed;
+	int		 dirty;		/* written, not yet synced */
+	struct timespec	 last_sync;
 	struct chain	*chain;		/* <path>.chain: integrity (chain.h) */
 	char		 session_id[64];
 };
@@ -28,8 +31,7 @@ session_log_open(const char *path, const char *session_id)
 
 	if ((sl = calloc(1, sizeof(*sl))) == NULL)
 		return NULL;
-	sl->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_APPEND |
-	    O_NOFOLLOW | O_CLOEXEC, 0600);
+	sl->fd = rec_file_create(path, O_APPEND);
 	if (sl->fd < 0) {
 		free(sl);
 		return NULL;
@@ -44,6 +46,8 @@ session_log_open(const char *path, const char *session_id)
 		return NULL;
 	}
 	snprintf(sl->session_id, sizeof(sl->session_id), "%s", session_id);
+	/* The first line is synced at once (login), the next within a s. */
+	sl->last_sync.tv_sec = 0;
 	return sl;
 }
 
@@ -89,12 +93,45 @@ session_log_write(struct session_log *sl, json_t *event)
 	else if (chain_update(sl->chain, line, len) < 0 ||
 	    chain_flush(sl->chain) < 0)
 		sl->error = EIO;
-	else
-		rc = 0;
+	else {
+		sl->dirty = 1;
+		rc = session_log_tick(sl);
+	}
 out:
 	free(line);
 	json_decref(event);
 	return rc;
+}
+
+int
+session_log_pending(const struct session_log *sl)
+{
+	return sl != NULL && sl->dirty;
+}
+
+/* Same rule as the terminal recording (asciicast.h): synced within about
+ * a second of being written, at most once a second. */
+int
+session_log_tick(struct session_log *sl)
+{
+	struct timespec now;
+
+	if (sl == NULL || sl->error)
+		return -1;
+	if (!sl->dirty)
+		return 0;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	if (sl->last_sync.tv_sec != 0 &&
+	    (double)(now.tv_sec - sl->last_sync.tv_sec) +
+	    (double)(now.tv_nsec - sl->last_sync.tv_nsec) / 1e9 < 1.0)
+		return 0;
+	sl->last_sync = now;
+	if (fdatasync(sl->fd) < 0 || chain_sync(sl->chain) < 0) {
+		sl->error = errno ? errno : EIO;
+		return -1;
+	}
+	sl->dirty = 0;
+	return 0;
 }
 
 int

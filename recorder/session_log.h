@@ -3,8 +3,9 @@
  * RECDIR/<session-id>.jsonl (who, from where, which channels, the commands
  * run without a pty with their exit status and byte counts).
  *
- * Each line is written with one write(2) and the file is fsync'd at the
- * end of each channel, so what an auditor reads is never a torn line.
+ * Each line is written with one write(2), synced within about a second
+ * (at most once a second) and at the end of each channel, so what an
+ * auditor reads is never a torn line.
  */
 #ifndef HVB_SESSION_LOG_H
 #define HVB_SESSION_LOG_H
@@ -20,6 +21,10 @@ struct session_log *session_log_open(const char *path, const char *session_id);
  */
 int	session_log_write(struct session_log *, json_t *event);
 int	session_log_sync(struct session_log *);
+/* Lines written but not synced yet: the caller must tick then. */
+int	session_log_pending(const struct session_log *);
+/* Syncs when the last sync is a second old (-1 on a write error). */
+int	session_log_tick(struct session_log *);
 /*
  * Seals the log (chain.h, seal.h) once the last event is written; desc
  * gets "lines=N chain=HEX hmac=HEX" for the daemon log.  A log closed

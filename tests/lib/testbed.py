@@ -37,6 +37,7 @@ test bed later; Service is the small base class it will use.
 import base64
 import contextlib
 import fcntl
+import grp
 import os
 import pwd
 import signal
@@ -147,6 +148,17 @@ def _ensure_accounts(names):
         shadow = _shadow_field(name)
         if shadow is None or shadow.startswith("!") or shadow.startswith("*LK*"):
             run(["usermod", "-p", "*", name])
+
+
+def ensure_group(name, members=()):
+    """A local group (groupadd) whose members are exactly `members`
+    (existing accounts), e.g. the auditors' group of a recordings test."""
+    with machine_lock():
+        try:
+            grp.getgrnam(name)
+        except KeyError:
+            run(["groupadd", name])
+        run(["gpasswd", "-M", ",".join(members), name])
 
 
 def root_locked():
@@ -1030,7 +1042,8 @@ class TestBed:
         self.write_bastion_config(conf, address=address, port=port,
                                   state_dir=state, **config_kw)
         b = Bastion(self.root, conf, state, address, port, self.bin_dir,
-                    name="hvbastiond-%s" % name)
+                    name="hvbastiond-%s" % name,
+                    recordings_dir=config_kw.get("recordings_dir"))
         self.extra_bastions.append(b)
         return b
 

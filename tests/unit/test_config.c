@@ -424,6 +424,22 @@ test_defaults(void **state)
 	assert_int_equal(conf->nusers, 0);
 	config_free(conf);
 
+	/* Recording keywords (config_recording.c). */
+	conf = load(fx, "# nothing\n");
+	assert_non_null(conf);
+	assert_null(conf->auditor_group);
+	assert_int_equal(conf->record_exec_streams, 1024 * 1024);
+	assert_int_equal(conf->compress_recordings, 0);
+	config_free(conf);
+	conf = load(fx, "auditor-group \"audit\"\nrecord-exec-streams 0\n"
+	    "compress-recordings yes\n");
+	unit_msgs_print(&fx->msgs);
+	assert_non_null(conf);
+	assert_string_equal(conf->auditor_group, "audit");
+	assert_int_equal(conf->record_exec_streams, 0);
+	assert_int_equal(conf->compress_recordings, 1);
+	config_free(conf);
+
 	/* recordings-directory follows state-directory when not given. */
 	conf = load(fx, "state-directory \"/srv/hvb\"\n");
 	assert_non_null(conf);
@@ -696,6 +712,15 @@ static const struct bad_case bad_cases[] = {
 	    { 4, "accept-env: expected patterns" },
 	    { 5, "state-directory: expected exactly one value" },
 	    { 7, "state-directory: given more than once" } }, 0 },
+	{ "bad recording values",
+	  "auditor-group \"a b\"\n"				/* 1 */
+	  "record-exec-streams -1\n"				/* 2 */
+	  "record-exec-streams\n"				/* 3 */
+	  "compress-recordings maybe\n",			/* 4 */
+	  { { 1, "auditor-group: invalid group name" },
+	    { 2, "record-exec-streams: \"-1\" is not a number" },
+	    { 3, "record-exec-streams: expected one size in bytes" },
+	    { 4, "compress-recordings: expected yes or no" } }, 0 },
 	{ "too many listen addresses",
 	  "listen \"10.0.0.1\" port 1\n" "listen \"10.0.0.1\" port 2\n"
 	  "listen \"10.0.0.1\" port 3\n" "listen \"10.0.0.1\" port 4\n"

@@ -373,7 +373,7 @@ test_cast_header_and_events(void **state)
 {
 	struct fixture *fx = *state;
 	struct asciicast_header h = { 132, 43, 1700000000,
-	    "xterm-256color;rm -rf /\x1b", "alice \xff on pve1", 1 };
+	    "xterm-256color;rm -rf /\x1b", "alice \xff on pve1", 1, NULL, 0, 0 };
 	struct asciicast *ac;
 	struct stat sb;
 	struct cast c;
@@ -437,7 +437,7 @@ static void
 test_cast_defaults_and_no_input(void **state)
 {
 	struct fixture *fx = *state;
-	struct asciicast_header h = { 0, -5, 0, NULL, NULL, 0 };
+	struct asciicast_header h = { 0, -5, 0, NULL, NULL, 0, NULL, 0, 0 };
 	struct asciicast *ac;
 	struct cast c;
 	size_t i;
@@ -467,7 +467,7 @@ static void
 test_cast_refuses_existing(void **state)
 {
 	struct fixture *fx = *state;
-	struct asciicast_header h = { 80, 24, 0, "xterm", NULL, 1 };
+	struct asciicast_header h = { 80, 24, 0, "xterm", NULL, 1, NULL, 0, 0 };
 	char target[PATH_MAX], link[PATH_MAX];
 	struct stat sb;
 
@@ -507,7 +507,7 @@ static void
 test_cast_complete_after_close(void **state)
 {
 	struct fixture *fx = *state;
-	struct asciicast_header h = { 80, 24, 0, "xterm", NULL, 1 };
+	struct asciicast_header h = { 80, 24, 0, "xterm", NULL, 1, NULL, 0, 0 };
 	const size_t total = 300000;
 	struct asciicast *ac;
 	unsigned char *data;
@@ -551,7 +551,7 @@ static void
 test_cast_output_tail_flushed(void **state)
 {
 	struct fixture *fx = *state;
-	struct asciicast_header h = { 80, 24, 0, "xterm", NULL, 1 };
+	struct asciicast_header h = { 80, 24, 0, "xterm", NULL, 1, NULL, 0, 0 };
 	struct asciicast *ac;
 	struct cast c;
 	size_t len;
@@ -573,7 +573,7 @@ static void
 test_cast_input_tail_flushed(void **state)
 {
 	struct fixture *fx = *state;
-	struct asciicast_header h = { 80, 24, 0, "xterm", NULL, 1 };
+	struct asciicast_header h = { 80, 24, 0, "xterm", NULL, 1, NULL, 0, 0 };
 	struct asciicast *ac;
 	struct cast c;
 	size_t len;
@@ -599,7 +599,7 @@ static void
 test_cast_marker_bounded(void **state)
 {
 	struct fixture *fx = *state;
-	struct asciicast_header h = { 80, 24, 0, "xterm", NULL, 1 };
+	struct asciicast_header h = { 80, 24, 0, "xterm", NULL, 1, NULL, 0, 0 };
 	struct asciicast *ac;
 	char label[1000];
 	struct cast c;
