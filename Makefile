@@ -21,6 +21,7 @@ PYTHON	?= /usr/bin/python3
 
 CC	?= cc
 PKGS	 = libssh jansson libcrypto
+PKGS	+= libssl
 PAM_LIBS = -lpam $(shell pkg-config --libs liboath 2>/dev/null)
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
@@ -29,6 +30,8 @@ CFLAGS	+= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now
 LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Debian's http-parser has no .pc file.
+LDLIBS	+= -lhttp_parser
 
 ifeq ($(SAN),1)
 BUILD	?= build/san
@@ -45,6 +48,8 @@ DEB_BUILD = gcc make pkg-config libc6-dev libssh-dev libjansson-dev \
 DEB_TEST  = openssh-server openssh-client python3 python3-pytest \
 	    python3-paramiko python3-pexpect asciinema socat procps \
 	    passwd oathtool libpam-modules libnss-wrapper rsync
+DEB_BUILD += libhttp-parser-dev
+DEB_TEST  += libpam-pwdfile curl
 
 CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 	    bastion/names.c bastion/target_choice.c policy/policy.c \
@@ -54,6 +59,9 @@ CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 CORE_SRCS += bastion/config_policy.c recorder/chain.c recorder/seal.c
 CORE_SRCS += recorder/sftp_parse.c
 CORE_SRCS += bastion/audit.c
+CORE_SRCS += bastion/config_api.c
+# The Proxmox API front (issue 7): parsers and tickets, unit-tested.
+CORE_SRCS += bastion/api_http.c bastion/api_path.c bastion/api_ticket.c
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \

@@ -460,6 +460,7 @@ resolve(struct parser *p)
 			    u->name);
 	}
 	config_policy_resolve(p);
+	config_api_resolve(p);
 }
 
 /* Opens a new named block object, refusing duplicates. */
@@ -545,6 +546,8 @@ top_block(struct parser *p, struct conf_lex *lx, struct conf_stmt *st)
 		fn = user_stmt;
 	} else if (config_policy_block(p, lx, st)) {
 		return;		/* read by config_policy.c */
+	} else if (config_api_block(p, lx, st)) {
+		return;		/* read by config_api.c */
 	} else {
 		config_perr(p, st->line, "unknown block \"%s\"", kw);
 	}
@@ -726,7 +729,7 @@ top_stmt(struct parser *p, struct conf_stmt *st)
 			}
 			conf->naccept_env++;
 		}
-	} else if (!config_policy_stmt(p, st))
+	} else if (!config_policy_stmt(p, st) && !config_api_stmt(p, st))
 		config_perr(p, st->line, "unknown keyword \"%s\"", kw);
 }
 
@@ -931,6 +934,7 @@ config_load(const char *path, config_report_fn report, void *arg)
 	p.conf->auth_methods[1] = AUTH_KBDINT;
 	p.conf->nauth_methods = 2;
 	p.conf->record_input = 1;
+	config_api_defaults(p.conf);
 
 	if ((text = read_file(path, &len, why, sizeof(why))) == NULL)
 		config_perr(&p, 0, "%s", why);
@@ -993,6 +997,7 @@ config_free(struct config *conf)
 	}
 	free(conf->users);
 	config_policy_free(conf);
+	config_api_free(conf);
 	free(conf->state_dir);
 	free(conf->recordings_dir);
 	free(conf->pam_service);

@@ -100,4 +100,13 @@ void	config_policy_free(struct config *);
 void	config_policy_free_target(struct config_target *);
 void	config_policy_free_user(struct config_user *);
 
+/* config_api.c: the Proxmox API front (api-listen, api-node, ...). */
+int	config_api_block(struct parser *, struct conf_lex *,
+	    struct conf_stmt *);
+int	config_api_stmt(struct parser *, struct conf_stmt *);
+void	config_api_defaults(struct config *);
+void	config_api_resolve(struct parser *);
+void	config_api_free(struct config *);
+int	config_api_parse_fingerprint(const char *, unsigned char fp[32]);
+
 #endif
