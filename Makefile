@@ -62,10 +62,14 @@ CORE_SRCS += bastion/audit.c
 CORE_SRCS += bastion/config_api.c
 # The Proxmox API front (issue 7): parsers and tickets, unit-tested.
 CORE_SRCS += bastion/api_http.c bastion/api_path.c bastion/api_ticket.c
+CORE_SRCS += bastion/api_form.c bastion/api_token.c
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \
 	    bastion/listener.c
+# The Proxmox API front's child side (issue 7).
+DAEMON_SRCS += bastion/api_server.c bastion/api_tls.c bastion/api_upstream.c \
+	    bastion/api_login.c
 CORE_OBJS   = $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 
