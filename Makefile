@@ -63,6 +63,9 @@ CORE_SRCS += bastion/config_api.c
 # The Proxmox API front (issue 7): parsers and tickets, unit-tested.
 CORE_SRCS += bastion/api_http.c bastion/api_path.c bastion/api_ticket.c
 CORE_SRCS += bastion/api_form.c bastion/api_token.c
+# The Proxmox API policy (issue 7): ACL map, privileges, grammar, lists.
+CORE_SRCS += policy/api_acl.c policy/api_privs.c
+CORE_SRCS += bastion/config_api_policy.c
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \

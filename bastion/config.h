@@ -227,6 +227,12 @@ struct config {
 	int			 api_failure_delay_ms;	/* before a 401 */
 	struct config_api_node	**api_nodes;
 	size_t			 napi_nodes;
+	/* API policy (issue 7): api-credential and api-grant blocks
+	 * (config_api_policy.c), in file order. */
+	struct config_api_credential **api_credentials;
+	size_t			 napi_credentials;
+	struct config_api_grant	**api_grants;
+	size_t			 napi_grants;
 };
 
 /*
@@ -245,6 +251,8 @@ const struct config_target	*config_find_target(const struct config *,
 				    const char *name);
 const struct config_role	*config_find_role(const struct config *,
 				    const char *name);
+const struct config_api_credential *config_find_api_credential(
+				    const struct config *, const char *name);
 const char	*config_target_kind_name(enum target_kind);
 const struct config_api_node	*config_find_api_node(const struct config *,
 				    const char *name);

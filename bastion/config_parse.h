@@ -33,6 +33,13 @@ struct parse_user {
 
 struct parse_role {
 	int			 side_set;
+	struct pending_ref	 api_cred;	/* name NULL: none */
+};
+
+struct parse_api_grant {
+	char			*role;		/* the block's name */
+	int			 paths_line;
+	int			 privs_line;	/* privileges or roles */
 };
 
 struct parse_grant {
@@ -54,6 +61,8 @@ struct parser {
 	struct parse_user	*pusers;
 	struct parse_role	*proles;
 	struct parse_grant	*pgrants;
+	/* Parallel to conf->api_grants (config_api_policy.c). */
+	struct parse_api_grant	*papi_grants;
 };
 
 typedef void (*config_block_fn)(struct parser *, struct conf_stmt *, void *);
@@ -99,6 +108,22 @@ void	config_policy_free_parse(struct parser *);
 void	config_policy_free(struct config *);
 void	config_policy_free_target(struct config_target *);
 void	config_policy_free_user(struct config_user *);
+/* "DAYS HH:MM-HH:MM": 0, -1 (malformed) or -2 (end not after start). */
+int	config_parse_window(const char *, struct config_window *);
+
+/* config_api_policy.c: api-credential and api-grant (issue 7). */
+/* The blocks; 1 if kw is one of them (the block is then read). */
+int	config_api_policy_block(struct parser *, struct conf_lex *,
+	    struct conf_stmt *);
+/* The same keywords without a block; 1 if it was one. */
+int	config_api_policy_stmt(struct parser *, struct conf_stmt *);
+/* A role's api-credential line; 1 if it was one. */
+int	config_api_policy_role_stmt(struct parser *, struct conf_stmt *,
+	    struct config_role *);
+/* Second pass, after the roles are known. */
+void	config_api_policy_resolve(struct parser *);
+void	config_api_policy_free_parse(struct parser *);
+void	config_api_policy_free(struct config *);
 
 /* config_api.c: the Proxmox API front (api-listen, api-node, ...). */
 int	config_api_block(struct parser *, struct conf_lex *,

@@ -137,8 +137,8 @@ day_index(const char *s, size_t len)
  * "mon-fri 07:00-20:00", "sat,sun 09:00-12:00", "* 00:00-24:00".
  * Returns 0, -1 (malformed) or -2 (end not after start).
  */
-static int
-parse_window(const char *s, struct config_window *w)
+int
+config_parse_window(const char *s, struct config_window *w)
 {
 	const char *sp, *p, *item, *dash;
 	int a, b, d;
@@ -282,6 +282,8 @@ role_stmt(struct parser *p, struct conf_stmt *st, void *obj)
 	struct parse_role *pr = &p->proles[p->conf->nroles - 1];
 	size_t i;
 
+	if (config_api_policy_role_stmt(p, st, r))
+		return;
 	if (strcmp(st->words[0], "side") != 0) {
 		config_perr(p, st->line, "unknown keyword \"%s\" in role",
 		    st->words[0]);
@@ -480,7 +482,7 @@ grant_stmt(struct parser *p, struct conf_stmt *st, void *obj)
 			struct config_window w;
 			int rc;
 
-			if ((rc = parse_window(st->words[i], &w)) == -2) {
+			if ((rc = config_parse_window(st->words[i], &w)) == -2) {
 				config_perr(p, st->line, "hours \"%s\": the"
 				    " end must be after the start",
 				    st->words[i]);
@@ -512,6 +514,8 @@ config_policy_block(struct parser *p, struct conf_lex *lx,
 	const char *kw = st->words[0];
 	const char *name = st->nwords > 1 ? st->words[1] : "";
 
+	if (config_api_policy_block(p, lx, st))
+		return 1;
 	if (strcmp(kw, "role") == 0) {
 		struct config_role *r = NULL;
 
@@ -624,6 +628,8 @@ config_policy_stmt(struct parser *p, struct conf_stmt *st)
 	struct config *conf = p->conf;
 	struct config_exception *e;
 
+	if (config_api_policy_stmt(p, st))
+		return 1;
 	if (strcmp(st->words[0], "separation-exception") != 0)
 		return 0;
 	if (st->nwords != 3 || !names_valid(st->words[1]) ||
@@ -866,6 +872,7 @@ config_policy_resolve(struct parser *p)
 			config_perr_at(p, &u->origin, "user \"%s\": valid-until"
 			    " is before valid-from", u->name);
 	}
+	config_api_policy_resolve(p);
 }
 
 /* --- freeing ------------------------------------------------------------- */
@@ -884,6 +891,9 @@ config_policy_free_parse(struct parser *p)
 	for (i = 0; p->pgrants != NULL && i < p->conf->ngrants; i++)
 		free(p->pgrants[i].role);
 	free(p->pgrants);
+	config_api_policy_free_parse(p);
+	for (i = 0; p->proles != NULL && i < p->conf->nroles; i++)
+		free(p->proles[i].api_cred.name);
 	free(p->proles);
 	p->pusers = NULL;
 	p->pgrants = NULL;
@@ -935,6 +945,7 @@ config_policy_free(struct config *conf)
 		free(g);
 	}
 	free(conf->grants);
+	config_api_policy_free(conf);
 	for (i = 0; i < conf->nroles; i++) {
 		free(conf->roles[i]->name);
 		free(conf->roles[i]->grants);

@@ -21,6 +21,7 @@
 
 #include <jansson.h>
 
+#include "../policy/api_acl.h"
 #include "../policy/policy.h"
 #include "config.h"
 #include "log.h"
@@ -47,6 +48,11 @@ struct explain_args {
 	const char	*at;
 	time_t		 when;
 	int		 json;
+	/* --api METHOD PATH [--pool POOL] */
+	int		 api;
+	const char	*api_method;
+	char		 api_path[ARG_MAX_LEN + 1];	/* after /api2/json */
+	const char	*pool;
 };
 
 static void
@@ -56,6 +62,10 @@ usage_explain(void)
 	    " [LOGIN@]TARGET\n"
 	    "           [--channel shell|exec|sftp|scp|port-forward]"
 	    " [--forward HOST:PORT]\n"
+	    "           [--from ADDRESS] [--at \"YYYY-MM-DD HH:MM\"]"
+	    " [--json]\n"
+	    "       hvbastion [-f file] policy explain PERSON --api METHOD"
+	    " PATH [--pool POOL]\n"
 	    "           [--from ADDRESS] [--at \"YYYY-MM-DD HH:MM\"]"
 	    " [--json]\n");
 }
@@ -212,6 +222,36 @@ parse_target(struct explain_args *a, const char *arg)
 	return 0;
 }
 
+/*
+ * "--api GET /nodes/pve1/status": the path as the proxy sees it, after
+ * "/api2/json" (which may be given too), without a query string.
+ */
+static int
+parse_api(struct explain_args *a, const char *method, const char *path)
+{
+	static const char *const methods[] = { "GET", "POST", "PUT",
+	    "DELETE" };
+	size_t i;
+
+	if (a->api)
+		return arg_error("--api given twice", method);
+	for (i = 0; i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (strcmp(method, methods[i]) == 0)
+			break;
+	if (i == sizeof(methods) / sizeof(methods[0]))
+		return arg_error("--api wants a method GET, POST, PUT or"
+		    " DELETE", method);
+	if (strlen(path) > ARG_MAX_LEN || path[0] != '/')
+		return arg_error("--api wants a path such as"
+		    " /nodes/pve1/status", path);
+	if (strncmp(path, "/api2/json/", 11) == 0)
+		path += 10;
+	snprintf(a->api_path, sizeof(a->api_path), "%s", path);
+	a->api_method = methods[i];
+	a->api = 1;
+	return 0;
+}
+
 static int
 parse_explain(struct explain_args *a, int argc, char *argv[])
 {
@@ -228,10 +268,26 @@ parse_explain(struct explain_args *a, int argc, char *argv[])
 			continue;
 		}
 		if (strcmp(opt, "--api") == 0) {
-			fprintf(stderr, "hvbastion: policy explain --api: not"
-			    " available yet (the Proxmox API proxy comes with"
-			    " its own issue); SSH requests only\n");
-			return -1;
+			if (i + 2 >= argc) {
+				fprintf(stderr, "hvbastion: --api wants METHOD"
+				    " PATH\n");
+				return -1;
+			}
+			if (parse_api(a, argv[i + 1], argv[i + 2]) < 0)
+				return -1;
+			i += 2;
+			continue;
+		}
+		if (strcmp(opt, "--pool") == 0) {
+			if (val == NULL || val[0] == '\0' ||
+			    strlen(val) > ARG_MAX_LEN) {
+				fprintf(stderr, "hvbastion: --pool wants a pool"
+				    " name\n");
+				return -1;
+			}
+			a->pool = val;
+			i++;
+			continue;
 		}
 		if (strcmp(opt, "--channel") == 0 ||
 		    strcmp(opt, "--forward") == 0 ||
@@ -264,12 +320,33 @@ parse_explain(struct explain_args *a, int argc, char *argv[])
 			if (opt[0] == '\0' || strlen(opt) > ARG_MAX_LEN)
 				return arg_error("bad person", opt);
 			a->person = opt;
-		} else if (nword == 1) {
+		} else if (nword == 1 && !a->api) {
 			if (parse_target(a, opt) < 0)
 				return -1;
 		} else
 			return arg_error("unexpected argument", opt);
 		nword++;
+	}
+	if (a->api) {
+		/* An API call has no target, channel or forward. */
+		if (nword == 2) {
+			fprintf(stderr, "hvbastion: --api takes a person and"
+			    " no target\n");
+			return -1;
+		}
+		if (nword != 1 || a->channel != -1 || a->fwd_port != 0) {
+			if (nword == 1)
+				fprintf(stderr, "hvbastion: --api goes without"
+				    " --channel and --forward\n");
+			else
+				usage_explain();
+			return -1;
+		}
+		return 0;
+	}
+	if (a->pool != NULL) {
+		fprintf(stderr, "hvbastion: --pool goes with --api\n");
+		return -1;
 	}
 	if (nword != 2) {
 		usage_explain();
@@ -313,6 +390,12 @@ rule_origin(const struct config *conf, const struct policy_decision *d,
 	if (d->allow && d->grant != NULL && d->grant->origin.file != NULL) {
 		*file = d->grant->origin.file;
 		*line = d->grant->origin.line;
+		return;
+	}
+	if (d->allow && d->api_grant != NULL &&
+	    d->api_grant->origin.file != NULL) {
+		*file = d->api_grant->origin.file;
+		*line = d->api_grant->origin.line;
 		return;
 	}
 	for (i = 0; i < conf->nfiles; i++) {
@@ -426,6 +509,145 @@ print_text(const struct explain_args *a, const struct policy_decision *d,
 	fprintf(out, "): %s\n", rule);
 }
 
+/*
+ * --api: the ACL path and privilege come from api_acl_map() and the
+ * decision from policy_decide_api(), exactly as the API proxy asks them.
+ * Returns 1 if the call is known and its path well formed.
+ */
+static int
+decide_api_call(const struct config *conf, const struct explain_args *a,
+    struct api_acl *acl, struct policy_decision *d)
+{
+	struct policy_api_request req;
+	int mrc;
+
+	memset(d, 0, sizeof(*d));
+	if ((mrc = api_acl_map(a->api_method, a->api_path, acl)) < 0) {
+		snprintf(d->rule, sizeof(d->rule), mrc == -ENOENT ?
+		    "default deny: unknown API call (the bastion forwards"
+		    " only the calls it knows)" :
+		    "default deny: malformed API path");
+		return 0;
+	}
+	if (acl->flags & API_ACL_LOGIN) {
+		d->allow = 1;
+		snprintf(d->rule, sizeof(d->rule), "login: no ticket needed"
+		    " (the bastion checks the password and the TOTP code)");
+		return 1;
+	}
+	memset(&req, 0, sizeof(req));
+	req.person = a->person;
+	req.acl_path = acl->path;
+	req.privilege = acl->privilege;
+	req.pool = a->pool;
+	req.source = a->source;
+	req.when = a->when;
+	policy_decide_api(conf, &req, d);
+	return 1;
+}
+
+static int
+print_api_json(const struct config *conf, const struct explain_args *a,
+    const struct api_acl *acl, int known, const struct policy_decision *d,
+    FILE *out)
+{
+	const char *file;
+	long line;
+	json_t *o;
+	char *text;
+	int rc = -1;
+
+	rule_origin(conf, d, &file, &line);
+	if ((o = json_object()) == NULL)
+		return -1;
+	json_object_set_new(o, "decision", json_string(d->allow ? "allow" :
+	    "deny"));
+	json_object_set_new(o, "person", jstr(a->person));
+	json_object_set_new(o, "method", jstr(a->api_method));
+	json_object_set_new(o, "path", jstr(a->api_path));
+	json_object_set_new(o, "acl_path", known && acl->path[0] != '\0' ?
+	    jstr(acl->path) : json_null());
+	json_object_set_new(o, "privilege", known ? jstr(acl->privilege) :
+	    json_null());
+	json_object_set_new(o, "pool", jstr(a->pool));
+	json_object_set_new(o, "list_filter", json_boolean(known &&
+	    (acl->flags & API_ACL_LIST_FILTER)));
+	json_object_set_new(o, "role", d->allow && d->role != NULL ?
+	    jstr(d->role->name) : json_null());
+	json_object_set_new(o, "api_credential", d->allow &&
+	    d->api_credential != NULL ? jstr(d->api_credential->name) :
+	    json_null());
+	json_object_set_new(o, "rule", jstr(d->rule));
+	json_object_set_new(o, "file", jstr(file));
+	json_object_set_new(o, "line", file != NULL ? json_integer(line) :
+	    json_null());
+	if ((text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) !=
+	    NULL) {
+		fprintf(out, "%s\n", text);
+		free(text);
+		rc = 0;
+	}
+	json_decref(o);
+	return rc;
+}
+
+static void
+print_api_text(const struct explain_args *a, const struct api_acl *acl,
+    int known, const struct policy_decision *d, FILE *out)
+{
+	char person[ESC_MAX], path[ESC_MAX], pool[ESC_MAX], src[ESC_MAX];
+	char rule[RULE_ESC_MAX], cred[ESC_MAX];
+
+	log_escape(person, sizeof(person), a->person);
+	log_escape(path, sizeof(path), a->api_path);
+	log_escape(rule, sizeof(rule), d->rule);
+	fprintf(out, "%s: %s -> %s %s (", d->allow ? "allow" : "deny", person,
+	    a->api_method, path);
+	if (!known)
+		fprintf(out, "not forwarded");
+	else if (acl->flags & API_ACL_LOGIN)
+		fprintf(out, "login");
+	else if (acl->path[0] == '\0')
+		fprintf(out, "%s", acl->flags & API_ACL_LIST_FILTER ?
+		    "list, filtered to the person's scope" : "no ACL path");
+	else
+		fprintf(out, "%s on %s", acl->privilege != NULL ?
+		    acl->privilege : "any privilege",
+		    acl->path);	/* from the table: plain text */
+	if (a->pool != NULL)
+		fprintf(out, ", pool %s", log_escape(pool, sizeof(pool),
+		    a->pool));
+	if (a->source != NULL)
+		fprintf(out, ", from %s", log_escape(src, sizeof(src),
+		    a->source));
+	if (a->at != NULL)
+		fprintf(out, ", at %s", a->at);	/* checked: digits */
+	if (d->allow && d->api_credential != NULL)
+		fprintf(out, ", api-credential \"%s\"", log_escape(cred,
+		    sizeof(cred), d->api_credential->name));
+	fprintf(out, "): %s\n", rule);
+}
+
+static int
+policy_explain_api(const struct config *conf, const struct explain_args *a,
+    FILE *out)
+{
+	struct policy_decision d;
+	struct api_acl acl;
+	int known, rc;
+
+	known = decide_api_call(conf, a, &acl, &d);
+	rc = d.allow ? EXIT_ALLOW : EXIT_DENY;
+	if (a->json) {
+		if (print_api_json(conf, a, &acl, known, &d, out) < 0) {
+			fprintf(stderr, "hvbastion: out of memory\n");
+			rc = EXIT_USAGE;
+		}
+	} else
+		print_api_text(a, &acl, known, &d, out);
+	return rc;
+}
+
 static int
 policy_explain(const char *path, int argc, char *argv[], FILE *out)
 {
@@ -440,6 +662,11 @@ policy_explain(const char *path, int argc, char *argv[], FILE *out)
 		return EXIT_USAGE;
 	if ((conf = config_load(path, print_error, NULL)) == NULL)
 		return EXIT_USAGE;
+	if (a.api) {
+		rc = policy_explain_api(conf, &a, out);
+		config_free(conf);
+		return rc;
+	}
 	memset(&req, 0, sizeof(req));
 	req.person = a.person;
 	req.target = a.target;

@@ -21,8 +21,18 @@ enum api_acl_flag {
 	API_ACL_WEBSOCKET	= 1 << 4,	/* vncwebsocket: upgrade */
 };
 
+/*
+ * The privilege of a VM configuration change (PUT/POST .../config):
+ * Proxmox lets in holders of any VM.Config.* privilege and then checks
+ * each parameter of the body; the bastion does not read bodies, so this
+ * stands for all of them (policy_decide_api() expands it).
+ */
+#define API_ACL_PRIV_VM_CONFIG	"VM.Config.*"
+
 struct api_acl {
-	char		 path[API_ACL_PATH_MAX];  /* "/vms/101", "/nodes/pve1" */
+	char		 path[API_ACL_PATH_MAX];  /* "/vms/101", "/nodes/pve1";
+					    "" for calls on no ACL path
+					    (version, lists, login) */
 	const char	*privilege;	/* "VM.PowerMgmt"; NULL: none needed */
 	char		 node[64];	/* the node in the URL; "" if none */
 	long		 vmid;		/* the guest in the URL; -1 if none */

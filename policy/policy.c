@@ -19,6 +19,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "api_privs.h"
 #include "policy.h"
 
 static const char *const channel_names[] = { "shell", "exec", "sftp", "scp",
@@ -40,6 +41,8 @@ deny(struct policy_decision *d, const char *fmt, ...)
 	d->credential = NULL;
 	d->role = NULL;
 	d->grant = NULL;
+	d->api_grant = NULL;
+	d->api_credential = NULL;
 	va_start(ap, fmt);
 	vsnprintf(d->rule, sizeof(d->rule), fmt, ap);
 	va_end(ap);
@@ -133,23 +136,28 @@ person_ok(const struct config_user *u, const char *source, time_t when,
 }
 
 static int
-in_windows(const struct config_grant *g, time_t when)
+windows_open(const struct config_window *w, size_t n, time_t when)
 {
 	struct tm tm;
 	int min;
 	size_t i;
 
-	if (g->nwindows == 0)
+	if (n == 0)
 		return 1;
 	if (localtime_r(&when, &tm) == NULL)
 		return 0;
 	min = tm.tm_hour * 60 + tm.tm_min;
-	for (i = 0; i < g->nwindows; i++)
-		if ((g->windows[i].days & (1u << tm.tm_wday)) &&
-		    min >= g->windows[i].start_min &&
-		    min < g->windows[i].end_min)
+	for (i = 0; i < n; i++)
+		if ((w[i].days & (1u << tm.tm_wday)) &&
+		    min >= w[i].start_min && min < w[i].end_min)
 			return 1;
 	return 0;
+}
+
+static int
+in_windows(const struct config_grant *g, time_t when)
+{
+	return windows_open(g->windows, g->nwindows, when);
 }
 
 static const struct config_credential *
@@ -311,6 +319,231 @@ policy_decide(const struct config *conf, const struct policy_request *req,
 		return deny(d, "default deny: no target \"%s\"",
 		    req->target != NULL ? req->target : "");
 	return decide_target(u, t, req, when, d);
+}
+
+/* --- the API side ------------------------------------------------------- */
+
+/* Longest ACL path or pool name the API side looks at. */
+#define API_PATH_LEN_MAX	255
+#define API_POOL_LEN_MAX	64
+
+/* Why an API grant that covers the path did not allow the call. */
+enum api_miss { API_MISS_NONE, API_MISS_PRIVILEGE, API_MISS_HOURS,
+	API_MISS_CREDENTIAL };
+
+/* Pattern "/x" covers "/x" only; "/x/" + "*" everything below "/x". */
+static int
+api_path_covers(const char *pattern, const char *path)
+{
+	size_t n = strlen(pattern);
+
+	if (n >= 2 && pattern[n - 1] == '*' && pattern[n - 2] == '/')
+		return strncmp(path, pattern, n - 1) == 0 &&
+		    path[n - 1] != '\0';
+	return strcmp(pattern, path) == 0;
+}
+
+/* Pool names as Proxmox writes them (pve-poolid). */
+static int
+api_pool_ok(const char *pool)
+{
+	size_t i;
+
+	for (i = 0; pool[i] != '\0'; i++)
+		if (i >= API_POOL_LEN_MAX || (!(pool[i] >= 'a' &&
+		    pool[i] <= 'z') && !(pool[i] >= 'A' && pool[i] <= 'Z') &&
+		    !(pool[i] >= '0' && pool[i] <= '9') && pool[i] != '-' &&
+		    pool[i] != '_'))
+			return 0;
+	return i > 0;
+}
+
+/*
+ * Whether grant g covers the ACL path: one of its paths does, or, for a
+ * guest ("/vms/N") in pool P, one of its paths covers "/pool/P" (Proxmox
+ * propagates a pool's ACL to its members).
+ */
+static int
+api_grant_covers(const struct config_api_grant *g, const char *path,
+    const char *pool_path)
+{
+	size_t i;
+
+	for (i = 0; i < g->npaths; i++)
+		if (api_path_covers(g->paths[i], path) ||
+		    (pool_path != NULL &&
+		    api_path_covers(g->paths[i], pool_path)))
+			return 1;
+	return 0;
+}
+
+static int
+api_grant_has(const struct config_api_grant *g, const char *priv)
+{
+	size_t i;
+
+	for (i = 0; i < g->nprivileges; i++)
+		if (strcmp(g->privileges[i], priv) == 0)
+			return 1;
+	return 0;
+}
+
+struct api_all_of {
+	const struct config_api_grant	*g;
+	int				 missing;
+};
+
+static void
+api_need(void *arg, const char *priv)
+{
+	struct api_all_of *a = arg;
+
+	if (!api_grant_has(a->g, priv))
+		a->missing = 1;
+}
+
+/*
+ * NULL: any privilege (a list item); "VM.Config.*": every privilege of
+ * that family (a configuration change, see api_acl.h); else that one.
+ */
+static int
+api_grant_allows_priv(const struct config_api_grant *g, const char *priv)
+{
+	struct api_all_of a = { g, 0 };
+
+	if (priv == NULL)
+		return g->nprivileges > 0;
+	if (strchr(priv, '*') != NULL)
+		return api_priv_each_prefixed(priv, api_need, &a) > 0 &&
+		    !a.missing;
+	return api_grant_has(g, priv);
+}
+
+/*
+ * A call on no ACL path (version, lists, login renewal): any API grant of
+ * the person in force now lets them in, with that grant's role's token;
+ * what they then see of a list is api_filter.c's business.
+ */
+static int
+decide_api_pathless(const struct config_user *u, time_t when,
+    struct policy_decision *d)
+{
+	size_t i, j;
+	int some = 0;
+
+	for (i = 0; i < u->nroles; i++) {
+		const struct config_role *r = u->roles[i];
+
+		for (j = 0; j < r->napi_grants; j++) {
+			const struct config_api_grant *g = r->api_grants[j];
+
+			some = 1;
+			if (r->api_credential == NULL ||
+			    !windows_open(g->windows, g->nwindows, when))
+				continue;
+			d->allow = 1;
+			d->role = r;
+			d->api_grant = g;
+			d->api_credential = r->api_credential;
+			snprintf(d->rule, sizeof(d->rule), "%s:%d: api-grant"
+			    " of role \"%s\" (user %s, %s:%d)",
+			    g->origin.file, g->origin.line, r->name, u->name,
+			    u->role_origins[i].file, u->role_origins[i].line);
+			return 1;
+		}
+	}
+	if (some)
+		return deny(d, "no api-grant of user \"%s\" (%s:%d) is in"
+		    " force at this time (hours)", u->name, u->origin.file,
+		    u->origin.line);
+	return deny(d, "default deny: user \"%s\" (%s:%d) has no api-grant",
+	    u->name, u->origin.file, u->origin.line);
+}
+
+int
+policy_decide_api(const struct config *conf,
+    const struct policy_api_request *req, struct policy_decision *d)
+{
+	const struct config_api_grant *missed = NULL;
+	const struct config_user *u;
+	const char *path = req->acl_path, *priv = req->privilege;
+	char pool_path[API_POOL_LEN_MAX + 8];
+	const char *pp = NULL;
+	enum api_miss why = API_MISS_NONE;
+	time_t when = req->when != 0 ? req->when : time(NULL);
+	size_t i, j;
+
+	memset(d, 0, sizeof(*d));
+	if (req->person == NULL ||
+	    (u = config_find_user(conf, req->person)) == NULL)
+		return deny(d, "default deny: no user \"%s\"",
+		    req->person != NULL ? req->person : "");
+	if (!person_ok(u, req->source, when, d))
+		return 0;
+	if (path == NULL || path[0] == '\0')
+		return decide_api_pathless(u, when, d);
+	if (path[0] != '/' || strnlen(path, API_PATH_LEN_MAX + 1) >
+	    API_PATH_LEN_MAX)
+		return deny(d, "default deny: malformed ACL path");
+	if (req->pool != NULL && strncmp(path, "/vms/", 5) == 0 &&
+	    strchr(path + 5, '/') == NULL && api_pool_ok(req->pool)) {
+		snprintf(pool_path, sizeof(pool_path), "/pool/%s", req->pool);
+		pp = pool_path;
+	}
+	for (i = 0; i < u->nroles; i++) {
+		const struct config_role *r = u->roles[i];
+
+		for (j = 0; j < r->napi_grants; j++) {
+			const struct config_api_grant *g = r->api_grants[j];
+			enum api_miss m = API_MISS_NONE;
+
+			if (!api_grant_covers(g, path, pp))
+				continue;
+			if (!api_grant_allows_priv(g, priv))
+				m = API_MISS_PRIVILEGE;
+			else if (!windows_open(g->windows, g->nwindows, when))
+				m = API_MISS_HOURS;
+			else if (r->api_credential == NULL)
+				m = API_MISS_CREDENTIAL;
+			if (m != API_MISS_NONE) {
+				if (missed == NULL) {
+					missed = g;
+					why = m;
+				}
+				continue;
+			}
+			d->allow = 1;
+			d->role = r;
+			d->api_grant = g;
+			d->api_credential = r->api_credential;
+			snprintf(d->rule, sizeof(d->rule), "%s:%d: api-grant"
+			    " of role \"%s\" (user %s, %s:%d)",
+			    g->origin.file, g->origin.line, r->name, u->name,
+			    u->role_origins[i].file, u->role_origins[i].line);
+			return 1;
+		}
+	}
+	if (missed == NULL)
+		return deny(d, "default deny: no api-grant of user \"%s\""
+		    " (%s:%d) covers %s%s%s", u->name, u->origin.file,
+		    u->origin.line, path, pp != NULL ? " or " : "",
+		    pp != NULL ? pp : "");
+	switch (why) {
+	case API_MISS_PRIVILEGE:
+		return deny(d, "%s:%d: api-grant of role \"%s\" covers %s but"
+		    " not privilege %s", missed->origin.file,
+		    missed->origin.line, missed->role->name, path,
+		    priv != NULL ? priv : "(any)");
+	case API_MISS_CREDENTIAL:
+		return deny(d, "%s:%d: api-grant of role \"%s\" covers %s but"
+		    " the role has no api-credential", missed->origin.file,
+		    missed->origin.line, missed->role->name, path);
+	case API_MISS_HOURS:
+	default:
+		return deny(d, "%s:%d: api-grant of role \"%s\" covers %s but"
+		    " not at this time (hours)", missed->origin.file,
+		    missed->origin.line, missed->role->name, path);
+	}
 }
 
 void
