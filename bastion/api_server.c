@@ -733,30 +733,22 @@ handle_call(struct conn *c)
 		    "websocket consoles are not passed through yet");
 		return send_error(c, 501, "websocket not supported");
 	}
-	if (acl.flags & API_ACL_ANY_PERSON) {
-		role = credential_role(c->conf, c->person);
-		allow = role != NULL;
-		snprintf(d.rule, sizeof(d.rule), "%s", allow ?
-		    "any person with an API role" :
-		    "no role with an api-credential");
-		d.role = role;
-		d.api_credential = role ? role->api_credential : NULL;
-	} else {
-		memset(&pr, 0, sizeof(pr));
-		pr.person = c->person;
-		pr.acl_path = acl.path;
-		pr.privilege = acl.privilege;
-		pr.source = c->addr;
-		pr.when = time(NULL);
-		allow = policy_decide_api(c->conf, &pr, &d);
-		/* A grant on /pool/NAME may reach the guest. */
-		if (!allow && acl.vmid >= 0) {
-			pr.pool = guest_pool(c, acl.vmid,
-			    credential_role(c->conf, c->person));
-			if (pr.pool != NULL) {
-				memset(&d, 0, sizeof(d));
-				allow = policy_decide_api(c->conf, &pr, &d);
-			}
+	/* Pathless calls (version, lists) are decided there too: any
+	 * person with an API role, within their validity and sources. */
+	memset(&pr, 0, sizeof(pr));
+	pr.person = c->person;
+	pr.acl_path = acl.path;
+	pr.privilege = acl.privilege;
+	pr.source = c->addr;
+	pr.when = time(NULL);
+	allow = policy_decide_api(c->conf, &pr, &d);
+	/* A grant on /pool/NAME may reach the guest. */
+	if (!allow && acl.vmid >= 0) {
+		pr.pool = guest_pool(c, acl.vmid,
+		    credential_role(c->conf, c->person));
+		if (pr.pool != NULL) {
+			memset(&d, 0, sizeof(d));
+			allow = policy_decide_api(c->conf, &pr, &d);
 		}
 	}
 	role = d.role;
