@@ -101,7 +101,8 @@ $(BUILD)/hvbastiond: $(BUILD)/obj/bastion/hvbastiond.o $(DAEMON_OBJS) \
 $(BUILD)/hvbastion: $(BUILD)/obj/bastion/hvbastion.o \
 		$(BUILD)/obj/bastion/totp_enroll.o \
 		$(BUILD)/obj/bastion/policy_cli.o \
-		$(BUILD)/obj/bastion/audit_cli.o $(CORE_OBJS) $(PAM_OBJS)
+		$(BUILD)/obj/bastion/audit_cli.o $(CORE_OBJS) $(PAM_OBJS) \
+		$(BUILD)/obj/bastion/api_token_cli.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(PAM_LIBS) -lqrencode
 
 $(BUILD)/pam_hvbastion.so: $(BUILD)/pic/pam/pam_hvbastion.o $(PAM_PIC_OBJS)

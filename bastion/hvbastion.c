@@ -13,6 +13,7 @@
 
 #include "audit_cli.h"
 #include "config.h"
+#include "api_token_cli.h"
 #include "policy_cli.h"
 #include "totp_enroll.h"
 
@@ -35,7 +36,10 @@ usage(void)
 	    " [--cat]\n"
 	    "       hvbastion [-f file] verify ID|--all\n"
 	    "       hvbastion [-f file] totp enroll [--json] [--dir DIR]"
-	    " PERSON\n");
+	    " PERSON\n"
+	    "       hvbastion [-f file] api-token create|revoke PERSON"
+	    " TOKENID\n"
+	    "       hvbastion [-f file] api-token list PERSON\n");
 	exit(2);
 }
 
@@ -121,6 +125,9 @@ main(int argc, char *argv[])
 	else if (strcmp(argv[i], "totp") == 0 && i + 1 < argc &&
 	    strcmp(argv[i + 1], "enroll") == 0)
 		rc = totp_enroll_main(conf, argc - i - 2, argv + i + 2, stdout);
+	else if (strcmp(argv[i], "api-token") == 0)
+		rc = api_token_cli_main(conf, argc - i - 1, argv + i + 1,
+		    stdout);
 	else {
 		config_free(conf);
 		usage();

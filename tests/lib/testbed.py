@@ -730,10 +730,10 @@ class TestBed:
         for t in self.targets.values():
             t.setup()
         self.write_bastion_config()
+        if self.api:
+            self.setup_api()    # before anything reads the configuration
         if self.mfa:
             self.setup_mfa()
-        if self.api:
-            self.setup_api()
         return self
 
     # -- MFA: PAM directory, NSS entries, TOTP enrolment
