@@ -64,7 +64,7 @@ CORE_SRCS += bastion/config_api.c
 CORE_SRCS += bastion/api_http.c bastion/api_path.c bastion/api_ticket.c
 CORE_SRCS += bastion/api_form.c bastion/api_token.c
 # The Proxmox API policy (issue 7): ACL map, privileges, grammar, lists.
-CORE_SRCS += policy/api_acl.c policy/api_privs.c
+CORE_SRCS += policy/api_acl.c policy/api_privs.c policy/api_filter.c
 CORE_SRCS += bastion/config_api_policy.c
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \

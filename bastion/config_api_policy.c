@@ -215,10 +215,7 @@ api_credential_stmt(struct parser *p, struct conf_stmt *st, void *obj)
 			    " Proxmox API token id \"USER@REALM!TOKENID\"",
 			    c->token_id);
 	} else if (strcmp(kw, "secret-file") == 0) {
-		if (config_take_string(p, st, &c->secret_file) == 0 &&
-		    c->secret_file[0] != '/')
-			config_perr(p, st->line, "secret-file \"%s\": expected"
-			    " an absolute path", c->secret_file);
+		config_take_string(p, st, &c->secret_file);
 	} else
 		config_perr(p, st->line, "unknown keyword \"%s\" in"
 		    " api-credential", kw);
@@ -527,7 +524,7 @@ config_api_policy_resolve(struct parser *p)
 		if (c->secret_file == NULL)
 			config_perr_at(p, &c->origin, "api-credential \"%s\":"
 			    " no secret-file", c->name);
-		else if (c->secret_file[0] == '/')
+		else
 			check_secret_file(p, c);
 	}
 	for (i = 0; i < conf->nroles; i++) {

@@ -327,9 +327,14 @@ policy_decide(const struct config *conf, const struct policy_request *req,
 #define API_PATH_LEN_MAX	255
 #define API_POOL_LEN_MAX	64
 
-/* Why an API grant that covers the path did not allow the call. */
-enum api_miss { API_MISS_NONE, API_MISS_PRIVILEGE, API_MISS_HOURS,
-	API_MISS_CREDENTIAL };
+/*
+ * Why an API grant that covers the path did not allow the call, from the
+ * farthest to the nearest miss: the deny names the nearest (a grant that
+ * holds the privilege but not at this hour says more than one that does
+ * not hold it).
+ */
+enum api_miss { API_MISS_NONE, API_MISS_PRIVILEGE, API_MISS_CREDENTIAL,
+	API_MISS_HOURS };
 
 /* Pattern "/x" covers "/x" only; "/x/" + "*" everything below "/x". */
 static int
@@ -506,7 +511,7 @@ policy_decide_api(const struct config *conf,
 			else if (r->api_credential == NULL)
 				m = API_MISS_CREDENTIAL;
 			if (m != API_MISS_NONE) {
-				if (missed == NULL) {
+				if (missed == NULL || m > why) {
 					missed = g;
 					why = m;
 				}
