@@ -359,7 +359,7 @@ def test_400_parameter_shape(sim):
     assert r.json() == {
         "data": None, "message": "Parameter verification failed.\n",
         "errors": {"type": "value 'bogus' does not have a value in the "
-                           "enumeration 'vm, storage, node, sdn, pool'"}}
+                           "enumeration 'vm, storage, node, sdn'"}}
     r = curl(sim, "/nodes/pve1/qemu/abc/status/current", headers=[tok()])
     assert r.status == 400
     assert r.json()["errors"] == {
@@ -388,8 +388,12 @@ def test_not_api_paths(sim):
 def test_lists_filtered_by_privilege(sim):
     t, _ = full_login(sim, "bob@pve", "bob-pw")   # PVEVMUser on pool
     res = curl(sim, "/cluster/resources", cookie=t).data
-    assert sorted(x["id"] for x in res) == ["qemu/101", "qemu/103"]
-    assert all(x.get("pool") == "guests" for x in res)
+    # guests with VM.Audit; every node, without its figures; no storage
+    assert [x["id"] for x in res] == ["qemu/101", "qemu/103", "node/pve1",
+                                      "node/pve2"]
+    # PVEVMUser has no Pool.Audit: neither the pool nor the guests' pool
+    assert all("pool" not in x for x in res)
+    assert "maxmem" not in res[2] and res[2]["status"] == "online"
     assert curl(sim, "/nodes", cookie=t).status == 200
     q1 = curl(sim, "/nodes/pve1/qemu", cookie=t).data
     assert [x["vmid"] for x in q1] == [101]
@@ -400,6 +404,8 @@ def test_lists_filtered_by_privilege(sim):
     t, _ = full_login(sim, "carol@pve", "carol-pw")
     res = curl(sim, "/cluster/resources?type=vm", cookie=t).data
     assert sorted(x["vmid"] for x in res) == [101, 103, 200]
+    # carol has no Pool.Audit: the pool is not named
+    assert all("pool" not in x for x in res)
     # propagate=0: alice has PVEAdmin on /nodes/pve1 only, not below
     code = totp_code(ALICE_TOTP, None)
     r = login(sim, "alice@pve", "alice-pw")
@@ -413,7 +419,8 @@ def test_lists_filtered_by_privilege(sim):
     assert r.status == 200, r
     t = r.data["ticket"]
     res = curl(sim, "/cluster/resources", cookie=t).data
-    assert sorted(x["id"] for x in res) == ["node/pve1", "qemu/103"]
+    assert [x["id"] for x in res] == ["qemu/103", "node/pve1", "node/pve2"]
+    assert "maxmem" in res[1] and "maxmem" not in res[2]
     # the auditor sees everything and can change nothing
     t, csrf = full_login(sim, "auditor@pve", "aud-pw")
     assert len(curl(sim, "/cluster/resources?type=node", cookie=t).data) == 2
@@ -446,6 +453,8 @@ def test_start_stop_with_tasks(sim):
               headers=h).data
     assert st["status"] == "stopped" and st["exitstatus"] == "OK"
     assert st["upid"] == upid and st["type"] == "qmstart"
+    # a token's task: its user and the token id apart
+    assert st["user"] == "root@pam" and st["tokenid"] == "hvb-hv"
     cur = curl(sim, "/nodes/pve2/qemu/102/status/current", headers=h)
     assert cur.data["status"] == "running" and cur.data["qmpstatus"] == \
         "running"
@@ -455,19 +464,30 @@ def test_start_stop_with_tasks(sim):
         r.data), headers=h).data
     assert st["exitstatus"] == "VM 102 already running"
     r = curl(sim, "/nodes/pve2/qemu/102/status/stop", "POST", headers=h)
-    assert upid_re("pve2", "qmstop", 102, TOKEN_ID).match(r.data)
+    stop_upid = r.data
+    assert upid_re("pve2", "qmstop", 102, TOKEN_ID).match(stop_upid)
     assert curl(sim, "/nodes/pve2/qemu/102/status/current",
                 headers=h).data["status"] == "stopped"
     tasks = curl(sim, "/nodes/pve2/tasks", headers=h).data
     assert [t["type"] for t in tasks[:3]] == ["qmstop", "qmstart",
                                               "qmstart"]
+    assert [t["status"] for t in tasks[:3]] == [
+        "OK", "VM 102 already running", "OK"]
+    r = curl(sim, "/nodes/pve2/tasks/UPID:pve2:nope/status", headers=h)
+    assert r.status == 400 and r.json()["errors"] == {
+        "upid": "unable to parse worker upid"}
     log = curl(sim, "/nodes/pve2/tasks/%s/log" % urllib.parse.quote(
-        r.data), headers=h).data
+        stop_upid), headers=h).data
     assert log[-1] == {"n": len(log), "t": "TASK OK"}
     # bob sees only his own tasks on a node where he lacks Sys.Audit
     t, _ = full_login(sim, "bob@pve", "bob-pw")
-    assert all(x["user"] == "bob@pve" for x in
-               curl(sim, "/nodes/pve2/tasks", cookie=t).data)
+    # a CSRF token is bound to the user name only: another login's works
+    r = curl(sim, "/nodes/pve2/qemu/103/status/start", "POST", cookie=t,
+             headers=["CSRFPreventionToken: %s" % full_login(
+                 sim, "bob@pve", "bob-pw")[1]])
+    assert r.status == 200
+    mine = curl(sim, "/nodes/pve2/tasks", cookie=t).data
+    assert [x["upid"] for x in mine] == [r.data]
     r = curl(sim, "/nodes/pve2/tasks/%s/status" % urllib.parse.quote(upid),
              cookie=t)
     assert r.status == 403
@@ -492,6 +512,13 @@ def test_config_get_put_post(sim):
              data={"memory": "1024", "digest": c["digest"]})
     assert r.status == 500 and "detected modified configuration" in \
         r.json()["message"]
+    r = curl(sim, "/nodes/pve1/qemu/101/config", "PUT", headers=h,
+             data={"nosuchoption": "1"})
+    assert r.status == 400 and "nosuchoption" in r.json()["errors"]
+    r = curl(sim, "/nodes/pve1/qemu/101/config", "PUT", cookie=t,
+             headers=hb, data={"args": "-no-reboot"})
+    assert r.status == 500 and r.json()["message"] == \
+        "only root can set 'args' config\n"
     r = curl(sim, "/nodes/pve1/qemu/101/config", "POST", headers=h,
              data={"description": "front end", "delete": "ostype"})
     assert upid_re("pve1", "qmconfig", 101, TOKEN_ID).match(r.data)

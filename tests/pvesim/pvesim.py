@@ -644,18 +644,39 @@ class Cluster:
             self.changed()
             return upid
 
-    def task_view(self, t):
+    def _task_base(self, t):
         d = {k: t[k] for k in ("upid", "node", "pid", "pstart", "starttime",
                                "type", "id", "user")}
-        done = time.time() - t["t0"] >= self.task_duration
-        if done:
+        # Tasks.pm $convert_token_task: a token's task names its user and
+        # the token id apart
+        m = TOKENID_RE.match(d["user"])
+        if m:
+            d["user"], d["tokenid"] = m.group(1), m.group(4)
+        return d
+
+    def task_done(self, t):
+        return time.time() - t["t0"] >= self.task_duration
+
+    def task_list_entry(self, t):
+        """A line of the task index (Tasks.pm node_tasks): 'status' is the
+        exit status once the task ended, RUNNING before."""
+        d = self._task_base(t)
+        if self.task_done(t):
+            d["endtime"] = t["starttime"] + int(self.task_duration)
+            d["status"] = t["exitstatus"]
+        else:
+            d["status"] = "RUNNING"
+        return d
+
+    def task_status(self, t):
+        """Tasks.pm read_task_status: running/stopped and exitstatus."""
+        d = self._task_base(t)
+        if self.task_done(t):
             d["status"] = "stopped"
             d["exitstatus"] = t["exitstatus"]
-            d["endtime"] = t["starttime"] + int(self.task_duration)
         else:
             d["status"] = "running"
         return d
-
 
 def _uuid_for(vmid):
     h = hashlib.sha256(b"pvesim-%d" % vmid).hexdigest()
@@ -793,7 +814,7 @@ class Api:
         R("GET", "/version", self.get_version, "all", {})
         R("GET", "/cluster/resources", self.cluster_resources, "all", {
             "type": _t_string(optional=True, enum=[
-                "vm", "storage", "node", "sdn", "pool"])})
+                "vm", "storage", "node", "sdn"])})
         R("GET", "/cluster/tasks", self.cluster_tasks, "all", {})
         R("GET", "/nodes", self.nodes_index, "all", {})
         R("GET", "/nodes/{node}", self.node_dir, "all", {"node": NODE})
@@ -1096,60 +1117,61 @@ class Api:
         return d
 
     def cluster_resources(self, env, p):
-        """pve-manager PVE/API2/Cluster.pm resources: every entry filtered
-        by the caller's privileges."""
+        """pve-manager PVE/API2/Cluster.pm resources (stable-8): pools with
+        Pool.Audit (only without a type), guests with VM.Audit (their
+        'pool' only with Pool.Audit on it), EVERY node (its figures only
+        with Sys.Audit: API2Tools::extract_node_stats), storage with
+        Datastore.Audit."""
         c, user = self.c, env["user"]
         typ = p.get("type")
         res = []
+        if not typ:
+            for name in sorted(c.pools):
+                if c.check(user, "/pool/" + name, ["Pool.Audit"], noerr=True):
+                    res.append({"id": "/pool/" + name, "pool": name,
+                                "type": "pool"})
         if not typ or typ == "vm":
-            for vmid in sorted(c.guests):
+            for vmid in sorted(c.guests, key=str):
                 g = c.guests[vmid]
-                if c.check(user, "/vms/%d" % vmid, ["VM.Audit"], noerr=True):
-                    res.append(self._vm_resource(g))
+                if not c.check(user, "/vms/%d" % vmid, ["VM.Audit"],
+                               noerr=True):
+                    continue
+                e = self._vm_resource(g)
+                if e.get("pool") and not c.check(
+                        user, "/pool/" + e["pool"], ["Pool.Audit"],
+                        noerr=True):
+                    del e["pool"]
+                res.append(e)
         if not typ or typ == "node":
             for n in c.nodes:
-                if c.check(user, "/nodes/" + n, ["Sys.Audit"], noerr=True):
-                    res.append(self._node_resource(n))
+                audit = c.check(user, "/nodes/" + n, ["Sys.Audit"],
+                                noerr=True)
+                res.append(self._node_resource(n, not audit))
         if not typ or typ == "storage":
             for s in c.storage:
                 if not c.check(user, "/storage/" + s["storage"],
-                               ["Datastore.Audit", "Datastore.AllocateSpace"],
-                               noerr=True, any_=True):
+                               ["Datastore.Audit"], noerr=True):
                     continue
                 for n in s["nodes"]:
-                    d = {"id": "storage/%s/%s" % (n, s["storage"]),
-                         "type": "storage", "storage": s["storage"],
-                         "node": n, "status": "available",
-                         "plugintype": s["type"], "content": s["content"],
-                         "shared": s["shared"], "maxdisk": s["total"],
-                         "disk": s["used"]}
-                    pool = c.pool_of_storage(s["storage"])
-                    if pool:
-                        d["pool"] = pool
-                    res.append(d)
-        if not typ or typ == "pool":
-            for name in sorted(c.pools):
-                if c.check(user, "/pool/" + name, ["Pool.Audit"], noerr=True):
-                    res.append({"id": "/pool/" + name, "type": "pool",
-                                "pool": name})
+                    res.append({"id": "storage/%s/%s" % (n, s["storage"]),
+                                "storage": s["storage"], "node": n,
+                                "type": "storage", "plugintype": s["type"],
+                                "status": "available",
+                                "shared": s["shared"],
+                                "content": s["content"],
+                                "maxdisk": s["total"], "disk": s["used"]})
         return res
 
-    def _node_resource(self, n):
-        return {"id": "node/" + n, "type": "node", "node": n,
-                "status": "online", "level": "", "cpu": 0.021, "maxcpu": 8,
-                "mem": 6 * 2 ** 30, "maxmem": 32 * 2 ** 30,
-                "disk": 5 * 2 ** 30, "maxdisk": 60 * 2 ** 30,
-                "uptime": int(time.time() - START_TIME) + 86400,
-                "cgroup-mode": 2}
-
-    def cluster_tasks(self, env, p):
-        c, user = self.c, env["user"]
-        res = []
-        for t in reversed(c.tasks):
-            if t["user"] == user or c.check(user, "/nodes/" + t["node"],
-                                            ["Sys.Audit"], noerr=True):
-                res.append(c.task_view(t))
-        return res
+    def _node_resource(self, n, exclude_stats=False):
+        d = {"id": "node/" + n, "node": n, "type": "node",
+             "status": "online", "level": ""}
+        if not exclude_stats:
+            d.update({"cpu": 0.021, "maxcpu": 8,
+                      "mem": 6 * 2 ** 30, "maxmem": 32 * 2 ** 30,
+                      "disk": 5 * 2 ** 30, "maxdisk": 60 * 2 ** 30,
+                      "uptime": int(time.time() - START_TIME) + 86400})
+        d["cgroup-mode"] = 2
+        return d
 
     # -------------------------------------------------------------- nodes
     def nodes_index(self, env, p):
@@ -1158,14 +1180,10 @@ class Api:
         c, user = self.c, env["user"]
         res = []
         for n in c.nodes:
-            d = {"node": n, "status": "online", "id": "node/" + n,
-                 "type": "node", "level": "",
-                 "ssl_fingerprint": env["server"].fingerprints.get(n, "")}
-            if c.check(user, "/nodes/" + n, ["Sys.Audit"], noerr=True):
-                r = self._node_resource(n)
-                for k in ("cpu", "maxcpu", "mem", "maxmem", "disk",
-                          "maxdisk", "uptime"):
-                    d[k] = r[k]
+            audit = c.check(user, "/nodes/" + n, ["Sys.Audit"], noerr=True)
+            d = self._node_resource(n, not audit)
+            del d["cgroup-mode"]
+            d["ssl_fingerprint"] = env["server"].fingerprints.get(n, "")
             res.append(d)
         return res
 
@@ -1329,34 +1347,61 @@ class Api:
             return d
         return h
 
-    # qemu-server PVE/API2/Qemu.pm $check_vm_modify_config_perm (short)
-    CPU_KEYS = {"cores", "sockets", "cpu", "vcpus", "cpulimit", "cpuunits",
-                "numa", "affinity"}
+    # qemu-server (stable-bookworm) PVE/API2/Qemu.pm: the option groups
+    # of $check_vm_modify_config_perm
+    CPU_KEYS = {"cores", "cpu", "runningcpu", "cpulimit", "cpuunits",
+                "numa", "smp", "sockets", "vcpus", "affinity"}
     MEM_KEYS = {"memory", "balloon", "shares", "swap"}
-    HW_KEYS = {"bios", "machine", "scsihw", "vga", "tablet", "usb0",
-               "hostpci0", "serial0", "parallel0", "audio0", "rng0"}
-    CI_KEYS = {"cicustom", "cipassword", "citype", "ciuser", "ipconfig0",
-               "nameserver", "searchdomain", "sshkeys", "ciupgrade"}
+    HW_KEYS = {"acpi", "hotplug", "kvm", "machine", "runningmachine",
+               "scsihw", "smbios1", "tablet", "vga", "watchdog", "audio0",
+               "rng0"}
+    GENERAL_KEYS = {"agent", "autostart", "bios", "description", "keyboard",
+                    "localtime", "migrate_downtime", "migrate_speed", "name",
+                    "onboot", "ostype", "protection", "reboot", "startdate",
+                    "startup", "tdf", "template", "tags",
+                    # pve-container's general options
+                    "hostname", "console", "tty", "cmode", "searchdomain",
+                    "nameserver", "features", "timezone", "unprivileged",
+                    "arch"}
+    DISK_KEYS = {"boot", "bootdisk", "vmstatestorage"}
+    CI_KEYS = {"cicustom", "cipassword", "citype", "ciuser", "ciupgrade",
+               "nameserver", "searchdomain", "sshkeys"}
+    ROOT_KEYS = {"args", "hookscript", "lock", "ivshmem", "vmgenid",
+                 "spice_enhancements", "freeze", "vmstate", "lxc"}
     SPECIAL = {"node", "vmid", "digest", "delete", "revert", "skiplock",
                "background_delay", "force"}
+    DRIVE_RE = re.compile(r"^(ide[0-3]|sata[0-5]|scsi([0-9]|[12][0-9]|30)|"
+                          r"virtio([0-9]|1[0-5])|efidisk0|tpmstate0|rootfs|"
+                          r"mp\d+|unused\d+)$")
 
-    def _priv_for_key(self, typ, key, value):
-        if key in self.CPU_KEYS:
-            return "VM.Config.CPU"
-        if key in self.MEM_KEYS:
-            return "VM.Config.Memory"
-        if re.match(r"^net\d+$", key):
-            return "VM.Config.Network"
-        if key in self.CI_KEYS:
-            return "VM.Config.Cloudinit"
-        if re.match(r"^(ide|sata|scsi|virtio|efidisk|tpmstate|unused|mp)"
-                    r"\d+$", key) or key == "rootfs":
+    def _privs_for_key(self, typ, key, value):
+        """The privileges one changed (or deleted) option needs; None for
+        an option no schema knows; 'root' for root-only options."""
+        if self.DRIVE_RE.match(key):
             if value is not None and "media=cdrom" in str(value):
-                return "VM.Config.CDROM"
-            return "VM.Config.Disk"
+                return ["VM.Config.CDROM"]
+            return ["VM.Config.Disk"]
+        if key == "cdrom":
+            return ["VM.Config.CDROM"]
+        if re.match(r"^(serial|usb|hostpci|virtiofs|parallel)\d+$", key):
+            return ["VM.Config.HWType"]
+        if key in self.CPU_KEYS or re.match(r"^numa\d+$", key):
+            return ["VM.Config.CPU"]
+        if key in self.MEM_KEYS:
+            return ["VM.Config.Memory"]
         if key in self.HW_KEYS:
-            return "VM.Config.HWType"
-        return "VM.Config.Options"
+            return ["VM.Config.HWType"]
+        if key in self.GENERAL_KEYS:
+            return ["VM.Config.Options"]
+        if key in self.DISK_KEYS:
+            return ["VM.Config.Disk"]
+        if re.match(r"^net\d+$", key):
+            return ["VM.Config.Network"]
+        if key in self.CI_KEYS or re.match(r"^ipconfig\d+$", key):
+            return ("any", ["VM.Config.Cloudinit", "VM.Config.Network"])
+        if key in self.ROOT_KEYS:
+            return "root"
+        return None
 
     def config_set(self, typ, asynchronous):
         def h(env, p):
@@ -1372,7 +1417,7 @@ class Api:
                 if isinstance(v, (dict, list)):
                     errors[k] = "type check ('string') failed - got %s" % (
                         "HASH" if isinstance(v, dict) else "ARRAY")
-                elif not re.match(r"^[a-z][a-z0-9_\-]*$", k):
+                elif self._privs_for_key(typ, k, v) is None:
                     errors[k] = ("property is not defined in schema and the "
                                  "schema does not allow additional "
                                  "properties")
@@ -1383,12 +1428,19 @@ class Api:
             if errors:
                 raise param_exc(errors)
             if not changes and not deletes:
-                raise PveError("no options specified\n", 400,
-                               None)
-            # permissions: qemu-server $check_vm_modify_config_perm
-            for k in list(changes) + deletes:
-                priv = self._priv_for_key(typ, k, changes.get(k))
-                c.check(user, "/vms/%d" % vmid, [priv])
+                raise PveError("no options specified\n", 500)
+            # permissions: $check_vm_modify_config_perm, then the drives
+            if user != "root@pam":
+                path = "/vms/%d" % vmid
+                for k in list(changes) + deletes:
+                    need = self._privs_for_key(typ, k, changes.get(k))
+                    if need == "root" or need is None:
+                        raise PveError("only root can set '%s' config\n"
+                                       % k, 500)
+                    if isinstance(need, tuple):
+                        c.check(user, path, need[1], any_=True)
+                    else:
+                        c.check(user, path, need)
             g = self._guest(typ, p["node"], vmid)
             if p.get("digest") and p["digest"] != self._digest(g["config"]):
                 raise PveError("detected modified configuration - file "
@@ -1475,60 +1527,83 @@ class Api:
         return h
 
     # -------------------------------------------------------------- tasks
-    def _task_visible(self, user, t):
-        # pve-manager PVE/API2/Tasks.pm: own tasks (a token's tasks are
-        # its user's too), or Sys.Audit on /nodes/NODE
+    @staticmethod
+    def _task_owner(t, user):
+        """Tasks.pm $check_task_user: a token sees its own tasks, a user
+        its own and those of its tokens."""
         if t["user"] == user:
             return True
         m = TOKENID_RE.match(t["user"])
-        if m and m.group(1) == user:
-            return True
-        return self.c.check(user, "/nodes/" + t["node"], ["Sys.Audit"],
-                            noerr=True)
+        return bool(m) and m.group(1) == user
 
     def node_tasks(self, env, p):
+        """pve-manager PVE/API2/Tasks.pm node_tasks: own tasks, or all with
+        Sys.Audit on /nodes/NODE."""
         c, user = self.c, env["user"]
         self._node(p["node"])
-        res = []
+        auditor = c.check(user, "/nodes/" + p["node"], ["Sys.Audit"],
+                          noerr=True)
+        start = int(p.get("start", 0))
+        limit = int(p.get("limit", 50))
+        errors = str(p.get("errors", "0")) == "1"
+        res, count = [], 0
         for t in reversed(c.tasks):
             if t["node"] != p["node"]:
                 continue
-            if not self._task_visible(user, t):
+            if p.get("userfilter") and p["userfilter"].lower() not in \
+                    t["user"].lower():
                 continue
-            if p.get("vmid") and t["id"] != str(p["vmid"]):
+            if not (auditor or self._task_owner(t, user)):
                 continue
             if p.get("typefilter") and t["type"] != p["typefilter"]:
                 continue
-            if p.get("userfilter") and p["userfilter"] not in t["user"]:
+            if p.get("vmid") and t["id"] != str(p["vmid"]):
                 continue
-            res.append(c.task_view(t))
-        start = int(p.get("start", 0))
-        limit = int(p.get("limit", 50))
-        env["total"] = len(res)
-        return res[start:start + limit]
+            e = c.task_list_entry(t)
+            if errors and e["status"] in ("OK", "RUNNING"):
+                continue
+            count += 1
+            if count <= start or len(res) >= limit:
+                continue
+            res.append(e)
+        env["total"] = count
+        return res
+
+    def cluster_tasks(self, env, p):
+        c, user = self.c, env["user"]
+        res = []
+        for t in reversed(c.tasks):
+            if self._task_owner(t, user) or c.check(
+                    user, "/nodes/" + t["node"], ["Sys.Audit"], noerr=True):
+                res.append(c.task_list_entry(t))
+        return res
 
     def _find_task(self, env, p):
+        """Tasks.pm read_task_log/read_task_status: 400 for a UPID that
+        does not parse or names no task; Sys.Audit on /nodes/NODE unless
+        the caller owns it."""
         self._node(p["node"])
         m = re.match(r"^UPID:([a-zA-Z0-9]([a-zA-Z0-9\-]*[a-zA-Z0-9])?):"
                      r"([0-9A-Fa-f]{8}):([0-9A-Fa-f]{8,9}):([0-9A-Fa-f]{8}):"
                      r"([^:\s]+):([^:\s]*):([^:\s]+):$", p["upid"])
         if not m:
-            raise PveError("unable to parse worker upid '%s'\n" % p["upid"])
+            raise param_exc({"upid": "unable to parse worker upid"})
+        task = None
         for t in self.c.tasks:
-            if t["upid"] == p["upid"] and t["node"] == p["node"]:
-                if not self._task_visible(env["user"], t):
-                    raise perm_exc("/nodes/%s, Sys.Audit" % p["node"])
-                return t
-        if m.group(8) != env["user"]:
+            if t["upid"] == p["upid"]:
+                task = t
+        if task is None:
+            raise param_exc({"upid": "no such task"})
+        if not self._task_owner(task, env["user"]):
             self.c.check(env["user"], "/nodes/" + p["node"], ["Sys.Audit"])
-        raise PveError("no such task\n", 500)
+        return task
 
     def task_dir(self, env, p):
         self._find_task(env, p)
         return [{"name": "log"}, {"name": "status"}]
 
     def task_status(self, env, p):
-        return self.c.task_view(self._find_task(env, p))
+        return self.c.task_status(self._find_task(env, p))
 
     def task_log(self, env, p):
         t = self._find_task(env, p)
