@@ -625,6 +625,24 @@ learn_pools(struct conn *c, const struct config_role *role)
 	c->pools_at = now;
 }
 
+/* 1 if one of the person's API grants names a pool (only then do the
+ * guests' pools matter, and are they learnt). */
+static int
+pool_grants(const struct config *conf, const char *person)
+{
+	const struct config_user *u = config_find_user(conf, person);
+	size_t i, j, k;
+
+	for (i = 0; u != NULL && i < u->nroles; i++)
+		for (j = 0; j < u->roles[i]->napi_grants; j++)
+			for (k = 0; k < u->roles[i]->api_grants[j]->npaths;
+			    k++)
+				if (strncmp(u->roles[i]->api_grants[j]->
+				    paths[k], "/pool", 5) == 0)
+					return 1;
+	return 0;
+}
+
 static const char *
 guest_pool(struct conn *c, long vmid, const struct config_role *role)
 {
@@ -652,6 +670,60 @@ body_type(const struct api_http_request *q)
 	return "application/json";
 }
 
+/*
+ * Node lists of guests (qemu, lxc) do not say an item's pool; a grant on
+ * /pool/NAME must still see its guests there: the pools learnt from
+ * cluster/resources are added for the filter, then taken out again.
+ */
+static void
+add_pools(struct conn *c, json_t *data, long *added, size_t *nadded)
+{
+	const struct config_role *role = credential_role(c->conf, c->person);
+	json_t *it;
+	size_t i;
+
+	*nadded = 0;
+	if (!pool_grants(c->conf, c->person))
+		return;
+	json_array_foreach(data, i, it) {
+		json_t *vmid = json_object_get(it, "vmid");
+		const char *pool;
+		long v;
+
+		if (*nadded >= POOL_CACHE || !json_is_object(it) ||
+		    json_object_get(it, "pool") != NULL)
+			continue;
+		if (json_is_integer(vmid))
+			v = (long)json_integer_value(vmid);
+		else if (json_is_string(vmid))
+			v = strtol(json_string_value(vmid), NULL, 10);
+		else
+			continue;
+		if ((pool = guest_pool(c, v, role)) == NULL)
+			continue;
+		json_object_set_new(it, "pool", json_string(pool));
+		added[(*nadded)++] = v;
+	}
+}
+
+static void
+remove_pools(json_t *data, const long *added, size_t nadded)
+{
+	json_t *it;
+	size_t i, j;
+
+	json_array_foreach(data, i, it) {
+		json_t *vmid = json_object_get(it, "vmid");
+		long v = json_is_integer(vmid) ? (long)json_integer_value(vmid) :
+		    json_is_string(vmid) ? strtol(json_string_value(vmid), NULL,
+		    10) : -1;
+
+		for (j = 0; j < nadded; j++)
+			if (added[j] == v)
+				json_object_del(it, "pool");
+	}
+}
+
 /* The answer of the node, re-framed (and filtered) for the client. */
 static int
 relay(struct conn *c, const struct api_acl *acl,
@@ -667,10 +739,16 @@ relay(struct conn *c, const struct api_acl *acl,
 	if ((acl->flags & API_ACL_LIST_FILTER) && r->status == 200) {
 		json_t *root = json_loadb(r->body, r->body_len, 0, NULL);
 		json_t *data = json_object_get(root, "data");
+		long added[POOL_CACHE];
+		size_t nadded = 0;
 
+		if (data != NULL && json_is_array(data))
+			add_pools(c, data, added, &nadded);
 		kept = data != NULL && json_is_array(data) ?
 		    api_filter_list(c->conf, c->person, c->addr, time(NULL),
 		    acl, data) : -1;
+		if (kept >= 0)
+			remove_pools(data, added, nadded);
 		if (kept >= 0)
 			text = json_dumps(root, JSON_COMPACT);
 		json_decref(root);
@@ -743,7 +821,7 @@ handle_call(struct conn *c)
 	pr.when = time(NULL);
 	allow = policy_decide_api(c->conf, &pr, &d);
 	/* A grant on /pool/NAME may reach the guest. */
-	if (!allow && acl.vmid >= 0) {
+	if (!allow && acl.vmid >= 0 && pool_grants(c->conf, c->person)) {
 		pr.pool = guest_pool(c, acl.vmid,
 		    credential_role(c->conf, c->person));
 		if (pr.pool != NULL) {
@@ -933,16 +1011,3 @@ out:
 	_exit(0);
 }
 
-/*
- * Until policy/api_filter.c (the api-policy branch) is merged: a list
- * the bastion cannot filter is emptied (fail closed).  The real function
- * overrides this weak one at link time.
- */
-__attribute__((weak)) int
-api_filter_list(const struct config *conf, const char *person,
-    const char *source, time_t when, const struct api_acl *acl, json_t *data)
-{
-	(void)conf, (void)person, (void)source, (void)when, (void)acl;
-	json_array_clear(data);
-	return 0;
-}

@@ -62,7 +62,10 @@ def api(request):
                  acl=[{"path": "/", "ugid": "root@pam!hvb-hv",
                        "roleid": "Administrator", "propagate": 1},
                       {"path": "/pool/web", "ugid": "root@pam!hvb-guest",
-                       "roleid": "PVEVMAdmin", "propagate": 1}],
+                       "roleid": "PVEVMAdmin", "propagate": 1},
+                      # Pool.Audit: the bastion learns the guests' pools
+                      {"path": "/pool/web", "ugid": "root@pam!hvb-guest",
+                       "roleid": "PVEPoolUser", "propagate": 1}],
                  pools={"web": [101]}, guests=GUESTS,
                  storage=[{"storage": "local", "node": "pve1",
                            "type": "dir"}])
