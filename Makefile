@@ -38,6 +38,9 @@ BUILD	?= build/san
 CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=undefined -U_FORTIFY_SOURCE
 LDFLAGS	+= -fsanitize=address,undefined
+# ASan intercepts crypt(3) and resolves it at start: a PAM module that
+# brings libcrypt in later (pam_pwdfile, pam_unix) would call NULL.
+SAN_LIBS = -Wl,--push-state,--no-as-needed -lcrypt -Wl,--pop-state
 else
 BUILD	?= build
 endif
@@ -96,7 +99,7 @@ $(BUILD)/pic/%.o: %.c $(wildcard */*.h)
 
 $(BUILD)/hvbastiond: $(BUILD)/obj/bastion/hvbastiond.o $(DAEMON_OBJS) \
 		$(CORE_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpam
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpam $(SAN_LIBS)
 
 $(BUILD)/hvbastion: $(BUILD)/obj/bastion/hvbastion.o \
 		$(BUILD)/obj/bastion/totp_enroll.o \
