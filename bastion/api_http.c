@@ -146,6 +146,11 @@ on_headers_complete(http_parser *hp)
 		refuse(r, 400, "bad request");
 		return -1;
 	}
+	/* "GET /x" alone (HTTP/0.9) is no request line for pveproxy. */
+	if (hp->http_major == 0) {
+		refuse(r, 400, "bad request");
+		return -1;
+	}
 	if (hp->http_major != 1) {
 		snprintf(msg, sizeof(msg), "http protocol version %u.%u not"
 		    " supported", hp->http_major, hp->http_minor);
@@ -272,7 +277,7 @@ api_http_feed(struct api_http_reader *r, const char *buf, size_t len,
 			refuse(r, 501, "method not available");
 		else if (e == HPE_HEADER_OVERFLOW)
 			refuse(r, 431, "http header too large");
-		else if (e == HPE_INVALID_VERSION)
+		else if (e == HPE_INVALID_HEADER_TOKEN)
 			refuse(r, 506, "unable to parse request header");
 		else
 			refuse(r, 400, "bad request");
