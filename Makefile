@@ -53,6 +53,13 @@ DEB_TEST  = openssh-server openssh-client python3 python3-pytest \
 	    passwd oathtool libpam-modules libnss-wrapper rsync
 DEB_BUILD += libhttp-parser-dev
 DEB_TEST  += libpam-pwdfile curl
+# Proxmox API simulator tests and API benchmark (issue 7, pve-sim): curl and
+# openssl for the simulator's tests, nginx (anchor) and wrk (load) for the
+# API bench, node and npm for the proxmox-api test client: Debian's nodejs
+# and npm only when no npm is on PATH (a nodesource nodejs carries its own
+# npm and conflicts with Debian's npm package).
+DEB_TEST += curl openssl nginx wrk
+DEB_TEST += $(if $(shell command -v npm 2>/dev/null),,nodejs npm)
 
 CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 	    bastion/names.c bastion/target_choice.c policy/policy.c \

@@ -593,6 +593,61 @@ def test_websocket_refusals(sim):
     ws.close()
 
 
+def test_vncticket_endpoint(sim):
+    """What termproxy asks the API before it says OK."""
+    d = _termproxy(sim, [tok()])
+    base = {"authid": d["user"], "vncticket": d["ticket"],
+            "path": "/nodes/pve1", "privs": "Sys.Console"}
+    r = curl(sim, "/access/vncticket", "POST",
+             data=dict(base, port=d["port"]))
+    assert r.status == 200 and r.data is None
+    for bad in (dict(base, port=d["port"] + 1),
+                dict(base, port=d["port"], path="/nodes/pve2"),
+                dict(base, port=d["port"], authid="bob@pve")):
+        r = curl(sim, "/access/vncticket", "POST", data=bad)
+        assert (r.status, r.reason) == (401, "authentication failure")
+
+
+def test_vncwebsocket_without_upgrade_is_plain_json(sim):
+    d = _termproxy(sim, [tok()])
+    q = urllib.parse.urlencode({"port": d["port"], "vncticket": d["ticket"]})
+    r = curl(sim, "/nodes/pve1/vncwebsocket?" + q, headers=[tok()])
+    assert r.status == 200 and r.json() == {"data": {"port": str(d["port"])}}
+
+
+def test_guest_vnc_websocket_speaks_rfb(sim):
+    r = curl(sim, "/nodes/pve1/qemu/101/vncproxy", "POST", headers=[tok()],
+             data={"websocket": "1"})
+    assert r.status == 200, r
+    d = r.data
+    assert d["cert"].startswith("-----BEGIN CERTIFICATE-----")
+    assert upid_re("pve1", "vncproxy", 101, TOKEN_ID).match(d["upid"])
+    _, addr, port = sim.node("pve1")
+    q = urllib.parse.urlencode({"port": d["port"], "vncticket": d["ticket"]})
+    ws = WsClient.connect(addr, port, "/api2/json/nodes/pve1/qemu/101/"
+                          "vncwebsocket?" + q,
+                          headers={"Authorization": tok()[15:]},
+                          cafile=str(sim.cert_path("pve1")))
+    assert ws.recv() == (0x2, b"RFB 003.008\n")
+    ws.close()
+    # a stopped guest has no console
+    r = curl(sim, "/nodes/pve2/qemu/102/vncproxy", "POST", node="pve2",
+             headers=[tok()])
+    assert r.status == 500 and r.json()["message"] == \
+        "VM 102 not running\n"
+
+
+def test_domains_without_login_and_uri_parameter_clash(sim):
+    r = curl(sim, "/access/domains")
+    assert r.status == 200
+    assert [d["realm"] for d in r.data] == ["pam", "pve"]
+    r = curl(sim, "/nodes/pve1/qemu/101/status/current?vmid=102",
+             headers=[tok()])
+    assert r.status == 400 and r.json()["errors"] == {
+        "vmid": "duplicate parameter (already defined in URI) with "
+                "conflicting values!"}
+
+
 # ------------------------------------------------------------- limits
 def raw_request(sim, data, node="pve1", read_all=True):
     _, addr, port = sim.node(node)

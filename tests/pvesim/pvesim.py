@@ -261,8 +261,8 @@ class Cluster:
         self.ticket_lifetime = int(conf.get("ticket_lifetime",
                                             TICKET_LIFETIME))
         self.generation = 0         # bumped on every state change
+        self.consoles = {}          # (authpath, port) -> "term" | "vnc"
         self._aclcache = {}
-        self.vnc_tickets = {}
 
     # ---------------------------------------------------------- guests
     def add_guest(self, g):
@@ -581,12 +581,22 @@ class Cluster:
                     return True
         raise AuthFail("Permission denied - invalid csrf token\n")
 
+    @staticmethod
+    def _vnc_secret(user, path, port):
+        # AccessControl.pm $assemble_short_lived_ticket: "$user:$path",
+        # and ":$port" when a port is given (stable-bookworm)
+        s = "%s:%s" % (user, path)
+        if port not in (None, ""):
+            s += ":%s" % port
+        return s
+
     def assemble_vnc_ticket(self, user, path, port):
-        return self.assemble_ticket(None, "%s:%s:%s" % (user, path, port),
+        return self.assemble_ticket(None, self._vnc_secret(user, path, port),
                                     prefix="PVEVNC")
 
     def verify_vnc_ticket(self, ticket, user, path, port, noerr=False):
-        ok = self.verify_ticket_data(ticket, "%s:%s:%s" % (user, path, port),
+        ok = self.verify_ticket_data(ticket,
+                                     self._vnc_secret(user, path, port),
                                      prefix="PVEVNC", min_age=-20, max_age=40)
         if ok is True:
             return True
@@ -596,7 +606,7 @@ class Cluster:
 
     def verify_token(self, value):
         """AccessControl::verify_token(): 'USER@REALM!ID=SECRET'."""
-        m = re.match(r"^(.+?)=(.+)$", value or "")
+        m = re.match(r"^(.*)=(.*)$", value or "")
         if not m:
             raise ValueError("bad token header")
         tid, secret = m.group(1), m.group(2)
@@ -809,8 +819,10 @@ class Api:
             "new-format": _t_bool(),
             "tfa-challenge": _t_string(optional=True)}, allowtoken=False)
         R("POST", "/access/vncticket", self.verify_vncticket, "world", {
-            "username": _t_string(64), "vncticket": _t_string(),
-            "path": _t_string(64), "privs": _t_string(64)})
+            "authid": _t_string(64), "vncticket": _t_string(),
+            "path": _t_string(64), "privs": _t_string(64),
+            "port": _t_int(optional=True)})
+        R("GET", "/access/domains", self.domains, "world", {})
         R("GET", "/version", self.get_version, "all", {})
         R("GET", "/cluster/resources", self.cluster_resources, "all", {
             "type": _t_string(optional=True, enum=[
@@ -1072,23 +1084,32 @@ class Api:
         else:
             if not self._password_ok(username, pw_or_ticket):
                 raise ValueError("invalid credentials")
-        plist = [x for x in re.split(r"[\s,;]+", privs) if x]
+        plist = [x for x in re.split(r"[\s,;]+", str(privs)) if x]
         if not plist or not c.check(username, normpath, plist, noerr=True):
             raise ValueError("no permission")
         return {"username": username}
 
     def verify_vncticket(self, env, p):
+        """pve-access-control (stable-bookworm) API2/AccessControl.pm
+        verify_vnc_ticket: what termproxy asks before it says OK."""
         c = self.c
         normpath = normalize_path(p["path"])
-        plist = [x for x in re.split(r"[\s,;]+", p["privs"]) if x]
-        ok = False
-        for (user, path, port), t in list(c.vnc_tickets.items()):
-            if t == p["vncticket"] and user == p["username"] and \
-                    path == normpath:
-                ok = c.verify_vnc_ticket(t, user, path, port, noerr=True)
-        if not ok or not c.check(p["username"], normpath, plist, noerr=True):
+        plist = [x for x in re.split(r"[\s,;]+", str(p["privs"])) if x]
+        port = p.get("port")
+        ok = normpath is not None and c.verify_vnc_ticket(
+            p["vncticket"], p["authid"], normpath,
+            "" if port is None else port, noerr=True)
+        if not ok or not plist or not c.check(p["authid"], normpath, plist,
+                                              noerr=True):
             raise PveError("authentication failure\n", 401)
         return None
+
+    def domains(self, env, p):
+        """pve-access-control API2/Domains.pm index (no login needed)."""
+        return [{"realm": "pam", "type": "pam",
+                 "comment": "Linux PAM standard authentication"},
+                {"realm": "pve", "type": "pve",
+                 "comment": "Proxmox VE authentication server"}]
 
     def get_version(self, env, p):
         return dict(self.c.version)
@@ -1469,12 +1490,13 @@ class Api:
         return h
 
     # ----------------------------------------------------------- consoles
-    def _console(self, env, node, authpath, dtype, ident, typ=None):
+    def _console(self, env, node, authpath, dtype, ident, mode="term"):
         c, user = self.c, env["user"]
         with c.lock:
             port = 5900 + (c.pid_counter % 100)
             ticket = c.assemble_vnc_ticket(user, authpath, port)
-            c.vnc_tickets[(user, authpath, port)] = ticket
+            # what listens on that port: termproxy (text) or a VNC server
+            c.consoles[(authpath, port)] = mode
         upid = c.new_task(node, dtype, ident, user)
         res = {"user": user, "ticket": ticket, "port": port, "upid": upid}
         return res
@@ -1502,7 +1524,7 @@ class Api:
             if g["status"] != "running":
                 raise PveError("VM %d not running\n" % g["vmid"])
             res = self._console(env, p["node"], "/vms/%d" % g["vmid"],
-                                "vncproxy", str(g["vmid"]))
+                                "vncproxy", str(g["vmid"]), mode="vnc")
             res["cert"] = env["server"].cert_pem
             if p.get("generate-password") in (1, "1", True):
                 res["password"] = secrets.token_hex(4)
@@ -1514,16 +1536,18 @@ class Api:
         self._node(p["node"])
         self.c.verify_vnc_ticket(p["vncticket"], env["user"],
                                  "/nodes/" + p["node"], p["port"])
-        return {"port": str(p["port"]), "_console": ("node", p["node"],
-                                                     None)}
+        env["console"] = ("term", p["node"], None)
+        return {"port": str(p["port"])}
 
     def vncwebsocket(self, typ):
         def h(env, p):
             g = self._guest(typ, p["node"], p["vmid"])
             self.c.verify_vnc_ticket(p["vncticket"], env["user"],
                                      "/vms/%d" % g["vmid"], p["port"])
-            return {"port": str(p["port"]),
-                    "_console": (typ, p["node"], g["vmid"])}
+            path = "/vms/%d" % g["vmid"]
+            mode = self.c.consoles.get((path, int(p["port"])), "term")
+            env["console"] = (mode, p["node"], g["vmid"])
+            return {"port": str(p["port"])}
         return h
 
     # -------------------------------------------------------------- tasks
@@ -1736,14 +1760,23 @@ class Api:
         return res
 
     def acl_index(self, env, p):
-        """pve-access-control PVE/API2/ACL.pm read_acl: entries on paths
-        where the caller has Sys.Audit or Permissions.Modify."""
+        """pve-access-control API2/ACL.pm read_acl: every entry with
+        Sys.Audit on /access, else those on paths where the caller passes
+        RPCEnvironment::check_perm_modify."""
         c, user = self.c, env["user"]
+        audit = c.check(user, "/access", ["Sys.Audit"], noerr=True)
         res = []
         for e in c.acl:
-            if not c.check(user, e["path"], ["Sys.Audit",
-                                             "Permissions.Modify"],
-                           noerr=True, any_=True):
+            path = e["path"]
+            need = ["Permissions.Modify"]
+            if re.match(r"^/storage/.+$", path):
+                need.append("Datastore.Allocate")
+            elif re.match(r"^/vms/.+$", path):
+                need.append("VM.Allocate")
+            elif re.match(r"^/pool/.+$", path):
+                need.append("Pool.Allocate")
+            if not (audit or c.check(user, path, need, noerr=True,
+                                     any_=True)):
                 continue
             res.append({"path": e["path"], "type": e["type"],
                         "ugid": e["ugid"], "roleid": e["roleid"],
@@ -2124,6 +2157,16 @@ class Handler(socketserver.BaseRequestHandler):
                 params = decode_urlencoded(text)
         params.update(decode_urlencoded(req.query))
         params.pop("_dc", None)
+        # a GET answer depends only on the cluster state, the caller, the
+        # request and the clock's second (uptimes): the same key gives the
+        # same bytes, so the simulator need not rebuild them (benchmarks)
+        ckey = None
+        if req.method == "GET" and not body and "/tasks" not in req.rel:
+            ckey = (c.generation, int(time.time()), auth["userid"],
+                    req.rel, req.query)
+            hit = sim.answer_cache.get(ckey)
+            if hit is not None:
+                return self.respond(req, 200, None, hit, JSON_CT)
         status, message, data, errors, extra = 200, None, None, None, {}
         route = None
         env = {"user": auth["userid"], "server": self.server, "node":
@@ -2161,7 +2204,7 @@ class Handler(socketserver.BaseRequestHandler):
         if route is not None and route.websocket and status == 200:
             up = (self.header(req, "Upgrade") or "").lower()
             if up and req.method == "GET" and req.path.endswith("websocket"):
-                return self.websocket(req, data)
+                return self.websocket(req, data, env["console"])
         body = {"data": data}
         if errors:
             body["errors"] = errors
@@ -2170,6 +2213,11 @@ class Handler(socketserver.BaseRequestHandler):
         body.update(extra)
         raw = json.dumps(body, separators=(",", ":"),
                          ensure_ascii=False).encode("utf-8")
+        if ckey is not None and status == 200 and \
+                not (route is not None and route.websocket):
+            if len(sim.answer_cache) > 512:
+                sim.answer_cache.clear()
+            sim.answer_cache[ckey] = raw
         delay = sim.auth_delay if status == 401 else 0
         return self.respond(req, status, message, raw, JSON_CT, delay=delay)
 
@@ -2213,7 +2261,7 @@ class Handler(socketserver.BaseRequestHandler):
         return req.keep_alive > 0
 
     # -------------------------------------------------------- websocket
-    def websocket(self, req, data):
+    def websocket(self, req, data, console):
         """handle_api2_request's upgrade branch + websocket_proxy(), with
         the simulated termproxy/VNC server in place of the local port."""
         sim = self.server.sim
@@ -2241,9 +2289,11 @@ class Handler(socketserver.BaseRequestHandler):
         sim.log_request(req, 101)
         self.send(out.encode("latin-1"))
         self.sock.settimeout(sim.ws_timeout)
-        kind, node, vmid = data["_console"]
-        term = Terminal(sim, node, vmid, kind, int(data["port"]))
+        mode, node, vmid = console
+        term = Terminal(sim, node, vmid, mode, int(data["port"]))
         try:
+            for chunk in term.greeting():
+                self._ws_send(chunk)
             self._ws_loop(term)
         except (EOFError, ConnectionError, OSError, ssl.SSLError,
                 WsError):
@@ -2309,25 +2359,30 @@ class Terminal:
     (termproxy asks /access/vncticket), then "OK"; then the client sends
     "0:LEN:DATA" (input), "1:COLS:ROWS:" (resize) and "2" (ping); the
     output is raw terminal bytes.  The shell echoes input and knows
-    hostname, whoami, echo, pwd, id, exit.  A qemu/lxc vncproxy socket
-    answers an RFB version banner instead."""
+    hostname, whoami, echo, pwd, id, exit.  Behind a guest's vncproxy
+    (mode "vnc") the VNC server speaks first: an RFB version banner, and
+    nothing more is simulated."""
 
-    def __init__(self, sim, node, vmid, kind, port):
+    def __init__(self, sim, node, vmid, mode, port):
         self.sim = sim
         self.node = node
         self.vmid = vmid
-        self.kind = kind
         self.port = port
-        self.authed = False
+        self.rfb = mode == "vnc"
+        self.authed = self.rfb      # VNC: the ticket is the VNC password
         self.inbuf = b""
         self.line = b""
         self.user = None
         self.cols, self.rows = 80, 24
-        self.rfb = kind in ("qemu",)
+
+    def greeting(self):
+        return [b"RFB 003.008\n"] if self.rfb else []
+
+    def hostname(self):
+        return self.node if self.vmid is None else "vm%s" % self.vmid
 
     def prompt(self):
-        host = self.node if self.kind == "node" else "vm%s" % self.vmid
-        return ("root@%s:~# " % host).encode()
+        return ("root@%s:~# " % self.hostname()).encode()
 
     def feed(self, data):
         out = []
@@ -2343,9 +2398,9 @@ class Terminal:
                 return [], True
             authid, ticket = text.split(":", 1)
             c = self.sim.cluster
-            path = ("/nodes/%s" % self.node) if self.kind == "node" else \
+            path = ("/nodes/%s" % self.node) if self.vmid is None else \
                 "/vms/%s" % self.vmid
-            priv = "Sys.Console" if self.kind == "node" else "VM.Console"
+            priv = "Sys.Console" if self.vmid is None else "VM.Console"
             with c.lock:
                 ok = c.verify_vnc_ticket(ticket, authid, path, self.port,
                                          noerr=True) and \
@@ -2355,12 +2410,9 @@ class Terminal:
             self.authed = True
             self.user = authid
             out.append(b"OK")
-            if self.rfb:
-                out.append(b"RFB 003.008\n")
-            else:
-                out.append(("Linux %s 6.8.12-9-pve #1 SMP PREEMPT_DYNAMIC "
-                            "x86_64\r\n\r\n" % (self.node)).encode())
-                out.append(self.prompt())
+            out.append(("Linux %s 6.8.12-9-pve #1 SMP PREEMPT_DYNAMIC "
+                        "x86_64\r\n\r\n" % self.hostname()).encode())
+            out.append(self.prompt())
         if self.rfb:
             self.inbuf = b""
             return out, False
@@ -2432,8 +2484,7 @@ class Terminal:
         if name in ("exit", "logout"):
             return [b"logout\r\n"], True
         if name == "hostname":
-            host = self.node if self.kind == "node" else "vm%s" % self.vmid
-            return [(host + "\r\n").encode()], False
+            return [(self.hostname() + "\r\n").encode()], False
         if name == "whoami":
             return [b"root\r\n"], False
         if name == "id":
@@ -2491,6 +2542,7 @@ class Simulator:
         self.fingerprints = {n["name"]: cert_fingerprint(n["cert"])
                              for n in conf["nodes"]}
         self._gz = {}
+        self.answer_cache = {}
         self.servers = []
 
     def gzip_cached(self, content):
