@@ -61,6 +61,10 @@ DEB_TEST  += libpam-pwdfile curl
 DEB_TEST += curl openssl nginx wrk
 DEB_TEST += $(if $(shell command -v npm 2>/dev/null),,nodejs npm)
 
+# Two pytest workers (one test module each at a time): the e2e suite
+# waits on daemons more than it computes.
+DEB_TEST += python3-pytest-xdist
+
 CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 	    bastion/names.c bastion/target_choice.c policy/policy.c \
 	    recorder/json_text.c recorder/asciicast.c \
@@ -83,6 +87,7 @@ DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 # The Proxmox API front's child side (issue 7).
 DAEMON_SRCS += bastion/api_server.c bastion/api_tls.c bastion/api_upstream.c \
 	    bastion/api_login.c
+DAEMON_SRCS += bastion/forward.c bastion/channel_end.c
 CORE_OBJS   = $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 

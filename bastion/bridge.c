@@ -17,6 +17,7 @@
 #include "../recorder/chain.h"
 #include "../recorder/sftp_parse.h"
 #include "bridge.h"
+#include "channel_end.h"
 #include "log.h"
 #include "menu.h"
 #include "pump.h"
@@ -74,37 +75,6 @@ struct bridge {
 	struct timespec		 started;
 	uint32_t		 last_win_down, last_win_up;
 };
-
-/* --- libssh channel ends for the pump ---------------------------------- */
-
-static int
-end_read(void *ctx, void *buf, size_t len, enum pump_stream s)
-{
-	int n = ssh_channel_read_nonblocking(ctx, buf, (uint32_t)len,
-	    s == PUMP_STDERR);
-
-	if (n == SSH_EOF)
-		return 0;
-	return n < 0 ? -1 : n;
-}
-
-static int
-end_write(void *ctx, const void *buf, size_t len, enum pump_stream s)
-{
-	int n = s == PUMP_STDERR ?
-	    ssh_channel_write_stderr(ctx, buf, (uint32_t)len) :
-	    ssh_channel_write(ctx, buf, (uint32_t)len);
-
-	return n < 0 ? -1 : n;
-}
-
-static size_t
-end_window(void *ctx)
-{
-	if (ssh_channel_is_closed(ctx))
-		return 0;
-	return ssh_channel_window_size(ctx);
-}
 
 /* --- recording ------------------------------------------------------------ */
 
@@ -568,9 +538,8 @@ connect_target(struct bridge *b)
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b->started);
-	b->up_end = (struct pump_end){ end_read, end_write, end_window, b->up };
-	b->down_end = (struct pump_end){ end_read, end_write, end_window,
-	    b->down };
+	channel_end_init(&b->up_end, b->up);
+	channel_end_init(&b->down_end, b->down);
 	pump_init(&b->to_down, &b->up_end, &b->down_end, 2, tap_output, b);
 	pump_init(&b->to_up, &b->down_end, &b->up_end, 1, tap_input, b);
 	b->state = BRIDGE_RUNNING;

@@ -45,6 +45,7 @@ struct parse_api_grant {
 struct parse_grant {
 	char			*role;		/* the block's name */
 	int			 channels_set;
+	int			 channels_line;	/* the one naming port-forward */
 	int			 login_line;
 	int			 forward_line;	/* first forward line */
 };

@@ -450,8 +450,11 @@ grant_stmt(struct parser *p, struct conf_stmt *st, void *obj)
 				config_perr(p, st->line, "channels: unknown"
 				    " channel \"%s\" (shell, exec, sftp, scp,"
 				    " port-forward)", st->words[i]);
-			else
+			else {
 				g->channels |= 1u << c;
+				if (c == POLICY_CHANNEL_FORWARD)
+					pg->channels_line = st->line;
+			}
 		}
 	} else if (strcmp(kw, "forward") == 0) {
 		if (st->nwords < 2)
@@ -602,6 +605,14 @@ config_policy_user_stmt(struct parser *p, struct conf_stmt *st,
 		for (i = 1; i < st->nwords; i++) {
 			struct config_net n;
 
+			/* fe80::1%eth0: the client address never has one. */
+			if (strchr(st->words[i], '%') != NULL) {
+				config_perr(p, st->line, "from: \"%s\": an"
+				    " IPv6 zone (%%INTERFACE) is not allowed;"
+				    " give the address or network without it",
+				    st->words[i]);
+				continue;
+			}
 			if (parse_net(st->words[i], &n) < 0) {
 				config_perr(p, st->line, "from: \"%s\" is not"
 				    " an address or network (CIDR)",
@@ -737,6 +748,14 @@ check_grant(struct parser *p, struct config_grant *g,
 		config_perr_at(p, &o, "forward: needs \"channels ..."
 		    " port-forward\"");
 	}
+	/* The reverse: a forward channel that could reach nothing. */
+	if (pg->forward_line == 0 &&
+	    (g->channels & (1u << POLICY_CHANNEL_FORWARD))) {
+		struct config_origin o = { g->origin.file, pg->channels_line };
+
+		config_perr_at(p, &o, "channels port-forward: no \"forward\""
+		    " line (the HOST:PORT destinations it allows)");
+	}
 	if (r == NULL)
 		return;
 	if (r->side == ROLE_SIDE_AUDIT || r->side == ROLE_SIDE_BASTION_ADMIN) {
@@ -846,7 +865,20 @@ config_policy_resolve(struct parser *p)
 		}
 		for (j = 0; j < pu->nroles; j++) {
 			struct config_role *r;
+			size_t k;
 
+			for (k = 0; k < j; k++)
+				if (strcmp(pu->roles[k].name,
+				    pu->roles[j].name) == 0)
+					break;
+			if (k < j) {
+				config_perr_at(p, &pu->roles[j].origin, "user"
+				    " \"%s\": role \"%s\" is given more than"
+				    " once (first at line %d)", u->name,
+				    pu->roles[j].name,
+				    pu->roles[k].origin.line);
+				continue;
+			}
 			r = (struct config_role *)config_find_role(conf,
 			    pu->roles[j].name);
 			if (r == NULL) {

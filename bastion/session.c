@@ -20,7 +20,9 @@
 #include <libssh/server.h>
 
 #include "../recorder/chain.h"
+#include "audit.h"
 #include "bridge.h"
+#include "forward.h"
 #include "log.h"
 #include "session.h"
 #include "ssh_server.h"
@@ -105,16 +107,56 @@ find_bridge(struct session *s, ssh_channel ch)
 }
 
 static void
+open_forward(struct session *s, ssh_message msg)
+{
+	int i;
+
+	for (i = 0; i < SESSION_MAX_CHANNELS; i++)
+		if (s->forwards[i] == NULL) {
+			s->forwards[i] = forward_open(s, msg,
+			    ++s->nchannels_opened);
+			return;
+		}
+	log_info("session %s: too many forwards", s->id);
+	ssh_message_reply_default(msg);
+}
+
+/* -R asks the bastion to listen for the client: never. */
+static void
+refuse_global(struct session *s, ssh_message msg)
+{
+	struct audit_event ev;
+
+	if (ssh_message_subtype(msg) != SSH_GLOBAL_REQUEST_TCPIP_FORWARD)
+		return;
+	log_info("session %s: %s asked for a remote forward (-R); refused",
+	    s->id, s->auth.user->name);
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = AUDIT_POLICY_DENIAL;
+	ev.person = s->auth.user->name;
+	ev.source_addr = s->peer_addr;
+	ev.source_port = s->peer_port;
+	ev.action = "remote-forward";
+	ev.outcome = "denied";
+	ev.detail = "remote forwarding is not supported";
+	ev.session_id = s->id;
+	audit_emit(&ev);
+}
+
+static void
 handle_channel_open(struct session *s, ssh_message msg)
 {
 	ssh_channel ch;
 	int sub = ssh_message_subtype(msg);
 
+	if (sub == SSH_CHANNEL_DIRECT_TCPIP) {
+		open_forward(s, msg);
+		return;
+	}
 	if (sub != SSH_CHANNEL_SESSION) {
-		/* -L, -R, -W, -J: refused until forwarding is policed. */
-		log_info("session %s: %s refused a channel of type %d"
-		    " (forwarding is not available yet)", s->id,
-		    s->auth.user->name, sub);
+		/* x11, auth-agent, forwarded-tcpip: never asked for. */
+		log_info("session %s: %s refused a channel of type %d",
+		    s->id, s->auth.user->name, sub);
 		ssh_message_reply_default(msg);
 		return;
 	}
@@ -145,11 +187,15 @@ handle_messages(struct session *s)
 			    msg));
 			if (b != NULL)
 				bridge_request(b, msg);
-			else
+			else	/* forwards take no requests */
 				ssh_message_reply_default(msg);
 			break;
+		case SSH_REQUEST_GLOBAL:
+			refuse_global(s, msg);
+			ssh_message_reply_default(msg);
+			break;
 		default:
-			/* tcpip-forward, keepalives, late auth requests. */
+			/* keepalives, late auth requests. */
 			ssh_message_reply_default(msg);
 			break;
 		}
@@ -165,6 +211,11 @@ step_bridges(struct session *s)
 	int i;
 
 	for (i = 0; i < SESSION_MAX_CHANNELS; i++) {
+		if (s->forwards[i] != NULL && forward_step(s->forwards[i])) {
+			forward_free(s->forwards[i]);
+			s->forwards[i] = NULL;
+			s->activity++;
+		}
 		if (s->bridges[i] == NULL)
 			continue;
 		if (bridge_step(s->bridges[i])) {
@@ -181,8 +232,10 @@ must_pass_again(struct session *s)
 	int i;
 
 	for (i = 0; i < SESSION_MAX_CHANNELS; i++)
-		if (s->bridges[i] != NULL &&
-		    bridge_window_grew(s->bridges[i]))
+		if ((s->bridges[i] != NULL &&
+		    bridge_window_grew(s->bridges[i])) ||
+		    (s->forwards[i] != NULL &&
+		    forward_window_grew(s->forwards[i])))
 			return 1;
 	return 0;
 }
@@ -222,7 +275,10 @@ event_loop(struct session *s)
 		step_bridges(s);
 		if (!ssh_is_connected(s->ssh))
 			break;
+		/* A login that names a target may wait for its first
+		 * forward (ssh -N -L): the person is authenticated. */
 		if (s->nchannels_opened == 0 &&
+		    s->auth.choice.target[0] == '\0' &&
 		    time(NULL) > first_channel_deadline) {
 			log_info("session %s: no channel opened within %d s",
 			    s->id, s->conf->stage_timeout);
@@ -239,12 +295,15 @@ event_loop(struct session *s)
 		    !ssh_is_connected(s->ssh))
 			break;
 	}
-	for (i = 0; i < SESSION_MAX_CHANNELS; i++)
+	for (i = 0; i < SESSION_MAX_CHANNELS; i++) {
 		if (s->bridges[i] != NULL) {
 			bridge_abort(s->bridges[i], "connection closed");
 			bridge_free(s->bridges[i]);
 			s->bridges[i] = NULL;
 		}
+		forward_free(s->forwards[i]);
+		s->forwards[i] = NULL;
+	}
 }
 
 static int

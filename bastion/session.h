@@ -16,6 +16,7 @@
 #define SESSION_MAX_CHANNELS	16
 
 struct bridge;
+struct forward;
 
 struct session {
 	const struct config	*conf;
@@ -28,6 +29,7 @@ struct session {
 	struct auth_result	 auth;
 	struct session_log	*log;
 	struct bridge		*bridges[SESSION_MAX_CHANNELS];
+	struct forward		*forwards[SESSION_MAX_CHANNELS];	/* -L, -W */
 	int			 nchannels_opened;
 	struct upstream		*upstreams;
 	unsigned long		 activity;	/* bumped by channel events */

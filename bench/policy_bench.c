@@ -15,6 +15,14 @@
  * time, then median, p99 and maximum in microseconds, overall and for
  * allowed and denied requests separately.
  *
+ * The Proxmox API side (issue 7) on the same policy: every role also has
+ * a token and API grants (paths by node, vmid and pool, privileges and
+ * Proxmox roles, some with hours); random API calls are mapped with
+ * api_acl_map() and decided with policy_decide_api(), timed together as
+ * the proxy pays them; then a cluster/resources answer of the whole
+ * inventory (2,000 guests and nodes, storage, pools) is filtered with
+ * api_filter_list() for random people.
+ *
  * Deterministic for a given seed (rand_r), except for the clock: hours
  * windows are evaluated at the real time of the run, as in production.
  */
@@ -30,7 +38,11 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <jansson.h>
+
 #include "../bastion/config.h"
+#include "../policy/api_acl.h"
+#include "../policy/api_filter.h"
 #include "../policy/policy.h"
 
 #define NHV		400		/* hypervisors: pve0..pve399 */
@@ -43,6 +55,8 @@
 #define NPOOLS		40
 #define NZONES		8
 #define NREQ_DEFAULT	200000
+#define NLISTS		200		/* cluster/resources filterings */
+#define TOKEN_SECRET	"0d6a3c2e-1b5f-4c1a-9e2b-3f4a5b6c7d8e\n"
 
 /* Any valid ed25519 key: the bench never connects. */
 #define HOSTKEY	"ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIKNoXZLFfBKth1QgTQ8h" \
@@ -163,7 +177,8 @@ write_policy(const char *dir)
 
 	out_open(&o, dir, "policy.conf");
 	for (r = 0; r < NHVROLES; r++) {
-		fprintf(o.f, "role \"hv%d\" {\n\tside hypervisor\n}\n", r);
+		fprintf(o.f, "role \"hv%d\" {\n\tside hypervisor\n"
+		    "\tapi-credential \"tok-hv\"\n}\n", r);
 		/* A cluster by tag, as root, with the Proxmox GUI forward. */
 		fprintf(o.f, "grant \"hv%d\" {\n\ttargets tag \"hv-cluster%d\""
 		    "\n\tlogin \"root\"\n\tchannels shell exec sftp scp"
@@ -184,7 +199,8 @@ write_policy(const char *dir)
 		fprintf(o.f, "}\n");
 	}
 	for (r = 0; r < NGUESTROLES; r++) {
-		fprintf(o.f, "role \"guest%d\" {\n\tside guest\n}\n", r);
+		fprintf(o.f, "role \"guest%d\" {\n\tside guest\n"
+		    "\tapi-credential \"tok-guest\"\n}\n", r);
 		fprintf(o.f, "grant \"guest%d\" {\n", r);
 		switch (r % 3) {
 		case 0:
@@ -221,7 +237,55 @@ write_policy(const char *dir)
 		fprintf(o.f, "\tchannels exec sftp\n}\n");
 	}
 	for (r = 0; r < NAUDITROLES; r++)
-		fprintf(o.f, "role \"audit%d\" {\n\tside audit\n}\n", r);
+		fprintf(o.f, "role \"audit%d\" {\n\tside audit\n"
+		    "\tapi-credential \"tok-hv\"\n}\n", r);
+	out_close(&o);
+}
+
+/*
+ * The API side: a token per side; hypervisor roles on some nodes (or all)
+ * and every guest, guest roles on 25 vmids and two pools, with a second
+ * grant in office hours for configuration changes; auditors read all.
+ */
+static void
+write_api_policy(const char *dir)
+{
+	struct out o;
+	int r, j;
+
+	out_open(&o, dir, "api.conf");
+	fprintf(o.f, "api-credential \"tok-hv\" {\n\ttoken"
+	    " \"root@pam!hvb-hv\"\n\tsecret-file \"%s/tok\"\n}\n", dir);
+	fprintf(o.f, "api-credential \"tok-guest\" {\n\ttoken"
+	    " \"hvb@pve!guests\"\n\tsecret-file \"%s/tok\"\n}\n", dir);
+	for (r = 0; r < NHVROLES; r++) {
+		fprintf(o.f, "api-grant \"hv%d\" {\n\tpaths", r);
+		if (r % 5 == 0)
+			fprintf(o.f, " \"/nodes/*\"");
+		else
+			for (j = 0; j < 20; j++)
+				fprintf(o.f, " \"/nodes/pve%d\"", (r * 7 +
+				    j * 13) % NHV);
+		fprintf(o.f, " \"/storage/*\" \"/vms/*\"\n"
+		    "\troles \"PVEAuditor\"\n\tprivileges \"Sys.Console\""
+		    " \"VM.PowerMgmt\"\n}\n");
+	}
+	for (r = 0; r < NGUESTROLES; r++) {
+		fprintf(o.f, "api-grant \"guest%d\" {\n\tpaths", r);
+		for (j = 0; j < 25; j++)
+			fprintf(o.f, " \"/vms/%d\"", 1000 + (r * 11 + j * 61) %
+			    NGUEST);
+		fprintf(o.f, " \"/pool/pool%d\" \"/pool/pool%d\"\n"
+		    "\troles \"PVEVMUser\"\n}\n", r % NPOOLS,
+		    (r + 1) % NPOOLS);
+		fprintf(o.f, "api-grant \"guest%d\" {\n\tpaths"
+		    " \"/pool/pool%d\"\n\troles \"PVEVMAdmin\"\n"
+		    "\thours \"mon-fri 07:00-20:00\"\n}\n", r, r % NPOOLS);
+	}
+	for (r = 0; r < NAUDITROLES; r++)
+		fprintf(o.f, "api-grant \"audit%d\" {\n\tpaths \"/nodes/*\""
+		    " \"/vms/*\" \"/storage/*\" \"/pool/*\"\n"
+		    "\troles \"PVEAuditor\"\n}\n", r);
 	out_close(&o);
 }
 
@@ -273,14 +337,21 @@ write_config(const char *dir, char *path, size_t pathlen)
 	if ((fd = open(key, O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0 ||
 	    write(fd, "not a key\n", 10) != 10 || close(fd) != 0)
 		die("%s: %s", key, strerror(errno));
+	snprintf(key, sizeof(key), "%s/tok", dir);
+	if ((fd = open(key, O_WRONLY | O_CREAT | O_EXCL, 0600)) < 0 ||
+	    write(fd, TOKEN_SECRET, strlen(TOKEN_SECRET)) !=
+	    (ssize_t)strlen(TOKEN_SECRET) || close(fd) != 0)
+		die("%s: %s", key, strerror(errno));
 	write_inventory(dir);
 	write_policy(dir);
+	write_api_policy(dir);
 	write_users(dir);
 	out_open(&o, dir, "hvbastion.conf");
 	fprintf(o.f, "listen \"127.0.0.1\" port 2222\n"
 	    "state-directory \"%s\"\n"
 	    "include \"hypervisors.conf\"\ninclude \"guests.conf\"\n"
-	    "include \"policy.conf\"\ninclude \"users.conf\"\n", dir);
+	    "include \"policy.conf\"\ninclude \"users.conf\"\n"
+	    "include \"api.conf\"\n", dir);
 	out_close(&o);
 	snprintf(path, pathlen, "%s", o.path);
 }
@@ -328,8 +399,9 @@ summary(const char *what, double *v, size_t n)
 static void
 rmtree_flat(const char *dir)
 {
-	static const char *const names[] = { "key", "hypervisors.conf",
-	    "guests.conf", "policy.conf", "users.conf", "hvbastion.conf" };
+	static const char *const names[] = { "key", "tok", "hypervisors.conf",
+	    "guests.conf", "policy.conf", "users.conf", "api.conf",
+	    "hvbastion.conf" };
 	char path[PATH_MAX];
 	size_t i;
 
@@ -338,6 +410,181 @@ rmtree_flat(const char *dir)
 		unlink(path);
 	}
 	rmdir(dir);
+}
+
+/* The pool of guest vmid (as the proxy learns it from cluster/resources). */
+static const char *
+guest_pool(long vmid, char *buf, size_t len)
+{
+	snprintf(buf, len, "pool%ld", (vmid - 1000) % NPOOLS);
+	return buf;
+}
+
+/*
+ * Random API calls of random people, each mapped and decided as the proxy
+ * does: api_acl_map() then policy_decide_api().  Guest-side people ask
+ * for their own guests half of the time, so that allows are measured.
+ */
+static void
+bench_api(const struct config *conf, size_t nreq, unsigned seed, time_t when,
+    double *all, double *allow, double *deny)
+{
+	static const char *const sources[] = { NULL, "10.20.30.40",
+	    "2001:db8::77", "198.51.100.9" };
+	struct policy_api_request req;
+	struct policy_decision d;
+	struct api_acl acl;
+	size_t i, nall = 0, nallow = 0, ndeny = 0, nunknown = 0;
+	char name[32], path[256], pool[32];
+	const char *method;
+	double t0, dt;
+
+	for (i = 0; i < nreq; i++) {
+		size_t u = (size_t)rand_r(&seed) % NUSERS;
+		int node = rand_r(&seed) % NHV, r;
+		long vmid = 1000 + rand_r(&seed) % NGUEST;
+
+		snprintf(name, sizeof(name), "user%zu", u);
+		/* A guest-side person's own guest, half of the time. */
+		if (u % 50 != 0 && u % 4 != 0 && rand_r(&seed) % 2 == 0)
+			vmid = 1000 + ((long)(u % NGUESTROLES) * 11 +
+			    (rand_r(&seed) % 25) * 61) % NGUEST;
+		method = "GET";
+		switch (rand_r(&seed) % 8) {
+		case 0:
+			snprintf(path, sizeof(path), "/nodes/pve%d/status",
+			    node);
+			break;
+		case 1:
+			snprintf(path, sizeof(path), "/nodes/pve%d/qemu/%ld/"
+			    "status/current", node, vmid);
+			break;
+		case 2:
+			method = "POST";
+			snprintf(path, sizeof(path), "/nodes/pve%d/qemu/%ld/"
+			    "status/start", node, vmid);
+			break;
+		case 3:
+			method = "PUT";
+			snprintf(path, sizeof(path), "/nodes/pve%d/qemu/%ld/"
+			    "config", node, vmid);
+			break;
+		case 4:
+			method = "POST";
+			snprintf(path, sizeof(path), "/nodes/pve%d/termproxy",
+			    node);
+			break;
+		case 5:
+			snprintf(path, sizeof(path), "/cluster/resources");
+			break;
+		case 6:
+			snprintf(path, sizeof(path), "/nodes/pve%d/tasks/"
+			    "UPID:pve%d:00001234:00005678:6543ABCD:qmstart:"
+			    "%ld:root@pam!hvb-hv:/status", node, node, vmid);
+			break;
+		default:
+			snprintf(path, sizeof(path), "/nodes/pve%d/qemu/%ld/"
+			    "vncproxy", node, vmid);
+			method = "POST";
+		}
+		guest_pool(vmid, pool, sizeof(pool));
+
+		t0 = now_us();
+		if (api_acl_map(method, path, &acl) != 0) {
+			nunknown++;
+			r = 0;
+		} else {
+			memset(&req, 0, sizeof(req));
+			req.person = name;
+			req.acl_path = acl.path;
+			req.privilege = acl.privilege;
+			req.pool = acl.vmid > 0 ? pool : NULL;
+			req.source = sources[i % 4];
+			req.when = when;
+			r = policy_decide_api(conf, &req, &d);
+		}
+		dt = now_us() - t0;
+		all[nall++] = dt;
+		if (r)
+			allow[nallow++] = dt;
+		else
+			deny[ndeny++] = dt;
+	}
+	if (nunknown > 0)
+		die("%zu generated API calls were not mapped", nunknown);
+	printf("api_acl_map + policy_decide_api, one call at a time:\n");
+	summary("all", all, nall);
+	summary("allowed", allow, nallow);
+	summary("denied", deny, ndeny);
+}
+
+/* cluster/resources for the whole inventory, as Proxmox would answer. */
+static json_t *
+resources(void)
+{
+	json_t *a = json_array();
+	char id[64], node[32], pool[32];
+	int i;
+
+	if (a == NULL)
+		die("out of memory");
+	for (i = 0; i < NGUEST; i++) {
+		snprintf(id, sizeof(id), "qemu/%d", 1000 + i);
+		snprintf(node, sizeof(node), "pve%d", i % NHV);
+		guest_pool(1000 + i, pool, sizeof(pool));
+		json_array_append_new(a, json_pack("{s:s,s:s,s:i,s:s,s:s,"
+		    "s:s}", "id", id, "type", "qemu", "vmid", 1000 + i,
+		    "node", node, "pool", pool, "status", "running"));
+	}
+	for (i = 0; i < NHV; i++) {
+		snprintf(id, sizeof(id), "node/pve%d", i);
+		snprintf(node, sizeof(node), "pve%d", i);
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s}", "id", id,
+		    "type", "node", "node", node));
+		snprintf(id, sizeof(id), "storage/pve%d/local", i);
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s,s:s}", "id",
+		    id, "type", "storage", "node", node, "storage", "local"));
+	}
+	for (i = 0; i < NPOOLS; i++) {
+		snprintf(id, sizeof(id), "/pool/pool%d", i);
+		snprintf(pool, sizeof(pool), "pool%d", i);
+		json_array_append_new(a, json_pack("{s:s,s:s,s:s}", "id", id,
+		    "type", "pool", "pool", pool));
+	}
+	return a;
+}
+
+/* Filtering that whole list for random people (a copy each time). */
+static void
+bench_filter(const struct config *conf, unsigned seed, time_t when,
+    double *t)
+{
+	struct api_acl acl;
+	json_t *orig = resources(), *copy;
+	size_t i, kept = 0;
+	char name[32];
+	double t0;
+	int n;
+
+	if (api_acl_map("GET", "/cluster/resources", &acl) != 0)
+		die("cluster/resources is not mapped");
+	for (i = 0; i < NLISTS; i++) {
+		snprintf(name, sizeof(name), "user%d", rand_r(&seed) % NUSERS);
+		if ((copy = json_deep_copy(orig)) == NULL)
+			die("out of memory");
+		t0 = now_us();
+		n = api_filter_list(conf, name, NULL, when, &acl, copy);
+		t[i] = now_us() - t0;
+		if (n < 0)
+			die("api_filter_list: %d", n);
+		kept += (size_t)n;
+		json_decref(copy);
+	}
+	printf("api_filter_list of cluster/resources (%zu items), %d people"
+	    " (%.0f items kept on average):\n", json_array_size(orig),
+	    NLISTS, (double)kept / NLISTS);
+	summary("lists", t, NLISTS);
+	json_decref(orig);
 }
 
 int
@@ -394,9 +641,10 @@ main(int argc, char *argv[])
 		rmtree_flat(dir);
 		die("the generated configuration has %zu errors", nerr);
 	}
-	printf("policy_bench: %zu targets, %zu users, %zu roles, %zu grants;"
-	    " config_load %.1f ms\n", conf->ntargets, conf->nusers,
-	    conf->nroles, conf->ngrants, load_ms);
+	printf("policy_bench: %zu targets, %zu users, %zu roles, %zu grants,"
+	    " %zu api-grants; config_load %.1f ms\n", conf->ntargets,
+	    conf->nusers, conf->nroles, conf->ngrants, conf->napi_grants,
+	    load_ms);
 
 	/* What each person may open a shell on now, for allowed draws. */
 	if ((menus = calloc(NUSERS, sizeof(*menus))) == NULL)
@@ -463,6 +711,9 @@ main(int argc, char *argv[])
 	summary("all", all, nall);
 	summary("allowed", allow, nallow);
 	summary("denied", deny, ndeny);
+
+	bench_api(conf, nreq, seed, when, all, allow, deny);
+	bench_filter(conf, seed, when, all);
 
 	for (i = 0; i < NUSERS; i++)
 		free(menus[i].t);

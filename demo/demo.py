@@ -8,9 +8,11 @@
 Targets are real OpenSSH sshd: pve1 (hypervisor node, 127.0.0.11:22) and
 vm101 (guest, 127.0.0.12:22). The bastion listens on 127.0.0.1:2222. The
 policy keeps the two administration teams apart (ANSSI R7/R8): alice holds
-the role hv-admins (hypervisor side: pve1), bob guest-admins (guest side:
-vm101), carol auditors (audit side: no target). Everything is written under demo/run/ except the
-local accounts hvbpve and hvbguest (the targets' logins) and /run/sshd.
+the role hv-admins (hypervisor side: pve1, as root), bob guest-admins (guest
+side: vm101, as admin), carol auditors (audit side: no target). Everything
+is written under demo/run/ except the local accounts admin, hvbpve and
+hvbguest and /run/sshd. pve1's sshd lets in root with the bastion's
+credential key only (demo/run/targets/pve1/authorized_keys/root).
 
 The daemons run in their own sessions and survive this script; their pids
 are in demo/run/*.pid. `start` stops a previous demo first. Keys and the
@@ -40,8 +42,22 @@ TARGET_ADDRESSES = {"pve1": "127.0.0.11", "vm101": "127.0.0.12"}
 EXTRA_SERVICES = []
 
 
+# The demo logs in as the estate's admins would (issue 4): root on the
+# hypervisor node, admin on the guest.  The tests use the unprivileged
+# accounts hvbpve/hvbguest instead (testbed.DEFAULT_TARGETS).
+DEMO_TARGETS = {
+    "pve1": {"kind": "hypervisor",
+             "credentials": [("pve1-root", "root")],
+             "attrs": {"node": "pve1"}},
+    "vm101": {"kind": "guest",
+              "credentials": [("vm101-admin", "admin")],
+              "attrs": {"node": "pve1", "vmid": 101, "pool": "web",
+                        "tags": ["prod"]}},
+}
+
+
 def make_bed():
-    return testbed.TestBed(RUN, bastion=BASTION,
+    return testbed.TestBed(RUN, bastion=BASTION, targets=DEMO_TARGETS,
                            target_addresses=TARGET_ADDRESSES, target_port=22,
                            mfa=True)
 
@@ -118,7 +134,7 @@ Every login is two-factor: the key, then a 6-digit code at the
 (or scan the secret into an authenticator app: otpauth in `hvbastion totp
 enroll`). A code works once; 3 failures lock the person for 15 minutes.
 
-Connect (hypervisor admin alice -> pve1, guest admin bob -> vm101):
+Connect (hypervisor admin alice -> root@pve1, guest admin bob -> admin@vm101):
   ssh -p {p} -i {ak} -o UserKnownHostsFile={kh} -t alice@127.0.0.1 pve1   (shell)
   ssh -p {p} -i {ak} -o UserKnownHostsFile={kh} alice@127.0.0.1 pve1 uname -a
   ssh -p {p} -i {ak} -o UserKnownHostsFile={kh} -t alice+pve1@127.0.0.1

@@ -38,10 +38,8 @@
 #define NAME_MAX_LEN	64
 
 struct filter_ctx {
-	const struct config	*conf;
-	const char		*person;
-	const char		*source;
-	time_t			 when;
+	const struct config_user	*user;	/* found, dates and source ok */
+	time_t				 when;
 };
 
 /* 1 if the person holds priv on path (guest items: also via pool). */
@@ -53,13 +51,10 @@ holds(const struct filter_ctx *f, const char *path, const char *priv,
 	struct policy_decision d;
 
 	memset(&req, 0, sizeof(req));
-	req.person = f->person;
 	req.acl_path = path;
 	req.privilege = priv;
 	req.pool = pool;
-	req.source = f->source;
-	req.when = f->when;
-	return policy_decide_api(f->conf, &req, &d);
+	return policy_decide_api_user(f->user, &req, f->when, &d);
 }
 
 /* Names as Proxmox writes node, storage, pool and zone ids. */
@@ -242,6 +237,8 @@ api_filter_list(const struct config *conf, const char *person,
     const char *source, time_t when, const struct api_acl *acl,
     json_t *data)
 {
+	struct policy_api_request req;
+	struct policy_decision d;
 	struct filter_ctx f;
 	json_t *keep, *item;
 	size_t i;
@@ -250,11 +247,22 @@ api_filter_list(const struct config *conf, const char *person,
 	if (conf == NULL || person == NULL || acl == NULL ||
 	    !(acl->flags & API_ACL_LIST_FILTER) || !json_is_array(data))
 		return -EINVAL;
-	f.conf = conf;
-	f.person = person;
-	f.source = source;
 	/* One clock for the whole list. */
 	f.when = when != 0 ? when : time(NULL);
+	/*
+	 * The person, their dates and source once: the call on no ACL path
+	 * is allowed exactly when they are, and some api-grant of theirs is
+	 * in force now; without one, no item can be visible.
+	 */
+	memset(&req, 0, sizeof(req));
+	req.person = person;
+	req.source = source;
+	req.when = f.when;
+	if (!policy_decide_api(conf, &req, &d) ||
+	    (f.user = config_find_user(conf, person)) == NULL) {
+		json_array_clear(data);
+		return 0;
+	}
 	/* Kept items into a new array, then back: linear in the list. */
 	if ((keep = json_array()) == NULL)
 		return -ENOMEM;

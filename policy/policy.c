@@ -469,14 +469,8 @@ int
 policy_decide_api(const struct config *conf,
     const struct policy_api_request *req, struct policy_decision *d)
 {
-	const struct config_api_grant *missed = NULL;
 	const struct config_user *u;
-	const char *path = req->acl_path, *priv = req->privilege;
-	char pool_path[API_POOL_LEN_MAX + 8];
-	const char *pp = NULL;
-	enum api_miss why = API_MISS_NONE;
 	time_t when = req->when != 0 ? req->when : time(NULL);
-	size_t i, j;
 
 	memset(d, 0, sizeof(*d));
 	if (req->person == NULL ||
@@ -485,6 +479,22 @@ policy_decide_api(const struct config *conf,
 		    req->person != NULL ? req->person : "");
 	if (!person_ok(u, req->source, when, d))
 		return 0;
+	return policy_decide_api_user(u, req, when, d);
+}
+
+int
+policy_decide_api_user(const struct config_user *u,
+    const struct policy_api_request *req, time_t when,
+    struct policy_decision *d)
+{
+	const struct config_api_grant *missed = NULL;
+	const char *path = req->acl_path, *priv = req->privilege;
+	char pool_path[API_POOL_LEN_MAX + 8];
+	const char *pp = NULL;
+	enum api_miss why = API_MISS_NONE;
+	size_t i, j;
+
+	memset(d, 0, sizeof(*d));
 	if (path == NULL || path[0] == '\0')
 		return decide_api_pathless(u, when, d);
 	if (path[0] != '/' || strnlen(path, API_PATH_LEN_MAX + 1) >

@@ -63,6 +63,15 @@ int	policy_decide(const struct config *, const struct policy_request *,
 int	policy_decide_api(const struct config *,
 	    const struct policy_api_request *, struct policy_decision *d);
 
+/*
+ * The same for a person already found whose dates and source were checked
+ * by an allowed policy_decide_api() at the same WHEN (list filtering asks
+ * once per item; req->person, source and when are not looked at).
+ */
+int	policy_decide_api_user(const struct config_user *,
+	    const struct policy_api_request *, time_t when,
+	    struct policy_decision *d);
+
 void	policy_each_target(const struct config *, const char *person,
 	    const char *source, void (*fn)(void *, const struct config_target *),
 	    void *arg);

@@ -59,9 +59,31 @@ def run_golden():
     return passed, failed
 
 
+def e2e_workers():
+    """HVB_E2E_WORKERS (default 2) pytest-xdist workers, when installed.
+
+    --dist loadfile keeps a module on one worker: its test bed is a
+    module fixture.  Each worker takes its own loopback addresses
+    (tests/e2e/conftest.py), so two beds never meet."""
+    try:
+        n = int(os.environ.get("HVB_E2E_WORKERS", "2"))
+    except ValueError:
+        n = 2
+    if n <= 1:
+        return []
+    probe = subprocess.run(["/usr/bin/python3", "-c", "import xdist"],
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL)
+    if probe.returncode != 0:
+        print("pytest-xdist not installed: the e2e suite runs serially")
+        return []
+    return ["-n", str(n), "--dist", "loadfile"]
+
+
 def run_e2e():
     cmd = ["/usr/bin/python3", "-m", "pytest", "-q", "-p", "no:cacheprovider",
-           "-o", "console_output_style=classic", "tests/e2e"]
+           "-o", "console_output_style=classic"] + e2e_workers() + \
+        ["tests/e2e"]
     proc = subprocess.run(cmd, cwd=REPO, stdout=subprocess.PIPE,
                           stderr=subprocess.STDOUT, text=True)
     sys.stdout.write(proc.stdout)

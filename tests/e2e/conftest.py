@@ -8,6 +8,8 @@ Environment:
                          (default 127.0.0: bastion .20, targets .21 and
                          .22), so that two runs on one machine do not
                          meet
+  HVB_E2E_WORKERS        pytest-xdist workers for tests/run_all.py (default
+                         2; each takes its own addresses, see _net())
   HVB_KEEP_TESTBED=1     keep the test bed directories (they are kept
                          anyway when a test of the module failed)
 
@@ -30,7 +32,21 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 import testbed  # noqa: E402
 
-NET = os.environ.get("HVB_E2E_NET") or "127.0.0"
+def _net():
+    """HVB_E2E_NET, moved by 100 in its third byte per pytest-xdist worker
+    (gw0: as given, gw1: +100, ...), so that parallel modules never share
+    an address."""
+    base = os.environ.get("HVB_E2E_NET") or "127.0.0"
+    worker = os.environ.get("PYTEST_XDIST_WORKER", "gw0")
+    try:
+        n = int(worker[2:])
+    except ValueError:
+        n = 0
+    a, b, c = base.split(".")
+    return "%s.%s.%d" % (a, b, (int(c) + 100 * n) % 256)
+
+
+NET = _net()
 BASTION_ADDR = "%s.20" % NET
 TARGET_ADDRS = {"pve1": "%s.21" % NET, "vm101": "%s.22" % NET}
 

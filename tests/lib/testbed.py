@@ -35,6 +35,8 @@ test bed later; Service is the small base class it will use.
 """
 
 import base64
+import contextlib
+import fcntl
 import os
 import pwd
 import signal
@@ -118,7 +120,26 @@ def ensure_accounts(names=ACCOUNTS):
     With `UsePAM no`, sshd refuses accounts whose password field starts
     with "!" (locked), which is what useradd leaves: set it to "*" (no
     password can match, but the account is not locked)."""
+    with machine_lock():
+        _ensure_accounts(names)
+
+
+@contextlib.contextmanager
+def machine_lock():
+    """One process at a time changes the machine itself (accounts,
+    packages): parallel test workers, the demo."""
+    with open("/run/hvbastion-testbed.lock", "w") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)
+
+
+def _ensure_accounts(names):
     for name in names:
+        if name == "root":
+            continue    # never touch root's account (see root_locked())
         try:
             pwd.getpwnam(name)
         except KeyError:
@@ -126,6 +147,14 @@ def ensure_accounts(names=ACCOUNTS):
         shadow = _shadow_field(name)
         if shadow is None or shadow.startswith("!") or shadow.startswith("*LK*"):
             run(["usermod", "-p", "*", name])
+
+
+def root_locked():
+    """True when root's password field says "locked" ("!..."): sshd with
+    `UsePAM no` would then refuse even a key, so such a target runs with
+    PAM (the machine's own sshd service) instead of unlocking root."""
+    shadow = _shadow_field("root")
+    return shadow is not None and shadow.startswith("!")
 
 
 def _shadow_field(name):
@@ -475,7 +504,13 @@ class Target(Service):
         for c in self.credentials:
             c.pub = gen_key(c.key, "hvbastion-credential-%s" % c.name)
             per_login.setdefault(c.login, []).append(c.pub)
-        for login in ACCOUNTS:
+        logins = list(ACCOUNTS) + sorted(set(per_login) - set(ACCOUNTS))
+        ensure_accounts(logins)
+        # Only the demo's pve1 logs in as root (issue 4: "alice reaches
+        # pve1 as root"); its key is the bastion's credential, nobody else's.
+        root = "root" in per_login
+        use_pam = "yes" if root and root_locked() else "no"
+        for login in logins:
             f = akdir / login
             f.write_text("".join(k + "\n" for k in per_login.get(login, [])))
             os.chmod(f, 0o644)
@@ -489,11 +524,11 @@ class Target(Service):
             "# StrictModes is 'no' only when the test bed lives under a\n"
             "# world-writable directory such as /tmp\n"
             "StrictModes %s\n"
-            "UsePAM no\n"
+            "UsePAM %s\n"
             "PasswordAuthentication no\n"
             "KbdInteractiveAuthentication no\n"
             "PubkeyAuthentication yes\n"
-            "PermitRootLogin no\n"
+            "PermitRootLogin %s\n"
             "AllowUsers %s\n"
             "AcceptEnv LANG LC_* HVB_*\n"
             "PrintMotd no\n"
@@ -506,7 +541,8 @@ class Target(Service):
             "Subsystem sftp /usr/lib/openssh/sftp-server\n"
             % (self.target, self.kind, self.address, self.port,
                self.host_key, self.dir / "sshd.pid", akdir, strict,
-               " ".join(ACCOUNTS)))
+               use_pam, "prohibit-password" if root else "no",
+               " ".join(logins)))
         os.chmod(self.conf, 0o644)
         run([SSHD, "-t", "-f", str(self.conf)])
 

@@ -903,6 +903,29 @@ static const struct bad_case bad_cases[] = {
 	    { 17, "user \"bob\": unknown role \"nope\"" },
 	    { 26, "user \"dave\": valid-until is before valid-from" } },
 	  0 },
+	{ "forwards without destinations, duplicate roles, IPv6 zones",
+	  CRED TARGET USER
+	  "role \"hv\" {\n"					/* 15 */
+	  "\tside hypervisor\n"
+	  "}\n"
+	  "grant \"hv\" {\n"					/* 18 */
+	  "\ttargets \"pve1\"\n"
+	  "\tchannels shell\n"					/* 20 */
+	  "\tchannels port-forward\n"				/* 21 */
+	  "}\n"
+	  "user \"bob\" {\n"					/* 23 */
+	  "\tpublic-key \"@USERKEY@\"\n"
+	  "\trole \"hv\"\n"					/* 25 */
+	  "\trole \"hv\"\n"					/* 26 */
+	  "\tfrom \"fe80::1%eth0\" \"fe80::/10%2\" \"::1\"\n"	/* 27 */
+	  "}\n",
+	  { { 27, "from: \"fe80::1%eth0\": an IPv6 zone (%INTERFACE) is"
+		" not allowed; give the address or network without it" },
+	    { 27, "from: \"fe80::/10%2\": an IPv6 zone" },
+	    { 21, "channels port-forward: no \"forward\" line (the"
+		" HOST:PORT destinations it allows)" },
+	    { 26, "user \"bob\": role \"hv\" is given more than once"
+		" (first at line 25)" } }, 0 },
 	{ "separation of the hypervisor and guest sides",
 	  CRED TARGET USER
 	  "target \"vm101\" {\n"				/* 15 */
