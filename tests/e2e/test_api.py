@@ -558,3 +558,28 @@ def test_every_call_is_audited(api):
     calls = audit_lines(api, mark)
     assert len(calls) == 4, calls
     assert sum("outcome=denied" in c for c in calls) == 1, calls
+
+
+# --------------------------------------------------------------------------
+# the npm proxmox-api client through the bastion
+
+def test_npm_proxmox_api_client(api):
+    from pveclient import PveClient
+    session(api, "alice")       # alice's current TOTP step is now used
+    smark = api.sim.log_mark()
+    mark = api.bastion.log_mark()
+    # the next step's code: the store takes a code once, and only newer
+    code = totp_code(api.users["alice"].totp_secret, time.time() + 30)
+    res = PveClient().install().run(
+        api.api_url, ca=api.api_cert, user="alice@pve",
+        password=PASSWORDS["alice"], totp_code=code, vmid=102)
+    assert res.rc == 0, res
+    assert res.step("login")["needTFA"] is True
+    assert res.step("version")["release"] == "8.4"
+    assert res.step("qemu")["vmids"] == [101, 102, 103], res
+    assert res.step("stop")["status"] == "stopped"
+    assert res.step("start")["status"] == "running"
+    assert res.step("config")["ok"] is True
+    reqs = forwarded(api, smark)
+    assert reqs and {q["identity"] for q in reqs} == {"root@pam!hvb-hv"}
+    assert len(audit_lines(api, mark)) >= len(reqs)
