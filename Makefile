@@ -183,6 +183,9 @@ install: all
 	    $(DESTDIR)$(PAMDIR)/pam_hvbastion.so
 	[ -e $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion ] || \
 	    install -m 0644 pam/hvbastion $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion
+	[ -e $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion-api ] || \
+	    install -m 0644 pam/hvbastion-api \
+	    $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion-api
 	install -m 0644 man/pam_hvbastion.8 $(DESTDIR)$(MANDIR)/man8/
 	install -d $(DESTDIR)$(MANDIR)/man5
 	install -m 0644 man/hvbastion.conf.5 $(DESTDIR)$(MANDIR)/man5/
