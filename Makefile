@@ -76,7 +76,7 @@ CORE_SRCS += bastion/audit.c
 CORE_SRCS += bastion/config_api.c
 # The Proxmox API front (issue 7): parsers and tickets, unit-tested.
 CORE_SRCS += bastion/api_http.c bastion/api_path.c bastion/api_ticket.c
-CORE_SRCS += bastion/api_form.c bastion/api_token.c
+CORE_SRCS += bastion/api_form.c bastion/api_token.c bastion/api_ws.c
 # The Proxmox API policy (issue 7): ACL map, privileges, grammar, lists.
 CORE_SRCS += policy/api_acl.c policy/api_privs.c policy/api_filter.c
 CORE_SRCS += bastion/config_api_policy.c
@@ -86,7 +86,7 @@ DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/listener.c
 # The Proxmox API front's child side (issue 7).
 DAEMON_SRCS += bastion/api_server.c bastion/api_tls.c bastion/api_upstream.c \
-	    bastion/api_login.c
+	    bastion/api_login.c bastion/api_console.c
 DAEMON_SRCS += bastion/forward.c bastion/channel_end.c
 CORE_OBJS   = $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)

@@ -45,6 +45,7 @@
 #include "../policy/api_filter.h"
 #include "../policy/policy.h"
 #include "../recorder/seal.h"
+#include "api_console.h"
 #include "api_form.h"
 #include "api_http.h"
 #include "api_login.h"
@@ -765,6 +766,10 @@ relay(struct conn *c, const struct api_acl *acl,
 	/* (the status line's reason is cleaned by send_response) */
 }
 
+static int	console(struct conn *, const struct api_acl *,
+		    const struct config_role *, const char *,
+		    const struct config_api_node *, const char *, char *);
+
 static int
 handle_call(struct conn *c)
 {
@@ -806,11 +811,6 @@ handle_call(struct conn *c)
 		    " (%s %s not known to the bastion)", q->method, c->path);
 		return send_error(c, 403, reason);
 	}
-	if (acl.flags & API_ACL_WEBSOCKET) {
-		audit_call(c, AUDIT_API_CALL, NULL, acl.node, "refused", NULL,
-		    "websocket consoles are not passed through yet");
-		return send_error(c, 501, "websocket not supported");
-	}
 	/* Pathless calls (version, lists) are decided there too: any
 	 * person with an API role, within their validity and sources. */
 	memset(&pr, 0, sizeof(pr));
@@ -851,6 +851,8 @@ handle_call(struct conn *c)
 		return send_error(c, 400, "bad request");
 	}
 	memcpy(enc, "/api2/json", 10);
+	if ((acl.flags & API_ACL_WEBSOCKET) && q->upgrade)
+		return console(c, &acl, role, d.rule, node, enc, auth);
 	memset(&rq, 0, sizeof(rq));
 	rq.method = q->method;
 	rq.path = enc;
@@ -875,6 +877,76 @@ handle_call(struct conn *c)
 	rc = relay(c, &acl, &r);
 	api_upstream_response_clear(&r);
 	return rc;
+}
+
+/*
+ * A websocket console: passed through to the node, a node shell recorded.
+ * The connection ends with it.
+ */
+static int
+console(struct conn *c, const struct api_acl *acl,
+    const struct config_role *role, const char *rule,
+    const struct config_api_node *node, const char *enc, char *auth)
+{
+	const struct api_http_request *q = c->req;
+	const char *upg = api_http_header(q, "Upgrade", NULL);
+	const char *proto = api_http_header(q, "Sec-WebSocket-Protocol", NULL);
+	const char *ver = api_http_header(q, "Sec-WebSocket-Version", NULL);
+	struct api_console k;
+	char target[API_PATH_MAX * 3 + API_QUERY_MAX + 16], err[256];
+	int rc;
+
+	c->keep_alive = 0;
+	if (upg == NULL || strcasecmp(upg, "websocket") != 0 || ver == NULL ||
+	    strcmp(ver, "13") != 0) {
+		explicit_bzero(auth, strlen(auth));
+		return send_plain_error(c, 400, "bad websocket handshake");
+	}
+	snprintf(target, sizeof(target), "%s%s%s", enc, c->query[0] ? "?" :
+	    "", c->query);
+	memset(&k, 0, sizeof(k));
+	k.conf = c->conf;
+	k.client = c->ssl;
+	k.client_fd = SSL_get_fd(c->ssl);
+	k.person = c->person;
+	k.userid = c->userid;
+	k.role = role->name;
+	k.addr = c->addr;
+	k.port = c->port;
+	k.rule = rule;
+	k.node = node;
+	k.target = target;
+	k.authorization = auth;
+	k.ws_key = api_http_header(q, "Sec-WebSocket-Key", NULL);
+	k.ws_binary = proto != NULL && strstr(proto, "binary") != NULL;
+	/* A node's shell is a terminal: recorded like an SSH session. */
+	k.record = acl->vmid < 0 && strncmp(acl->path, "/nodes/", 7) == 0;
+	audit_call(c, AUDIT_API_CALL, role->name, node->name, "console",
+	    rule, k.record ? "node shell, recorded" : "guest console");
+	rc = api_console_run(&k, err, sizeof(err));
+	explicit_bzero(auth, strlen(auth));
+	if (rc == 0) {
+		struct audit_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = AUDIT_SESSION_END;
+		ev.person = c->person;
+		ev.role = role->name;
+		ev.source_addr = c->addr;
+		ev.source_port = c->port;
+		ev.target = node->name;
+		ev.action = c->action;
+		ev.outcome = err;
+		ev.session_id = k.session_id[0] ? k.session_id : NULL;
+		audit_emit(&ev);
+		return -1;
+	}
+	audit_call(c, AUDIT_API_CALL, role->name, node->name,
+	    rc == -EPERM ? "pin-mismatch" : "error", rule, err);
+	if (rc == -EINVAL)
+		return send_plain_error(c, 400, "bad websocket handshake");
+	return send_error(c, 502, rc == -EPERM ?
+	    "node certificate does not match its pin" : err);
 }
 
 static int

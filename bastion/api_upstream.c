@@ -129,6 +129,47 @@ still_open(const struct pooled *c)
 	return poll(&pfd, 1, 0) == 0;
 }
 
+int
+api_upstream_connect(const struct config *conf,
+    const struct config_api_node *node, SSL **sslp, int *fdp,
+    int *pin_failed, char *err, size_t errlen)
+{
+	SSL *ssl = NULL;
+	int fd;
+
+	*pin_failed = 0;
+	if (client_ctx == NULL && (client_ctx = api_tls_client_ctx()) == NULL) {
+		snprintf(err, errlen, "TLS client context");
+		return -1;
+	}
+	fd = tcp_connect(node->address, node->port, conf->connect_timeout,
+	    err, errlen);
+	if (fd < 0)
+		return -1;
+	if ((ssl = SSL_new(client_ctx)) == NULL ||
+	    SSL_set_fd(ssl, fd) != 1 ||
+	    SSL_set_tlsext_host_name(ssl, node->name) != 1 ||
+	    SSL_connect(ssl) != 1) {
+		snprintf(err, errlen, "TLS handshake with %s failed",
+		    node->name);
+		ERR_clear_error();
+		SSL_free(ssl);
+		close(fd);
+		return -1;
+	}
+	if (!api_tls_pin_ok(ssl, node->fingerprint)) {
+		snprintf(err, errlen, "the certificate of %s does not match"
+		    " its pinned fingerprint; nothing sent", node->name);
+		*pin_failed = 1;
+		SSL_free(ssl);
+		close(fd);
+		return -1;
+	}
+	*sslp = ssl;
+	*fdp = fd;
+	return 0;
+}
+
 static struct pooled *
 get_conn(const struct config *conf, const struct config_api_node *node,
     int *reused, char *err, size_t errlen, int *pin_failed)
@@ -153,29 +194,10 @@ get_conn(const struct config *conf, const struct config_api_node *node,
 		c = &pool[0];
 		drop(c);
 	}
-	if (client_ctx == NULL && (client_ctx = api_tls_client_ctx()) == NULL) {
-		snprintf(err, errlen, "TLS client context");
-		return NULL;
-	}
-	c->fd = tcp_connect(node->address, node->port, conf->connect_timeout,
-	    err, errlen);
-	if (c->fd < 0)
-		return NULL;
-	if ((c->ssl = SSL_new(client_ctx)) == NULL ||
-	    SSL_set_fd(c->ssl, c->fd) != 1 ||
-	    SSL_set_tlsext_host_name(c->ssl, node->name) != 1 ||
-	    SSL_connect(c->ssl) != 1) {
-		snprintf(err, errlen, "TLS handshake with %s failed",
-		    node->name);
-		ERR_clear_error();
-		drop(c);
-		return NULL;
-	}
-	if (!api_tls_pin_ok(c->ssl, node->fingerprint)) {
-		snprintf(err, errlen, "the certificate of %s does not match"
-		    " its pinned fingerprint; nothing sent", node->name);
-		*pin_failed = 1;
-		drop(c);
+	if (api_upstream_connect(conf, node, &c->ssl, &c->fd, pin_failed, err,
+	    errlen) < 0) {
+		c->ssl = NULL;
+		c->fd = -1;
 		return NULL;
 	}
 	c->node = node;

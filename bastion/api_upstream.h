@@ -9,6 +9,8 @@
 
 #include <stddef.h>
 
+#include <openssl/ssl.h>
+
 #include "config.h"
 
 #define API_UPSTREAM_MAX_BODY	(32 * 1024 * 1024)
@@ -38,6 +40,13 @@ struct api_upstream_response {
 int	api_upstream_call(const struct config *, const struct config_api_node *,
 	    const struct api_upstream_request *,
 	    struct api_upstream_response *resp, char *err, size_t errlen);
+/*
+ * A fresh (not pooled) connection to node, its pin checked: the
+ * websocket consoles.  0, or -1 (*pin_failed says if the pin failed).
+ */
+int	api_upstream_connect(const struct config *,
+	    const struct config_api_node *, SSL **, int *fd, int *pin_failed,
+	    char *err, size_t errlen);
 void	api_upstream_response_clear(struct api_upstream_response *);
 /* Closes every pooled connection. */
 void	api_upstream_close_all(void);

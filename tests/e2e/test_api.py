@@ -583,3 +583,68 @@ def test_npm_proxmox_api_client(api):
     reqs = forwarded(api, smark)
     assert reqs and {q["identity"] for q in reqs} == {"root@pam!hvb-hv"}
     assert len(audit_lines(api, mark)) >= len(reqs)
+
+
+# --------------------------------------------------------------------------
+# the node console (termproxy over a websocket), recorded
+
+def test_node_console_through_the_bastion_is_recorded(api):
+    import urllib.parse
+    from wsclient import WsClient, term_data, term_resize
+    ticket, csrf = session(api, "alice")
+    r = curl(api, "POST", "/nodes/pve1/termproxy", cookie=ticket, csrf=csrf)
+    assert r.status == 200, r
+    d = r.json()["data"]
+    mark = api.bastion.log_mark()
+    q = urllib.parse.urlencode({"port": d["port"], "vncticket": d["ticket"]})
+    ws = WsClient.connect(BASTION_ADDR, api.api["port"],
+                          "/api2/json/nodes/pve1/vncwebsocket?" + q,
+                          headers={"Cookie": "PVEAuthCookie=" + ticket},
+                          cafile=str(api.api_cert))
+    assert ws.headers.get("sec-websocket-protocol") == "binary"
+    ws.send(("%s:%s\n" % (d["user"], d["ticket"])).encode())
+    assert ws.read_until(b"OK").startswith(b"OK")
+    ws.read_until(b"# ")
+    ws.send(term_resize(100, 30))
+    ws.send(term_data("hostname\r"))
+    assert b"pve1\r\n" in ws.read_until(b"# ")
+    ws.send(term_data("echo recorded-through-hvb\r"))
+    ws.read_until(b"# ")
+    ws.send(term_data("exit\r"))
+    with pytest.raises(EOFError):
+        ws.read_until(b"never")
+    ws.close()
+    log = api.bastion.wait_log("API console", mark, timeout=10)
+    m = re.search(r"API console (\S+) ended: alice on pve1", log)
+    assert m, log
+    sid = m.group(1)
+    hvb = [str(api.bin_dir / "hvbastion"), "-f", str(api.conf)]
+    cp = testbed.run(hvb + ["sessions", "--json", "--person", "alice"])
+    rows = [json.loads(x) for x in cp.stdout.splitlines() if x.strip()] \
+        if not cp.stdout.lstrip().startswith("[") else json.loads(cp.stdout)
+    row = [x for x in rows if x["id"] == sid]
+    assert row and row[0]["targets"] == ["pve1"], cp.stdout
+    cp = testbed.run(hvb + ["replay", sid, "--cat"])
+    assert "recorded-through-hvb" in cp.stdout, cp.stdout
+    # the credential line (the VNC ticket) is not in the recording
+    cast = (api.recordings_dir / ("%s-c0.cast" % sid)).read_text()
+    assert d["ticket"] not in cast
+    # input (record-input yes) and the resize are in it too
+    assert '"i", "echo recorded' in cast or '"i","echo recorded' in cast, \
+        cast[:2000]
+    assert '"100x30"' in cast, cast[:2000]
+
+
+def test_console_needs_the_console_privilege(api):
+    import urllib.parse
+    from wsclient import WsClient, HandshakeError
+    ticket, _ = session(api, "bob")
+    smark = api.sim.log_mark()
+    q = urllib.parse.urlencode({"port": 5900, "vncticket": "PVEVNC:x"})
+    with pytest.raises(HandshakeError) as e:
+        WsClient.connect(BASTION_ADDR, api.api["port"],
+                         "/api2/json/nodes/pve1/vncwebsocket?" + q,
+                         headers={"Cookie": "PVEAuthCookie=" + ticket},
+                         cafile=str(api.api_cert))
+    assert " 403 " in e.value.status_line, e.value.status_line
+    assert forwarded(api, smark) == []
