@@ -165,6 +165,7 @@ demo-stop:
 bench: deps all $(BUILD)/bench/policy_bench
 	HVB_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) bench/bench.py
 	$(BUILD)/bench/policy_bench
+	HVB_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) bench/api_bastion.py
 
 # Policy decision time on a large generated policy (BENCHMARKS.md).
 $(BUILD)/bench/policy_bench: bench/policy_bench.c $(CORE_OBJS)
