@@ -83,8 +83,9 @@ client_frame(void *arg, int opcode, int fin, const unsigned char *p,
     size_t len)
 {
 	struct rec *r = arg;
-	size_t i, dlen = 0;
-	const unsigned char *colon;
+	const unsigned char *data = NULL;
+	size_t dlen = 0;
+	int cols = 0, rows = 0;
 
 	(void)fin;
 	if (r->cast == NULL || (opcode != 1 && opcode != 2))
@@ -94,37 +95,20 @@ client_frame(void *arg, int opcode, int fin, const unsigned char *p,
 		r->authed = 1;
 		return 0;
 	}
-	if (len >= 2 && p[0] == '0' && p[1] == ':') {
-		for (i = 2; i < len && p[i] >= '0' && p[i] <= '9' &&
-		    dlen < API_WS_MAX_PAYLOAD; i++)
-			dlen = dlen * 10 + (size_t)(p[i] - '0');
-		if (i < len && p[i] == ':' && dlen <= len - i - 1 &&
-		    asciicast_input(r->cast, p + i + 1, dlen) < 0) {
+	switch (api_term_msg(p, len, &data, &dlen, &cols, &rows)) {
+	case API_TERM_INPUT:
+		if (asciicast_input(r->cast, data, dlen) < 0)
 			r->failed = 1;
-			return -1;
-		}
-		return 0;
-	}
-	if (len >= 2 && p[0] == '1' && p[1] == ':') {
-		long cols, rows;
-		char tmp[32], *end;
-
-		if (len - 2 >= sizeof(tmp))
-			return 0;
-		memcpy(tmp, p + 2, len - 2);
-		tmp[len - 2] = '\0';
-		cols = strtol(tmp, &end, 10);
-		if (*end != ':')
-			return 0;
-		colon = (const unsigned char *)end + 1;
-		rows = strtol((const char *)colon, &end, 10);
-		if (*end == ':' && cols > 0 && cols < 10000 && rows > 0 &&
-		    rows < 10000 && asciicast_resize(r->cast, (int)cols,
-		    (int)rows) < 0) {
+		break;
+	case API_TERM_RESIZE:
+		if (asciicast_resize(r->cast, cols, rows) < 0)
 			r->failed = 1;
-			return -1;
-		}
+		break;
+	default:
+		break;
 	}
+	if (r->failed)
+		return -1;
 	return 0;
 }
 

@@ -130,3 +130,30 @@ api_form_get(const char *body, size_t len, int json, const char *name,
 	return json ? json_get(body, len, name, out, outlen) :
 	    form_get(body, len, name, out, outlen);
 }
+
+int
+api_form_cookie(const char *cookies, const char *name, char *out,
+    size_t outlen)
+{
+	size_t nl = strlen(name);
+	const char *p = cookies;
+
+	if (outlen == 0)
+		return -EINVAL;
+	out[0] = '\0';
+	while (p != NULL && *p != '\0') {
+		const char *end;
+
+		while (*p == ' ' || *p == ';')
+			p++;
+		end = strchr(p, ';');
+		if (strncmp(p, name, nl) == 0 && p[nl] == '=') {
+			size_t vl = end ? (size_t)(end - p - nl - 1) :
+			    strlen(p + nl + 1);
+
+			return api_form_decode(p + nl + 1, vl, 0, out, outlen);
+		}
+		p = end;
+	}
+	return -ENOENT;
+}

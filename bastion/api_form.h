@@ -15,5 +15,9 @@ int	api_form_get(const char *body, size_t len, int json, const char *name,
 /* Percent-decoding ('+' as space when plus); 0 or -EINVAL. */
 int	api_form_decode(const char *s, size_t len, int plus, char *out,
 	    size_t outlen);
+/* The first cookie NAME of a Cookie header, percent-decoded; 0, -ENOENT
+ * or -EINVAL. */
+int	api_form_cookie(const char *cookies, const char *name, char *out,
+	    size_t outlen);
 
 #endif

@@ -273,31 +273,6 @@ audit_call(struct conn *c, enum audit_kind kind, const char *role,
 
 /* --- authentication ------------------------------------------------------ */
 
-/* The first cookie NAME in a Cookie header, percent-decoded. */
-static int
-cookie_value(const char *cookies, const char *name, char *out,
-    size_t outlen)
-{
-	size_t nl = strlen(name);
-	const char *p = cookies;
-
-	while (p != NULL && *p != '\0') {
-		const char *end;
-
-		while (*p == ' ' || *p == ';')
-			p++;
-		end = strchr(p, ';');
-		if (strncmp(p, name, nl) == 0 && p[nl] == '=') {
-			size_t vl = end ? (size_t)(end - p - nl - 1) :
-			    strlen(p + nl + 1);
-
-			return api_form_decode(p + nl + 1, vl, 0, out, outlen);
-		}
-		p = end;
-	}
-	return -ENOENT;
-}
-
 static void
 startup_done(struct conn *c)
 {
@@ -330,7 +305,7 @@ authenticate(struct conn *c)
 		    < 0 ? -1 : 1;
 	rc = -ENOENT;
 	if (cookie != NULL)
-		rc = cookie_value(cookie, "PVEAuthCookie", ticket,
+		rc = api_form_cookie(cookie, "PVEAuthCookie", ticket,
 		    sizeof(ticket));
 	if (rc == -ENOENT && auth != NULL &&
 	    strncmp(auth, "PVEAuthCookie=", 14) == 0)

@@ -107,3 +107,47 @@ api_ws_feed(struct api_ws_reader *r, const unsigned char *buf, size_t len,
 	}
 	return r->error ? -1 : 0;
 }
+
+/* A decimal of 1 to 6 digits at p[*i], then ':'; -1 if not. */
+static long
+number(const unsigned char *p, size_t len, size_t *i)
+{
+	long v = 0;
+	size_t start = *i;
+
+	while (*i < len && p[*i] >= '0' && p[*i] <= '9' && *i - start < 7)
+		v = v * 10 + (p[(*i)++] - '0');
+	if (*i == start || *i - start > 6 || *i >= len || p[*i] != ':')
+		return -1;
+	(*i)++;
+	return v;
+}
+
+int
+api_term_msg(const unsigned char *p, size_t len, const unsigned char **data,
+    size_t *dlen, int *cols, int *rows)
+{
+	size_t i = 2;
+	long a, b;
+
+	if (len == 1 && p[0] == '2')
+		return API_TERM_PING;
+	if (len < 2 || p[1] != ':')
+		return API_TERM_OTHER;
+	if (p[0] == '0') {
+		if ((a = number(p, len, &i)) < 0 || (size_t)a > len - i)
+			return API_TERM_OTHER;
+		*data = p + i;
+		*dlen = (size_t)a;
+		return API_TERM_INPUT;
+	}
+	if (p[0] == '1') {
+		if ((a = number(p, len, &i)) <= 0 || (b = number(p, len, &i)) <=
+		    0 || a > 9999 || b > 9999)
+			return API_TERM_OTHER;
+		*cols = (int)a;
+		*rows = (int)b;
+		return API_TERM_RESIZE;
+	}
+	return API_TERM_OTHER;
+}

@@ -38,4 +38,12 @@ void	api_ws_reader_free(struct api_ws_reader *);
 int	api_ws_feed(struct api_ws_reader *, const unsigned char *buf,
 	    size_t len, api_ws_frame_fn fn, void *arg);
 
+/* termproxy's client messages (pve-xtermjs): "0:LEN:DATA", "1:C:R:", "2". */
+enum api_term_msg { API_TERM_OTHER, API_TERM_INPUT, API_TERM_RESIZE,
+	API_TERM_PING };
+
+/* Classifies p; INPUT sets data and dlen (inside p), RESIZE cols, rows. */
+int	api_term_msg(const unsigned char *p, size_t len,
+	    const unsigned char **data, size_t *dlen, int *cols, int *rows);
+
 #endif

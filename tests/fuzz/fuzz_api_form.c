@@ -3,7 +3,8 @@
  * body's fields, bastion/api_form.c).
  *
  * Byte 0: bit 0 selects JSON or form-urlencoded, bits 1-2 the field
- * asked for and the output size.  Properties: only 0, -ENOENT, -EINVAL;
+ * asked for, bit 7 the output size; bit 6 reads the rest as a Cookie
+ * header instead (api_form_cookie(), the PVEAuthCookie lookup).  Properties: only 0, -ENOENT, -EINVAL;
  * a value found fits its buffer, NUL-terminated, with no NUL inside the
  * body's text; asking twice gives the same.
  */
@@ -28,6 +29,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 1)
 		return 0;
+	if (data[0] & 0x40) {
+		char *hdr = malloc(size);
+
+		if (hdr == NULL)
+			return 0;
+		memcpy(hdr, data + 1, size - 1);
+		hdr[size - 1] = '\0';
+		outlen = (data[0] & 0x80) ? 8 : sizeof(out);
+		rc = api_form_cookie(hdr, "PVEAuthCookie", out, outlen);
+		if (rc != 0 && rc != -ENOENT && rc != -EINVAL)
+			abort();
+		if (rc == 0 && memchr(out, '\0', outlen) == NULL)
+			abort();
+		free(hdr);
+		return 0;
+	}
 	json = data[0] & 1;
 	outlen = (data[0] & 0x80) ? 8 : sizeof(out);
 	memset(out, 'x', sizeof(out));

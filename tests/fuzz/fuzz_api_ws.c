@@ -5,7 +5,9 @@
  * Byte 0: bit 0 says client (masked) or node frames, the rest seeds the
  * chunking.  Properties: only 0 or -1; every frame reported fits the
  * payload bound, control frames are short and whole; an error sticks;
- * the frames seen do not depend on how the stream was cut.
+ * the frames seen do not depend on how the stream was cut; each
+ * payload read as a termproxy message gives input inside the payload
+ * and sizes in range.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -30,6 +32,28 @@ frame(void *arg, int opcode, int fin, const unsigned char *p, size_t len)
 	if (len > API_WS_MAX_PAYLOAD || opcode < 0 || opcode > 15 ||
 	    ((opcode & 8) && (len > 125 || !fin)))
 		abort();
+	{
+		const unsigned char *d = NULL;
+		size_t dl = 0;
+		int cols = 0, rows = 0;
+
+		switch (api_term_msg(p, len, &d, &dl, &cols, &rows)) {
+		case API_TERM_INPUT:
+			if (d < p || d + dl > p + len)
+				abort();
+			break;
+		case API_TERM_RESIZE:
+			if (cols < 1 || cols > 9999 || rows < 1 ||
+			    rows > 9999)
+				abort();
+			break;
+		case API_TERM_PING:
+		case API_TERM_OTHER:
+			break;
+		default:
+			abort();
+		}
+	}
 	s->frames++;
 	s->bytes += len;
 	for (i = 0; i < len; i++)
