@@ -60,6 +60,8 @@ DEB_TEST  += libpam-pwdfile curl
 # npm and conflicts with Debian's npm package).
 DEB_TEST += curl openssl nginx wrk
 DEB_TEST += $(if $(shell command -v npm 2>/dev/null),,nodejs npm)
+# tests/e2e/test_install.py: the unit's rating, man pages, the .deb
+DEB_TEST += systemd man-db dpkg-dev debhelper lintian
 
 # Two pytest workers (one test module each at a time): the e2e suite
 # waits on daemons more than it computes.
@@ -80,6 +82,12 @@ CORE_SRCS += bastion/api_form.c bastion/api_token.c bastion/api_ws.c
 # The Proxmox API policy (issue 7): ACL map, privileges, grammar, lists.
 CORE_SRCS += policy/api_acl.c policy/api_privs.c policy/api_filter.c
 CORE_SRCS += bastion/config_api_policy.c
+# The audit trail (issue 6): formatter, spool and journal, libaudit, config.
+CORE_SRCS += bastion/audit_fmt.c bastion/audit_spool.c \
+	     bastion/audit_libaudit.c bastion/config_audit.c
+PKGS += audit libssl
+DEB_BUILD += libaudit-dev
+DEB_TEST += rsyslog rsyslog-openssl openssl auditd
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \
@@ -88,6 +96,7 @@ DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 DAEMON_SRCS += bastion/api_server.c bastion/api_tls.c bastion/api_upstream.c \
 	    bastion/api_login.c bastion/api_console.c
 DAEMON_SRCS += bastion/forward.c bastion/channel_end.c
+DAEMON_SRCS += bastion/audit_ship.c
 CORE_OBJS   = $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
 DAEMON_OBJS = $(DAEMON_SRCS:%.c=$(BUILD)/obj/%.o)
 
@@ -119,6 +128,9 @@ $(BUILD)/hvbastion: $(BUILD)/obj/bastion/hvbastion.o \
 		$(BUILD)/obj/bastion/audit_cli.o $(CORE_OBJS) $(PAM_OBJS) \
 		$(BUILD)/obj/bastion/api_token_cli.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(PAM_LIBS) -lqrencode
+
+# hvbastion audit status / emit, verify --audit (issue 6).
+$(BUILD)/hvbastion: $(BUILD)/obj/bastion/audit_admin.o
 
 $(BUILD)/pam_hvbastion.so: $(BUILD)/pic/pam/pam_hvbastion.o $(PAM_PIC_OBJS)
 	$(CC) -shared -Wl,-z,relro,-z,now -Wl,--no-undefined \
@@ -166,6 +178,7 @@ bench: deps all $(BUILD)/bench/policy_bench
 	HVB_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) bench/bench.py
 	$(BUILD)/bench/policy_bench
 	HVB_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) bench/api_bastion.py
+	HVB_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) bench/audit_bench.py
 
 # Policy decision time on a large generated policy (BENCHMARKS.md).
 $(BUILD)/bench/policy_bench: bench/policy_bench.c $(CORE_OBJS)
@@ -183,16 +196,90 @@ install: all
 	install -m 0644 $(BUILD)/pam_hvbastion.so \
 	    $(DESTDIR)$(PAMDIR)/pam_hvbastion.so
 	[ -e $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion ] || \
-	    install -m 0644 pam/hvbastion $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion
+	    sed -e "$(PAM_FAILLOCK_SED)" pam/hvbastion \
+	    > $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion
 	[ -e $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion-api ] || \
-	    install -m 0644 pam/hvbastion-api \
-	    $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion-api
-	install -m 0644 man/pam_hvbastion.8 $(DESTDIR)$(MANDIR)/man8/
-	install -d $(DESTDIR)$(MANDIR)/man5
-	install -m 0644 man/hvbastion.conf.5 $(DESTDIR)$(MANDIR)/man5/
+	    sed -e "$(PAM_FAILLOCK_SED)" pam/hvbastion-api \
+	    > $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion-api
+
+# Packaging (issue 8): the systemd unit, sysusers.d and tmpfiles.d entries,
+# every man page and an example configuration.  Units go where systemd
+# looks for them: /lib/systemd/system for PREFIX=/usr (Debian 12), else
+# PREFIX/lib/systemd/system (systemd reads /usr/local/lib/systemd/system).
+ifeq ($(PREFIX),/usr)
+UNITDIR	?= /lib/systemd/system
+else
+UNITDIR	?= $(PREFIX)/lib/systemd/system
+endif
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+TMPFILESDIR ?= $(PREFIX)/lib/tmpfiles.d
+STATEDIR ?= /var/lib/hvbastion
+# The installed PAM service keeps pam_faillock's tallies where the daemon's
+# user may write (/var/run/faillock is root's).
+PAM_FAILLOCK_SED = /^[a-z]/s|pam_faillock\.so\(.*\)$$|pam_faillock.so\1 dir=$(STATEDIR)/faillock|
+MAN_PAGES = man/hvbastion.1 man/hvbastion.conf.5 man/hvbastiond.8 \
+	    man/pam_hvbastion.8
+
+install: install-packaging
+
+install-packaging:
+	install -d $(DESTDIR)$(UNITDIR) $(DESTDIR)$(SYSUSERSDIR) \
+	    $(DESTDIR)$(TMPFILESDIR) $(DESTDIR)$(SYSCONFDIR)/hvbastion \
+	    $(DESTDIR)$(MANDIR)/man1 $(DESTDIR)$(MANDIR)/man5 \
+	    $(DESTDIR)$(MANDIR)/man8
+	sed -e 's|/usr/sbin/hvbastiond|$(SBINDIR)/hvbastiond|g' \
+	    systemd/hvbastiond.service > $(DESTDIR)$(UNITDIR)/hvbastiond.service
+	chmod 0644 $(DESTDIR)$(UNITDIR)/hvbastiond.service
+	install -m 0644 systemd/hvbastion.sysusers \
+	    $(DESTDIR)$(SYSUSERSDIR)/hvbastion.conf
+	install -m 0644 systemd/hvbastion.tmpfiles \
+	    $(DESTDIR)$(TMPFILESDIR)/hvbastion.conf
+	for m in $(MAN_PAGES); do \
+	    install -m 0644 $$m $(DESTDIR)$(MANDIR)/man$${m##*.}/ || exit 1; \
+	done
+	[ -e $(DESTDIR)$(SYSCONFDIR)/hvbastion/hvbastion.conf ] || \
+	    install -m 0644 systemd/hvbastion.conf.example \
+	    $(DESTDIR)$(SYSCONFDIR)/hvbastion/hvbastion.conf
+	@# On the live system (no DESTDIR): the user, the directories and a
+	@# unit reload now, so that `systemctl enable --now hvbastiond` works.
+	if [ -z "$(DESTDIR)" ] && command -v systemd-sysusers >/dev/null; then \
+	    systemd-sysusers $(SYSUSERSDIR)/hvbastion.conf && \
+	    systemd-tmpfiles --create $(TMPFILESDIR)/hvbastion.conf; fi
+	if [ -z "$(DESTDIR)" ] && [ -d /run/systemd/system ]; then \
+	    systemctl daemon-reload; fi
+
+# The Debian package: dpkg-buildpackage (debhelper, debian/) in a copy of
+# the tree under build/deb, so that the tree and its build/ stay as they
+# are, then lintian, which must find no error (its report is kept in
+# build/deb/lintian.txt; a package that fails is deleted).  Result:
+# build/deb/hvbastion_<version>_<arch>.deb, rebuilt when a file of the
+# tree changes.
+DEB_PACKAGING = dpkg-dev debhelper lintian
+DEB_VERSION = $(shell head -n 1 debian/changelog | cut -d ' ' -f 2 | tr -d '()')
+DEB_ARCH = $(shell dpkg --print-architecture 2>/dev/null)
+DEB_FILE = build/deb/hvbastion_$(DEB_VERSION)_$(DEB_ARCH).deb
+DEB_TREE = $(shell { git ls-files -co --exclude-standard 2>/dev/null || \
+	   find . -path ./build -prune -o -type f -print; } | sort -u)
+
+deb: $(DEB_FILE)
+
+$(DEB_FILE): $(wildcard $(DEB_TREE))
+	@sh tests/deps.sh $(DEB_BUILD) $(DEB_PACKAGING)
+	rm -rf build/deb
+	mkdir -p build/deb/src
+	tar -cf - $^ | tar -C build/deb/src -xf -
+	cd build/deb/src && env -u MAKEFLAGS -u MFLAGS -u MAKELEVEL \
+	    DEB_BUILD_OPTIONS="parallel=$$(nproc) noddebs" \
+	    dpkg-buildpackage -b -us -uc
+	lintian --fail-on error --suppress-tags-from-file \
+	    debian/lintian.suppress $@ > build/deb/lintian.txt 2>&1; \
+	    rc=$$?; cat build/deb/lintian.txt; \
+	    [ $$rc = 0 ] || { rm -f $@; echo "lintian: errors"; exit 1; }
+	@echo "built $@"
 
 clean:
 	rm -rf build
 
 .PHONY: all deps lint check demo demo-stop bench bench-policy install \
 	clean unit-build
+.PHONY: install-packaging deb

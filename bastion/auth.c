@@ -2,10 +2,12 @@
  * auth.c - client authentication on libssh's message API.
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libssh/server.h>
 
+#include "audit.h"
 #include "auth.h"
 #include "kbdint_pam.h"
 #include "keys.h"
@@ -17,6 +19,7 @@ struct auth_ctx {
 	const struct config	*conf;
 	const char		*peer;
 	const char		*peer_addr;
+	int			 peer_port;
 	char			 first_user[256];	/* as sent, escaped */
 	int			 have_user;
 	int			 user_parse_error;
@@ -26,7 +29,28 @@ struct auth_ctx {
 	int			 nsteps, next;
 	int			 failures;
 	char			 key_fp[128];
+	char			 raw_user[256];	/* as sent, for the audit */
 };
+
+/* The audit event of an authentication step (audit.h). */
+static int
+auth_audit(struct auth_ctx *a, enum audit_kind kind, const char *method,
+    const char *reason)
+{
+	struct audit_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.person = a->user != NULL ? a->user->name : a->raw_user;
+	ev.source_addr = a->peer_addr;
+	ev.source_port = a->peer_port;
+	ev.target = a->choice.target[0] ? a->choice.target : NULL;
+	ev.login = a->choice.login[0] ? a->choice.login : NULL;
+	ev.action = method;
+	ev.outcome = kind == AUDIT_AUTH_SUCCESS ? "success" : "failure";
+	ev.detail = reason;
+	return audit_emit(&ev);
+}
 
 static int
 step_method(enum config_auth_method m)
@@ -63,6 +87,7 @@ reply_failure(struct auth_ctx *a, ssh_message msg, const char *method,
 	log_info("authentication failed for %s from %s: method %s: %s"
 	    " (attempt %d of %d)", a->first_user, a->peer, method, reason,
 	    a->failures, a->conf->max_auth_tries);
+	auth_audit(a, AUDIT_AUTH_FAILURE, method, reason);
 	ssh_message_auth_set_methods(msg, step_method(a->steps[a->next]));
 	ssh_message_reply_default(msg);
 }
@@ -76,6 +101,16 @@ step_done(struct auth_ctx *a, ssh_message msg)
 		ssh_message_auth_set_methods(msg,
 		    step_method(a->steps[a->next]));
 		ssh_message_auth_reply_success(msg, 1);
+		return 0;
+	}
+	/* Fail closed: a login that cannot be audited is refused. */
+	if (auth_audit(a, AUDIT_AUTH_SUCCESS, a->conf->nauth_methods > 1 ?
+	    "publickey,keyboard-interactive" : a->steps[0] == AUTH_PUBLICKEY ?
+	    "publickey" : "keyboard-interactive", NULL) < 0) {
+		log_error("refusing %s from %s: the login cannot be audited",
+		    a->first_user, a->peer);
+		ssh_message_reply_default(msg);
+		a->failures = a->conf->max_auth_tries;	/* ends the dialogue */
 		return 0;
 	}
 	ssh_message_auth_reply_success(msg, 0);
@@ -149,6 +184,8 @@ handle_kbdint(struct auth_ctx *a, ssh_message *msgp)
 			log_info("authentication failed for %s from %s:"
 			    " keyboard-interactive: %s", a->first_user,
 			    a->peer, why);
+			auth_audit(a, AUDIT_AUTH_FAILURE,
+			    "keyboard-interactive", why);
 		}
 		return 0;
 	}
@@ -170,11 +207,15 @@ check_user(struct auth_ctx *a, const char *user)
 
 		a->have_user = 1;
 		snprintf(a->first_user, sizeof(a->first_user), "%s", esc);
+		snprintf(a->raw_user, sizeof(a->raw_user), "%s",
+		    user ? user : "");
 		rc = target_choice_from_user(user ? user : "", &a->choice);
 		if (rc != TARGET_CHOICE_OK) {
 			a->user_parse_error = 1;
 			log_info("refusing login name %s from %s: %s", esc,
 			    a->peer, target_choice_strerror(rc));
+			auth_audit(a, AUDIT_AUTH_FAILURE, "none",
+			    target_choice_strerror(rc));
 		} else
 			a->user = config_find_user(a->conf, a->choice.person);
 		return 0;
@@ -201,6 +242,9 @@ auth_run(ssh_session ssh, const struct config *conf, const char *peer,
 	a.conf = conf;
 	a.peer = peer;
 	a.peer_addr = peer_addr;
+	/* peer is "ADDRESS port N" (session.c). */
+	if (strrchr(peer, ' ') != NULL)
+		a.peer_port = (int)strtol(strrchr(peer, ' ') + 1, NULL, 10);
 	a.steps = conf->auth_methods;
 	a.nsteps = conf->nauth_methods;
 	snprintf(a.first_user, sizeof(a.first_user), "(none)");

@@ -16,6 +16,7 @@
 #include "../recorder/asciicast.h"
 #include "../recorder/chain.h"
 #include "../recorder/sftp_parse.h"
+#include "audit.h"
 #include "bridge.h"
 #include "channel_end.h"
 #include "log.h"
@@ -74,6 +75,7 @@ struct bridge {
 	int			 record_failed;
 	struct timespec		 started;
 	uint32_t		 last_win_down, last_win_up;
+	const char		*role;		/* the deciding role (audit) */
 };
 
 /* --- recording ------------------------------------------------------------ */
@@ -192,6 +194,9 @@ add_digests(struct bridge *b, json_t *ev)
 	}
 }
 
+static int	bridge_audit(struct bridge *, enum audit_kind, const char *,
+		    const char *, const char *, const char *, size_t);
+
 /* Passes back the exit status, EOF and close, in the client's order. */
 static void
 finish(struct bridge *b)
@@ -248,6 +253,21 @@ finish(struct bridge *b)
 			    b->sftp_failed ? "sftp-parse-error" :
 			    b->have_exit_status || b->exit_signal[0] ?
 			    "completed" : "interrupted"));
+		{
+			char st[48];
+
+			if (b->exit_signal[0] != '\0')
+				snprintf(st, sizeof(st), "signal %s",
+				    b->exit_signal);
+			else if (b->have_exit_status)
+				snprintf(st, sizeof(st), "exit-status %d",
+				    b->exit_status);
+			else
+				snprintf(st, sizeof(st), "interrupted");
+			bridge_audit(b, AUDIT_CHANNEL,
+			    policy_channel_name(b->kind), "closed", NULL, st,
+			    0);
+		}
 		log_event(b, "channel_end", ev);
 		session_log_sync(b->sess->log);
 		log_info("session %s channel %d to %s ended (%s %d)",
@@ -454,9 +474,52 @@ channel_kind(const char *command, int sftp)
 	return POLICY_CHANNEL_EXEC;
 }
 
+/* A channel's event in the audit trail (audit.h). */
+static int
+bridge_audit(struct bridge *b, enum audit_kind kind, const char *action,
+    const char *outcome, const char *rule, const char *detail,
+    size_t detail_len)
+{
+	struct audit_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.person = b->sess->auth.user->name;
+	ev.role = b->role;
+	ev.source_addr = b->sess->peer_addr;
+	ev.source_port = b->sess->peer_port;
+	ev.target = b->target != NULL ? b->target->name : b->choice.target;
+	ev.login = b->credential != NULL ? b->credential->login :
+	    b->choice.login[0] ? b->choice.login : NULL;
+	ev.action = action;
+	ev.outcome = outcome;
+	ev.rule = rule;
+	ev.session_id = b->sess->id;
+	ev.detail = detail;
+	ev.detail_len = detail_len;
+	return audit_emit(&ev);
+}
+
 static void
 sftp_event(void *arg, json_t *ev)
 {
+	struct bridge *b = arg;
+	json_t *path = json_object_get(ev, "path");
+	char action[64], *dump = NULL;
+	const char *st = json_string_value(json_object_get(ev, "status"));
+
+	if (path == NULL)
+		path = json_object_get(ev, "name");
+	snprintf(action, sizeof(action), "sftp-%s",
+	    json_string_value(json_object_get(ev, "op")) ?
+	    json_string_value(json_object_get(ev, "op")) : "?");
+	if (path != NULL && !json_is_string(path))
+		dump = json_dumps(path, JSON_COMPACT);
+	bridge_audit(b, AUDIT_FILE_TRANSFER, action, st != NULL &&
+	    strcmp(st, "ok") == 0 ? "success" : st, NULL, dump != NULL ? dump :
+	    json_string_value(path), dump != NULL || path == NULL ? 0 :
+	    json_string_length(path));
+	free(dump);
 	log_event(arg, "sftp", ev);
 }
 
@@ -503,6 +566,9 @@ connect_target(struct bridge *b)
 	    b->choice.target, policy_channel_name(b->kind),
 	    b->sess->peer_addr, d.rule);
 	if (!d.allow) {
+		bridge_audit(b, AUDIT_POLICY_DENIAL,
+		    policy_channel_name(b->kind), "denied", d.rule, b->command,
+		    0);
 		snprintf(why, sizeof(why), "access to target %s is not"
 		    " granted to %s", b->choice.target,
 		    b->sess->auth.user->name);
@@ -511,6 +577,7 @@ connect_target(struct bridge *b)
 	}
 	b->target = d.target;
 	b->credential = d.credential;
+	b->role = d.role != NULL ? d.role->name : NULL;
 	b->upstream = session_upstream(b->sess, d.target, d.credential, why,
 	    sizeof(why));
 	if (b->upstream == NULL) {
@@ -535,6 +602,15 @@ connect_target(struct bridge *b)
 	}
 	if (!b->pty && open_digests(b) < 0) {
 		refuse(b, "the session cannot be recorded; refused");
+		return;
+	}
+	/* Fail closed: a channel (a command) that cannot be audited does not
+	 * run. */
+	if (bridge_audit(b, AUDIT_CHANNEL, policy_channel_name(b->kind),
+	    "opened", d.rule, NULL, 0) < 0 || (b->command != NULL &&
+	    bridge_audit(b, AUDIT_COMMAND, policy_channel_name(b->kind),
+	    "started", d.rule, b->command, 0) < 0)) {
+		refuse(b, "the session cannot be audited; refused");
 		return;
 	}
 	clock_gettime(CLOCK_MONOTONIC, &b->started);

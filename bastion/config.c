@@ -729,7 +729,8 @@ top_stmt(struct parser *p, struct conf_stmt *st)
 			}
 			conf->naccept_env++;
 		}
-	} else if (!config_policy_stmt(p, st) && !config_api_stmt(p, st))
+	} else if (!config_policy_stmt(p, st) && !config_audit_stmt(p, st) &&
+	    !config_api_stmt(p, st))
 		config_perr(p, st->line, "unknown keyword \"%s\"", kw);
 }
 
@@ -944,6 +945,7 @@ config_load(const char *path, config_report_fn report, void *arg)
 		p.file = p.conf->files[0];
 		resolve(&p);
 		set_defaults(&p);
+		config_audit_finish(&p);
 	}
 	for (i = 0; i < p.conf->ntargets; i++) {
 		for (j = 0; j < p.ptargets[i].ncreds; j++)
@@ -997,6 +999,7 @@ config_free(struct config *conf)
 	}
 	free(conf->users);
 	config_policy_free(conf);
+	config_audit_free(conf);
 	config_api_free(conf);
 	free(conf->state_dir);
 	free(conf->recordings_dir);

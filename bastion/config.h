@@ -233,7 +233,23 @@ struct config {
 	size_t			 napi_credentials;
 	struct config_api_grant	**api_grants;
 	size_t			 napi_grants;
+	/* The audit trail (issue 6, config_audit.c); 0 / NULL: default. */
+	char			*audit_collector;	/* NULL: no log store */
+	int			 audit_port;
+	int			 audit_plain_tcp;	/* tls no */
+	char			*audit_collector_name;	/* in its certificate */
+	char			*audit_ca;
+	char			*audit_client_cert;
+	char			*audit_client_key;
+	char			*audit_node_name;
+	long long		 audit_spool_max;	/* bytes */
+	int			 audit_spool_full;	/* enum audit_spool_full */
+	int			 audit_libaudit_off;	/* audit-libaudit no */
 };
+
+/* audit-spool-full: what a full spool does (hvbastion.conf(5)). */
+enum audit_spool_full { AUDIT_SPOOL_FULL_REFUSE, AUDIT_SPOOL_FULL_ALLOW };
+#define AUDIT_SPOOL_MAX_DEFAULT	(64LL * 1024 * 1024)
 
 /*
  * Reads and checks FILE.  Every error found is reported through report()

@@ -498,13 +498,27 @@ check_api_grant(struct parser *p, struct config_api_grant *g,
 		check_path(p, g, pg, g->paths[i]);
 	if (r->side == ROLE_SIDE_AUDIT) {
 		struct config_origin o = { g->origin.file, pg->privs_line };
+		char list[512];
+		size_t n = 0, count = 0;
 
-		for (i = 0; i < g->nprivileges; i++)
-			if (!api_priv_read_only(g->privileges[i]))
-				config_perr_at(p, &o, "api-grant of role"
-				    " \"%s\" (side audit): privilege \"%s\""
-				    " does more than read", r->name,
-				    g->privileges[i]);
+		/* One message naming them all (a role expands to many). */
+		list[0] = '\0';
+		for (i = 0; i < g->nprivileges; i++) {
+			int w;
+
+			if (api_priv_read_only(g->privileges[i]))
+				continue;
+			w = snprintf(list + n, sizeof(list) - n, "%s\"%s\"",
+			    count > 0 ? ", " : "", g->privileges[i]);
+			if (w > 0 && (size_t)w < sizeof(list) - n)
+				n += (size_t)w;
+			count++;
+		}
+		if (count > 0)
+			config_perr_at(p, &o, "api-grant of role \"%s\" (side"
+			    " audit): %s %s %s more than read", r->name,
+			    count > 1 ? "privileges" : "privilege", list,
+			    count > 1 ? "do" : "does");
 	}
 }
 
@@ -574,7 +588,9 @@ config_api_policy_resolve(struct parser *p)
 	 * the hypervisor admins' one (R7/R8).
 	 */
 	for (i = 0; i < conf->napi_credentials; i++) {
-		const struct config_api_credential *c = conf->api_credentials[i];
+		const struct config_api_credential *c;
+
+		c = conf->api_credentials[i];
 
 		memset(users_of, 0, sizeof(users_of));
 		for (j = 0; j < conf->nroles; j++) {

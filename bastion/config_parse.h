@@ -126,6 +126,11 @@ void	config_api_policy_resolve(struct parser *);
 void	config_api_policy_free_parse(struct parser *);
 void	config_api_policy_free(struct config *);
 
+/* config_audit.c: the audit trail's statements; 1 if kw was one. */
+int	config_audit_stmt(struct parser *, struct conf_stmt *);
+/* Defaults and checks once the files are read. */
+void	config_audit_finish(struct parser *);
+void	config_audit_free(struct config *);
 /* config_api.c: the Proxmox API front (api-listen, api-node, ...). */
 int	config_api_block(struct parser *, struct conf_lex *,
 	    struct conf_stmt *);

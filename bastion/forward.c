@@ -126,7 +126,7 @@ destination(const struct forward *f, char *buf, size_t len)
 		snprintf(buf, len, "%s:%d", f->host, f->port);
 }
 
-static void
+static int
 audit(const struct forward *f, enum audit_kind kind, const char *outcome,
     const char *rule)
 {
@@ -148,7 +148,7 @@ audit(const struct forward *f, enum audit_kind kind, const char *outcome,
 	ev.rule = rule;
 	ev.session_id = f->sess->id;
 	ev.detail = dest;
-	audit_emit(&ev);
+	return audit_emit(&ev);
 }
 
 static void
@@ -361,12 +361,17 @@ forward_open(struct session *s, ssh_message msg, int id)
 		forward_free(f);
 		return NULL;
 	}
+	/* Fail closed: a forward the audit trail cannot record is refused. */
+	if (audit(f, AUDIT_CHANNEL, "opened", f->rule) < 0) {
+		ssh_message_reply_default(msg);
+		forward_free(f);
+		return NULL;
+	}
 	if ((f->down = ssh_message_channel_request_open_reply_accept(msg)) ==
 	    NULL || start_pumps(f) < 0) {
 		forward_free(f);
 		return NULL;
 	}
-	audit(f, AUDIT_CHANNEL, "opened", f->rule);
 	return f;
 }
 

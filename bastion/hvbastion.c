@@ -11,9 +11,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit.h"
+#include "audit_admin.h"
 #include "audit_cli.h"
 #include "config.h"
 #include "api_token_cli.h"
+#include "log.h"
 #include "policy_cli.h"
 #include "totp_enroll.h"
 
@@ -34,7 +37,9 @@ usage(void)
 	    "           [--until DATE] [--grep TEXT] [--json]\n"
 	    "       hvbastion [-f file] replay ID [--speed X] [--idle-cap S]"
 	    " [--cat]\n"
-	    "       hvbastion [-f file] verify ID|--all\n"
+	    "       hvbastion [-f file] verify ID|--all|--audit\n"
+	    "       hvbastion [-f file] audit status [--json]\n"
+	    "       hvbastion [-f file] audit test [--sessions N]\n"
 	    "       hvbastion [-f file] totp enroll [--json] [--dir DIR]"
 	    " PERSON\n"
 	    "       hvbastion [-f file] api-token create|revoke PERSON"
@@ -120,11 +125,21 @@ main(int argc, char *argv[])
 		    stdout);
 	else if (strcmp(argv[i], "replay") == 0)
 		rc = audit_cli_replay(conf, argc - i - 1, argv + i + 1, stdout);
+	else if (strcmp(argv[i], "verify") == 0 && i + 2 == argc &&
+	    strcmp(argv[i + 1], "--audit") == 0)
+		rc = audit_admin_verify(conf, stdout);
+	else if (strcmp(argv[i], "audit") == 0)
+		rc = audit_admin_main(conf, argc - i - 1, argv + i + 1, stdout);
 	else if (strcmp(argv[i], "verify") == 0)
 		rc = audit_cli_verify(conf, argc - i - 1, argv + i + 1, stdout);
 	else if (strcmp(argv[i], "totp") == 0 && i + 1 < argc &&
-	    strcmp(argv[i + 1], "enroll") == 0)
-		rc = totp_enroll_main(conf, argc - i - 2, argv + i + 2, stdout);
+	    strcmp(argv[i + 1], "enroll") == 0) {
+		/* The enrolment is audited (the journal, the log store);
+		 * only errors on stderr, next to the secret. */
+		log_init("hvbastion", 1, LOG_LEVEL_ERROR);
+		rc = audit_configure(conf, "hvbastion") < 0 ? 1 :
+		    totp_enroll_main(conf, argc - i - 2, argv + i + 2, stdout);
+	}
 	else if (strcmp(argv[i], "api-token") == 0)
 		rc = api_token_cli_main(conf, argc - i - 1, argv + i + 1,
 		    stdout);

@@ -14,6 +14,7 @@
 #include <libssh/libssh.h>
 
 #include "../recorder/seal.h"
+#include "audit.h"
 #include "config.h"
 #include "listener.h"
 #include "log.h"
@@ -156,6 +157,7 @@ main(int argc, char *argv[])
 	    ensure_private_dir(conf->recordings_dir) < 0 ||
 	    ssh_server_host_key(conf->state_dir, &hostkey) < 0 ||
 	    init_seal(conf->state_dir) < 0 ||
+	    audit_configure(conf, "hvbastiond") < 0 ||
 	    listener_open(conf) < 0) {
 		config_free(conf);
 		return 1;

@@ -11,6 +11,7 @@
 
 #include <security/pam_appl.h>
 
+#include "audit.h"
 #include "kbdint_pam.h"
 #include "log.h"
 
@@ -24,6 +25,7 @@ struct kbdint_conv {
 	ssh_message	 msg;		/* the message the next reply answers */
 	char		 info[KBDINT_INFO_MAX];	/* text waiting for a round */
 	int		 client_gone;
+	char		 lock_msg[256];	/* pam_faillock: "The account is locked" */
 };
 
 static void
@@ -37,6 +39,9 @@ add_info(struct kbdint_conv *kc, const char *text)
 	/* What PAM tells the person (a lock, an expiry) is worth a log line. */
 	log_info("PAM message to %s: %s", kc->person,
 	    log_escape(esc, sizeof(esc), text));
+	/* pam_faillock says so when a lock is in force (audited below). */
+	if (strstr(text, "account is locked") != NULL)
+		snprintf(kc->lock_msg, sizeof(kc->lock_msg), "%s", text);
 	snprintf(kc->info + len, sizeof(kc->info) - len, "%s%s", text,
 	    text[0] != '\0' && text[strlen(text) - 1] != '\n' ? "\n" : "");
 }
@@ -178,6 +183,18 @@ kbdint_pam_run(ssh_session ssh, const struct config *conf, const char *person,
 		snprintf(why, whylen, "%s", kc.client_gone ?
 		    "the client did not answer" : pam_strerror(pamh, rc));
 	pam_end(pamh, rc);
+	if (kc.lock_msg[0] != '\0') {
+		struct audit_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = AUDIT_LOCKOUT;
+		ev.person = person;
+		ev.source_addr = rhost;
+		ev.action = "pam_faillock";
+		ev.outcome = "locked";
+		ev.detail = kc.lock_msg;
+		audit_emit(&ev);
+	}
 	*last = kc.msg;
 	return rc == PAM_SUCCESS ? 0 : -1;
 }

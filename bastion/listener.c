@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include "api_server.h"
+#include "audit.h"
+#include "audit_ship.h"
 #include "listener.h"
 #include "log.h"
 #include "session.h"
@@ -167,13 +169,15 @@ reap_children(void)
 	pid_t pid;
 	int i;
 
-	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0)
+	while ((pid = waitpid(-1, NULL, WNOHANG)) > 0) {
+		audit_ship_reaped(pid);
 		for (i = 0; i < nchildren; i++)
 			if (children[i].pid == pid) {
 				startup_done(&children[i]);
 				children[i] = children[--nchildren];
 				break;
 			}
+	}
 }
 
 /*
@@ -313,14 +317,35 @@ static void
 reload(struct config **confp)
 {
 	struct config *fresh;
+	struct audit_event ev;
 
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = AUDIT_CONFIG_RELOAD;
+	ev.action = "reload";
+	ev.detail = (*confp)->path;
 	log_info("SIGHUP: re-reading %s", (*confp)->path);
 	fresh = config_load((*confp)->path, reload_error, NULL);
 	if (fresh == NULL) {
 		log_error("the new configuration has errors (check it with"
 		    " hvbastiond -n); the old one stays in force");
+		ev.outcome = "failure";
+		audit_emit(&ev);
 		return;
 	}
+	/* The new audit settings (collector, spool bound) apply now; the
+	 * shipper starts again with them on the next tick. */
+	if (audit_configure(fresh, "hvbastiond") < 0) {
+		log_error("the new audit settings cannot be applied; the old"
+		    " configuration stays in force");
+		audit_configure(*confp, "hvbastiond");
+		config_free(fresh);
+		ev.outcome = "failure";
+		audit_emit(&ev);
+		return;
+	}
+	audit_ship_stop();
+	ev.outcome = "success";
+	audit_emit(&ev);
 	listener_log_exceptions(fresh);
 	/* Listening addresses are bound once; the rest applies to new
 	 * connections, and running sessions keep what they had. */
@@ -344,6 +369,7 @@ listener_run(struct config **confp, ssh_key hostkey)
 	sigaction(SIGTERM, &sa, NULL);
 	sigaction(SIGINT, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
+	audit_ship_start(*confp);
 
 	while (!got_term) {
 		struct pollfd *tmp;
@@ -357,6 +383,7 @@ listener_run(struct config **confp, ssh_key hostkey)
 			got_hup = 0;
 			reload(confp);
 		}
+		audit_ship_tick(*confp);
 		tmp = realloc(pfd, (size_t)(nlisten_fds + nchildren) *
 		    sizeof(*pfd));
 		if (tmp == NULL) {
@@ -384,6 +411,7 @@ listener_run(struct config **confp, ssh_key hostkey)
 				accept_one(listen_fds[i], *confp, hostkey);
 	}
 	free(pfd);
+	audit_ship_stop();
 	log_info("terminating on signal; running sessions continue");
 	return 0;
 }

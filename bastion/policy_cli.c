@@ -51,7 +51,7 @@ struct explain_args {
 	/* --api METHOD PATH [--pool POOL] */
 	int		 api;
 	const char	*api_method;
-	char		 api_path[ARG_MAX_LEN + 1];	/* after /api2/json */
+	char		 api_path[ARG_MAX_LEN + 1];	/* no /api2/json */
 	const char	*pool;
 };
 
@@ -224,7 +224,7 @@ parse_target(struct explain_args *a, const char *arg)
 
 /*
  * "--api GET /nodes/pve1/status": the path as the proxy sees it, after
- * "/api2/json" (which may be given too), without a query string.
+ * "/api2/json" (which may be given too); a query string is dropped.
  */
 static int
 parse_api(struct explain_args *a, const char *method, const char *path)
@@ -246,7 +246,9 @@ parse_api(struct explain_args *a, const char *method, const char *path)
 		    " /nodes/pve1/status", path);
 	if (strncmp(path, "/api2/json/", 11) == 0)
 		path += 10;
-	snprintf(a->api_path, sizeof(a->api_path), "%s", path);
+	/* The query string is the proxy's to pass on, not the policy's. */
+	snprintf(a->api_path, sizeof(a->api_path), "%.*s",
+	    (int)strcspn(path, "?"), path);
 	a->api_method = methods[i];
 	a->api = 1;
 	return 0;

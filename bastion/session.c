@@ -306,6 +306,26 @@ event_loop(struct session *s)
 	}
 }
 
+/* Session start and end in the audit trail (audit.h). */
+static int
+session_audit(struct session *s, enum audit_kind kind, const char *digest)
+{
+	struct audit_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.person = s->auth.user->name;
+	ev.source_addr = s->peer_addr;
+	ev.source_port = s->peer_port;
+	ev.target = s->auth.choice.target[0] ? s->auth.choice.target : NULL;
+	ev.action = s->auth.methods;
+	ev.outcome = "success";
+	ev.session_id = s->id;
+	ev.recording_digest = digest;
+	ev.detail = kind == AUDIT_SESSION_START ? s->auth.key_fp : NULL;
+	return audit_emit(&ev);
+}
+
 static int
 open_session_log(struct session *s)
 {
@@ -373,6 +393,12 @@ session_serve(const struct config *conf, ssh_key hostkey, int fd,
 		    s.id);
 		goto out;
 	}
+	/* Fail closed: nor does one that cannot be audited. */
+	if (session_audit(&s, AUDIT_SESSION_START, NULL) < 0) {
+		log_error("session %s: the audit trail cannot record it;"
+		    " disconnecting", s.id);
+		goto out;
+	}
 	if ((s.event = ssh_event_new()) == NULL ||
 	    ssh_event_add_session(s.event, s.ssh) != SSH_OK)
 		goto out;
@@ -388,6 +414,7 @@ session_serve(const struct config *conf, ssh_key hostkey, int fd,
 	 * no longer matches what was logged here. */
 	log_info("session %s ended: %s from %s; log sealed %s", s.id,
 	    s.auth.user->name, s.peer, seal);
+	session_audit(&s, AUDIT_SESSION_END, seal);
 	rc = 0;
 out:
 	alarm(0);

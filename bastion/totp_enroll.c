@@ -20,6 +20,7 @@
 #include <qrencode.h>
 
 #include "../pam/totp_store.h"
+#include "audit.h"
 #include "names.h"
 #include "totp_enroll.h"
 
@@ -143,6 +144,26 @@ totp_enroll_main(const struct config *conf, int argc, char *argv[],
 		fprintf(stderr, "hvbastion: cannot enrol %s: %s\n", person,
 		    totp_store_strerror(rc));
 		return 1;
+	}
+	{
+		struct audit_event ev;
+		char uid[32];
+
+		memset(&ev, 0, sizeof(ev));
+		snprintf(uid, sizeof(uid), "by uid %ld", (long)getuid());
+		ev.kind = AUDIT_TOTP_ENROL;
+		ev.person = person;
+		ev.action = "totp-enroll";
+		ev.outcome = "success";
+		ev.detail = uid;
+		/* Fail closed: an enrolment the audit trail does not hold
+		 * is not handed out. */
+		if (audit_emit(&ev) < 0) {
+			explicit_bzero(b32, sizeof(b32));
+			fprintf(stderr, "hvbastion: the enrolment of %s cannot"
+			    " be audited: the secret is not shown\n", person);
+			return 1;
+		}
 	}
 	openlog("hvbastion", LOG_PID, LOG_AUTHPRIV);
 	syslog(LOG_NOTICE, "TOTP enrolment for %s by uid %ld: a new secret"

@@ -26,10 +26,14 @@ a run with non-2xx answers or socket errors fails the bench.
 
 Wiring the bastion in, two ways:
   * from Python (bench/bench.py): b = ApiBench(net); b.setup();
-    b.info() gives the simulator's address, port, certificate fingerprint
-    and an Administrator token to configure the bastion with (api-node,
-    api-credential); start the bastion; then
-    b.measure(bastion=(url, header, ca)); b.stop().
+    b.api_nodes() and b.api_credential() (or b.info()) give the
+    simulator's node, address, port, certificate fingerprint and an
+    Administrator token, in the shapes of testbed's enable_api(); start
+    the bastion with them (a role with that credential and an api-grant
+    covering /, /nodes/*, /vms/*, /storage/* with Sys.Audit, VM.Audit,
+    Datastore.Audit; a person with a personal API token); then
+    summary = summarize(b.measure(bastion=(url, header, ca)));
+    print_table(summary); b.stop().
   * from the shell: `api_bench.py --serve` starts simulator and nginx,
     writes bench/run/api/serve.json (the same info) and waits; start the
     bastion against it, then `api_bench.py --attach bench/run/api/serve.json
@@ -253,6 +257,19 @@ class ApiBench:
                                             self.nginx_port),
                 "nginx_cert": str(RUN / "nginx.pem"),
                 "request_log": str(self.sim.request_log)}
+
+    def api_nodes(self):
+        """[(name, address, port, fingerprint)]: the shape of the test
+        bed's enable_api(nodes=...) (api-node blocks)."""
+        inf = self.info()
+        return [(inf["node"], inf["address"], inf["port"],
+                 inf["fingerprint"])]
+
+    def api_credential(self):
+        """(token id, secret): an Administrator token on the simulator,
+        for the bastion's api-credential (enable_api(credentials=...))."""
+        inf = self.info()
+        return (inf["token_id"], inf["token_secret"])
 
     def attach(self, serve_json):
         self.attached = json.loads(Path(serve_json).read_text())

@@ -31,15 +31,70 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests" / "lib"))
 
+import rsyslog  # noqa: E402
 import testbed  # noqa: E402
 
 RUN = HERE / "run"
 BASTION = ("127.0.0.1", 2222)
 TARGET_ADDRESSES = {"pve1": "127.0.0.11", "vm101": "127.0.0.12"}
 
-# Services beyond the SSH test bed (e.g. the Proxmox API simulator) will be
-# added here: objects with start(), stop() and env() -> {KEY: value}.
-EXTRA_SERVICES = []
+LOGSTORE = ("127.0.0.13", 6514)
+
+
+class LogStore:
+    """The demo's log store: rsyslog on loopback receiving the audit trail
+    over TLS (RFC 5425) with a demo CA made by openssl, writing what it
+    receives to demo/run/rsyslog/logstore.log (HVB_LOGSTORE_FILE)."""
+
+    def __init__(self, run=RUN, address=LOGSTORE[0], port=LOGSTORE[1]):
+        self.run = Path(run)
+        self.address = address
+        self.port = port
+        self.ca_dir = self.run / "logstore-ca"
+        self.rs = None
+
+    def config_lines(self):
+        """The bastion's audit-* lines (the CA is made by start())."""
+        return "\n".join([
+            "audit-collector %s port %d tls yes" % (testbed.q(self.address),
+                                                    self.port),
+            "audit-ca %s" % testbed.q(self.ca_dir / "ca.pem"),
+            "audit-node-name \"hvbastion-demo\""])
+
+    def prepare(self):
+        """The demo CA and rsyslog's configuration (before the bastion
+        starts: its configuration names the CA file)."""
+        ca = rsyslog.DemoCA(self.ca_dir, self.address)
+        self.rs = rsyslog.Rsyslog(self.run, self.address, self.port,
+                                  tls=True, ca=ca)
+
+    def start(self):
+        if self.rs is None:
+            self.prepare()
+        self.rs.start()
+
+    def stop(self):
+        if self.rs is not None and self.rs.proc is not None:
+            self.rs.stop()
+            return
+        # another process started it: its pid file, if it is still ours
+        pid_file = self.run / "rsyslog" / "rsyslogd.pid"
+        try:
+            pid = int(pid_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return
+        if testbed.pid_alive(pid) and str(self.run) in \
+                testbed._cmdline(pid):
+            testbed.kill_tree(pid)
+
+    def env(self):
+        return {"HVB_LOGSTORE_FILE": str(self.run / "rsyslog" /
+                                         "logstore.log")}
+
+
+# Services beyond the SSH test bed: objects with start(), stop() and
+# env() -> {KEY: value}.
+EXTRA_SERVICES = [LogStore()]
 
 
 # The demo logs in as the estate's admins would (issue 4): root on the
@@ -59,7 +114,8 @@ DEMO_TARGETS = {
 def make_bed():
     bed = testbed.TestBed(RUN, bastion=BASTION, targets=DEMO_TARGETS,
                           target_addresses=TARGET_ADDRESSES, target_port=22,
-                          mfa=True)
+                          mfa=True, config_extra=EXTRA_SERVICES[0]
+                          .config_lines())
     add_api(bed)
     return bed
 
@@ -214,12 +270,14 @@ def cmd_start(args):
               "or use --targets-only)" % bed.bastion.daemon, file=sys.stderr)
         return 1
     try:
-        bed.start(bastion=not args.targets_only)
         for s in EXTRA_SERVICES:
             s.start()
+        bed.start(bastion=not args.targets_only)
     except testbed.TestbedError as e:
         print("demo: %s" % e, file=sys.stderr)
         bed.stop()
+        for s in EXTRA_SERVICES:
+            s.stop()
         return 1
     for t in bed.targets.values():
         print("target %-6s %-10s %s:%d (sshd pid %d)" % (
@@ -266,6 +324,8 @@ The Proxmox API through the bastion (a simulator behind it, 2 nodes):
       --data-urlencode password=$HVB_ALICE_PASSWORD
   then the TOTP step: the same with tfa-challenge=<ticket of the answer>
   and password=totp:<code>; the final ticket goes in a PVEAuthCookie cookie.
+Audit trail: the log store (rsyslog over TLS) writes to $HVB_LOGSTORE_FILE
+  {cli} -f {conf} audit status
 Stop: demo/demo.py stop""".format(p=p, ak=ak, bk=bk, ck=ck, kh=kh, env=rel(env),
                                   rec=rel(bed.recordings_dir),
                                   log=rel(b.log_path), conf=rel(bed.conf),

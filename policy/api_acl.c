@@ -45,7 +45,7 @@
 struct acl_entry {
 	const char	*method;
 	const char	*pattern;	/* segments; {node}, {vmid}, ... */
-	const char	*acl;		/* template; "" none; "{upid}": computed */
+	const char	*acl;		/* template ("": none) */
 	const char	*privilege;
 	unsigned	 flags;
 };
@@ -198,15 +198,18 @@ static const struct acl_entry acl_table[] = {
 	    "Datastore.Audit", 0 },
 	{ "GET", "/nodes/{node}/storage/{storage}/status",
 	    "/storage/{storage}", "Datastore.Audit", 0 },
-	/* pve-storage Config.pm: reading a definition is Allocate. */
+	/*
+	 * pve-storage Config.pm: reading a definition is Allocate on it;
+	 * creating, changing and removing one are Allocate on /storage
+	 * itself, not on the storage's own path.
+	 */
 	{ "GET", "/storage", "", NULL, F_LIST },
 	{ "POST", "/storage", "/storage", "Datastore.Allocate", 0 },
 	{ "GET", "/storage/{storage}", "/storage/{storage}",
 	    "Datastore.Allocate", 0 },
-	{ "PUT", "/storage/{storage}", "/storage/{storage}",
-	    "Datastore.Allocate", 0 },
-	{ "DELETE", "/storage/{storage}", "/storage/{storage}",
-	    "Datastore.Allocate", 0 },
+	{ "PUT", "/storage/{storage}", "/storage", "Datastore.Allocate", 0 },
+	{ "DELETE", "/storage/{storage}", "/storage", "Datastore.Allocate",
+	    0 },
 
 	/* Pool.pm: the pool to create is in the body: asked on /pool. */
 	{ "GET", "/pools", "", NULL, F_LIST },
@@ -225,7 +228,7 @@ struct acl_vars {
 	size_t		 storage_len;
 	const char	*pool;
 	size_t		 pool_len;
-	long		 upid_vmid;	/* the UPID's id when it is a vmid */
+	long		 upid_vmid;	/* the UPID's id if a vmid */
 };
 
 struct seg {
@@ -341,8 +344,9 @@ hex_field(const char *s, size_t len, size_t min, size_t max)
 /*
  * UPID:NODE:PID:PSTART:STARTTIME:TYPE:ID:USER: as PVE::Tools::upid_decode
  * reads it (PID 8 hex digits, PSTART 8 or 9, STARTTIME 8; TYPE and USER
- * non-empty, ID may be empty; every field closed by ':').  Its node must be the URL's, since that is
- * the node the ACL path names.  Sets v->upid_vmid when ID is a vmid.
+ * non-empty, ID may be empty; every field closed by ':').  Its node must
+ * be the URL's, since that is the node the ACL path names.  Sets *vmid
+ * when ID is a vmid.
  */
 static int
 valid_upid(const struct seg *g, const struct acl_vars *v, long *vmid)

@@ -38,7 +38,8 @@
 #define NAME_MAX_LEN	64
 
 struct filter_ctx {
-	const struct config_user	*user;	/* found, dates and source ok */
+	/* Found, with dates and source checked. */
+	const struct config_user	*user;
 	time_t				 when;
 };
 

@@ -26,7 +26,8 @@ enum { LVL_ROOT, LVL_ADMIN, LVL_USER, LVL_AUDIT, LVL_N };
 
 struct priv_group {
 	const char	*name;
-	const char	*privs[LVL_N][GROUP_PRIVS_MAX];	/* NULL-ended */
+	/* By level, each list NULL-ended. */
+	const char	*privs[LVL_N][GROUP_PRIVS_MAX];
 };
 
 static const struct priv_group groups[] = {

@@ -4,7 +4,6 @@ scenario the bastion's API front must also pass (log in with TOTP in
 Proxmox's two-step shape, list, start and stop a VM, change its config).
 """
 
-import os
 import shutil
 import sys
 import tempfile
@@ -15,10 +14,10 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 import testbed  # noqa: E402
+from conftest import NET  # noqa: E402  (per pytest-xdist worker)
 from pvesim import PveSim  # noqa: E402
 from pveclient import PveClient  # noqa: E402
 
-NET = os.environ.get("HVB_E2E_NET") or "127.0.0"
 TOTP = "KRSXG5CTMVRXEZLUKN2XAZLSIJQXG2LD"
 TOKEN_ID = "ops@pve!auto"
 TOKEN_SECRET = "9b2d4c1e-7a3f-4e5d-8c6b-1f0e2d3c4b5a"

@@ -20,11 +20,11 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 import testbed  # noqa: E402
+from conftest import NET  # noqa: E402  (per pytest-xdist worker)
 from pvesim import PveSim, totp_code  # noqa: E402
 from wsclient import WsClient, HandshakeError, term_data, \
     term_resize, TERM_PING  # noqa: E402
 
-NET = os.environ.get("HVB_E2E_NET") or "127.0.0"
 ROOT_PW = "root-secret-pw"
 ALICE_TOTP = "JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP"
 TOKEN_ID = "root@pam!hvb-hv"
@@ -48,7 +48,9 @@ def sim(request):
                "auditor@pve": {"password": "aud-pw"},
                "off@pve": {"password": "off-pw", "enable": 0}},
         tokens={TOKEN_ID: {"secret": TOKEN_SECRET},
-                AUDIT_TOKEN: {"secret": AUDIT_SECRET}},
+                AUDIT_TOKEN: {"secret": AUDIT_SECRET},
+                "bob@pve!old": {"secret": TOKEN_SECRET, "expire": 1},
+                "off@pve!t": {"secret": TOKEN_SECRET}},
         acl=[{"path": "/", "ugid": TOKEN_ID, "roleid": "Administrator"},
              {"path": "/pool/guests", "ugid": "bob@pve",
               "roleid": "PVEVMUser"},
@@ -312,6 +314,10 @@ def test_token_needs_no_csrf_and_bad_secret_is_401(sim):
     assert (r.status, r.reason) == (401, "Authentication failed!")
     r = curl(sim, "/version", headers=[tok(tid="root@pam!nope")])
     assert r.status == 401
+    # an expired token, a disabled user's token
+    for tid in ("bob@pve!old", "off@pve!t"):
+        r = curl(sim, "/version", headers=[tok(tid=tid)])
+        assert (r.status, r.reason) == (401, "Authentication failed!")
 
 
 def test_token_cannot_create_ticket(sim):
@@ -378,10 +384,13 @@ def test_unknown_node_and_vm(sim):
 def test_not_api_paths(sim):
     r = curl(sim, "/../../etc/passwd", headers=[tok()],
              extra=["--path-as-is"])
-    assert r.status in (500, 501)
-    _, addr, port = sim.node("pve1")
+    assert (r.status, r.reason) == (
+        501, "Method 'GET /../../etc/passwd' not implemented")
     raw = raw_request(sim, b"GET /api2 HTTP/1.1\r\nHost: x\r\n\r\n")
     assert raw.startswith(b"HTTP/1.1 501 no such uri\r\n")
+    raw = raw_request(sim, b"GET /etc/passwd HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert raw.startswith(b"HTTP/1.1 500 no such file '/etc/passwd'\r\n")
+    assert raw.endswith(b"\r\n\r\nno such file '/etc/passwd'\n")
 
 
 # ---------------------------------------------------------- filtering
@@ -491,6 +500,23 @@ def test_start_stop_with_tasks(sim):
     r = curl(sim, "/nodes/pve2/tasks/%s/status" % urllib.parse.quote(upid),
              cookie=t)
     assert r.status == 403
+
+
+def test_power_refusals_before_and_in_the_task(sim):
+    h = [tok()]
+    # qemu: reboot of a stopped VM is refused before any task
+    r = curl(sim, "/nodes/pve2/qemu/102/status/reboot", "POST", node="pve2",
+             headers=h)
+    assert (r.status, r.reason) == (500, "VM 102 not running")
+    # ... stopping it again is a task that ends OK
+    r = curl(sim, "/nodes/pve2/qemu/102/status/shutdown", "POST", headers=h)
+    st = curl(sim, "/nodes/pve2/tasks/%s/status" % urllib.parse.quote(
+        r.data), headers=h).data
+    assert st["exitstatus"] == "OK"
+    # lxc: refused before the task
+    r = curl(sim, "/nodes/pve1/lxc/200/status/start", "POST", headers=h)
+    assert (r.status, r.reason) == (500, "CT 200 already running")
+    assert r.json() == {"data": None, "message": "CT 200 already running\n"}
 
 
 def test_config_get_put_post(sim):
@@ -648,6 +674,37 @@ def test_domains_without_login_and_uri_parameter_clash(sim):
                 "conflicting values!"}
 
 
+def test_websocket_handshake_errors(sim):
+    d = _termproxy(sim, [tok()])
+    q = urllib.parse.urlencode({"port": d["port"], "vncticket": d["ticket"]})
+    req = (b"GET /api2/json/nodes/pve1/vncwebsocket?%s HTTP/1.1\r\n"
+           b"Host: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n"
+           b"Sec-WebSocket-Version: 8\r\nSec-WebSocket-Key: "
+           b"dGhlIHNhbXBsZSBub25jZQ==\r\n" % q.encode()) + AUTH + b"\r\n"
+    r = raw_request(sim, req)
+    assert r.startswith(b"HTTP/1.1 500 unsupported websocket-version '8'"
+                        b"\r\n")
+    r = raw_request(sim, req.replace(b"Sec-WebSocket-Version: 8",
+                                     b"Sec-WebSocket-Version: 13")
+                    .replace(b"Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ=="
+                             b"\r\n", b""))
+    assert r.startswith(b"HTTP/1.1 500 missing websocket-key\r\n")
+
+
+def test_pools_and_node_storage(sim):
+    h = [tok()]
+    assert curl(sim, "/pools", headers=h).data == [{"poolid": "guests"}]
+    members = curl(sim, "/pools/guests", headers=h).data["members"]
+    assert sorted(m["id"] for m in members) == ["qemu/101", "qemu/103"]
+    st = curl(sim, "/nodes/pve2/storage", node="pve2", headers=h).data
+    assert sorted(x["storage"] for x in st) == ["local", "nfs1"]
+    assert all(x["avail"] == x["total"] - x["used"] for x in st)
+    t, _ = full_login(sim, "bob@pve", "bob-pw")
+    assert curl(sim, "/pools", cookie=t).data == []
+    assert curl(sim, "/pools/guests", cookie=t).status == 403
+    assert curl(sim, "/nodes/pve2/storage", node="pve2", cookie=t).data == []
+
+
 # ------------------------------------------------------------- limits
 def raw_request(sim, data, node="pve1", read_all=True):
     _, addr, port = sim.node(node)
@@ -705,7 +762,8 @@ def test_limits_methods_and_bodies(sim):
     assert r.startswith(b"HTTP/1.1 400 invalid url\r\n")
     # an absolute URI is taken by its path, as HTTP::Request does
     r = raw_request(sim, b"GET https://evil.example/api2/json/version "
-                    b"HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" + AUTH + b"\r\n")
+                    b"HTTP/1.1\r\nHost: x\r\nConnection: close\r\n" +
+                    AUTH + b"\r\n")
     assert r.startswith(b"HTTP/1.1 200 OK\r\n")
 
 

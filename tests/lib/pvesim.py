@@ -198,7 +198,8 @@ class PveSim:
         if not self.request_log.exists():
             return []
         out = []
-        for line in self.request_log.read_text().splitlines():
+        # the text after the last newline is a line still being written
+        for line in self.request_log.read_text().split("\n")[:-1]:
             if line.strip():
                 out.append(json.loads(line))
         return out

@@ -711,7 +711,7 @@ class TestBed:
                  target_addresses=None, target_port=22, target_ports=None,
                  bin_dir=None, targets=None, users=None, roles=None,
                  login_grace_time=30, record_input=True,
-                 accept_env=("LANG", "LC_*"), mfa=False):
+                 accept_env=("LANG", "LC_*"), mfa=False, config_extra=""):
         """mfa: publickey then keyboard-interactive (TOTP through PAM,
         with pam_faillock); otherwise publickey only, so that tests that
         are not about MFA can log in as often as they like."""
@@ -725,6 +725,9 @@ class TestBed:
         users = users if users is not None else DEFAULT_USERS
         self.roles = {n: dict(r) for n, r in (roles or DEFAULT_ROLES).items()}
         self.policy_extra = ""      # appended to the generated policy
+        # appended to every generated bastion configuration (e.g. the
+        # audit-* lines of the log store)
+        self.config_extra = config_extra
         addrs = dict(target_addresses or {"pve1": "127.0.0.11",
                                           "vm101": "127.0.0.12"})
         ports = dict(target_ports or {})
@@ -998,6 +1001,8 @@ class TestBed:
         L.extend(self.policy_lines(extra_targets))
         if extra:
             L.append(extra)
+        if self.config_extra:
+            L.append(self.config_extra)
         return "\n".join(L) + "\n"
 
     def policy_lines(self, extra_targets=()):

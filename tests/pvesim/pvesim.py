@@ -25,7 +25,6 @@ Python 3 standard library only.
 
 import argparse
 import base64
-import copy
 import gzip
 import hashlib
 import hmac
@@ -1329,24 +1328,33 @@ class Api:
             g = self._guest(typ, p["node"], p["vmid"])
             vmid = g["vmid"]
 
+            running = g["status"] == "running"
+            # checks made before the worker forks: a 500 instead of a UPID
+            # (qemu-server vm_reboot; pve-container vm_start, vm_stop,
+            # vm_shutdown, vm_reboot)
+            if typ == "qemu" and action == "reboot" and not running:
+                raise PveError("VM %d not running\n" % vmid)
+            if typ == "lxc":
+                if action == "start" and running:
+                    raise PveError("CT %d already running\n" % vmid)
+                if action in ("stop", "shutdown") and not running:
+                    raise PveError("CT %d not running\n" % vmid)
+                if action == "reboot" and not running:
+                    raise PveError("VM %d not running\n" % vmid)
+
             def work():
+                # inside the worker: qemu-server vm_start dies in the task
+                # for a running VM; stopping a stopped VM is a no-op
                 with c.lock:
                     if action == "start":
                         if g["status"] == "running":
                             raise PveError("VM %d already running\n" % vmid)
                         g["status"] = "running"
                         g["started"] = time.time()
-                    elif action == "stop":
-                        g["status"] = "stopped"
-                        g["started"] = None
-                    elif action == "shutdown":
-                        if g["status"] != "running":
-                            raise PveError("VM %d not running\n" % vmid)
+                    elif action in ("stop", "shutdown"):
                         g["status"] = "stopped"
                         g["started"] = None
                     elif action == "reboot":
-                        if g["status"] != "running":
-                            raise PveError("VM %d not running\n" % vmid)
                         g["started"] = time.time()
                     c.changed()
                 return ["%s %d" % (action, vmid)]
@@ -2060,7 +2068,8 @@ class Handler(socketserver.BaseRequestHandler):
                 return self.respond(req, 200, "OK", INDEX_HTML,
                                     "text/html;charset=UTF-8")
             req.logged = True
-            return self.error(req, 500, "no such file '%s'" % req.path)
+            # a Perl die: the body keeps the message's newline
+            return self.error(req, 500, "no such file '%s'\n" % req.path)
         if not m:
             return self.error(req, 501, "no such uri")
         fmt, rel = m.group(1), m.group(2) or "/"
@@ -2079,8 +2088,10 @@ class Handler(socketserver.BaseRequestHandler):
                                      api_token)
         except AuthFail as e:
             req.identity = None
+            # authenticate_and_handle_request: a fixed 3 s (not counted
+            # from the request's start as for a handler's 401)
             return self.respond(req, e.code, e.msg, None, None,
-                                delay=sim.auth_delay)
+                                delay=sim.auth_delay, from_start=False)
         req.identity = auth["userid"]
         # bodies
         clen = self.header(req, "Content-Length")
@@ -2227,7 +2238,8 @@ class Handler(socketserver.BaseRequestHandler):
         body (no Content-Type)."""
         return self.respond(req, code, msg, msg.encode("utf-8"), None)
 
-    def respond(self, req, code, msg, content, ctype, delay=0):
+    def respond(self, req, code, msg, content, ctype, delay=0,
+                from_start=True):
         """AnyEvent.pm response()."""
         sim = self.server.sim
         if not msg:
@@ -2253,7 +2265,7 @@ class Handler(socketserver.BaseRequestHandler):
         out = "%s %d %s\r\n" % (req.proto, code, msg)
         out += "".join("%s: %s\r\n" % h for h in hdrs) + "\r\n"
         if delay:
-            left = delay - (time.time() - req.t0)
+            left = delay - (time.time() - req.t0) if from_start else delay
             if left > 0:
                 time.sleep(left)
         sim.log_request(req, code)
@@ -2267,15 +2279,15 @@ class Handler(socketserver.BaseRequestHandler):
         sim = self.server.sim
         up = (self.header(req, "Upgrade") or "").lower()
         if up != "websocket":
-            return self.error(req, 500, "unable to upgrade to protocol '%s'"
+            return self.error(req, 500, "unable to upgrade to protocol '%s'\n"
                               % up)
         ver = self.header(req, "Sec-WebSocket-Version")
         if not ver or ver != "13":
-            return self.error(req, 500, "unsupported websocket-version '%s'"
+            return self.error(req, 500, "unsupported websocket-version '%s'\n"
                               % (ver or ""))
         key = self.header(req, "Sec-WebSocket-Key")
         if not key:
-            return self.error(req, 500, "missing websocket-key")
+            return self.error(req, 500, "missing websocket-key\n")
         proto = self.header(req, "Sec-WebSocket-Protocol") or ""
         accept = base64.b64encode(hashlib.sha1(
             (key + "258EAFA5-E914-47DA-95CA-C5AB0DC85B11").encode()

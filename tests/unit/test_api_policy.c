@@ -208,7 +208,7 @@ teardown(void **state)
 
 struct err_case {
 	const char	*text;		/* appended after base_conf */
-	int		 line;		/* relative to the text; <0: absolute */
+	int		 line;		/* in the text; <0: absolute */
 	const char	*want;
 };
 
@@ -263,8 +263,8 @@ static const struct err_case err_cases[] = {
 	    " \"VM.Audit\" \"VM.PowerMgmt\"\n}\n", 3, "(side audit): privilege"
 	    " \"VM.PowerMgmt\" does more than read" },
 	{ "api-grant \"auditors\" {\n\tpaths \"/vms/*\"\n\troles"
-	    " \"PVEVMUser\"\n}\n", 3, "privilege \"VM.Config.CDROM\" does more"
-	    " than read" },
+	    " \"PVEVMUser\"\n}\n", 3, "privileges \"VM.Config.CDROM\","
+	    " \"VM.Config.Cloudinit\", \"VM.Console\", \"VM.Backup\"," },
 	{ "api-grant \"admins\" {\n\tpaths \"/access\"\n\tprivileges"
 	    " \"Sys.Audit\"\n}\n", 1, "a role of side bastion-admin"
 	    " administers the bastion, not Proxmox" },
@@ -384,8 +384,8 @@ struct api_case {
 	const char	*source;
 	time_t		 when;
 	int		 allow;
-	int		 line;		/* the rule names it; 0: no check */
-	const char	*token;		/* allowed: the credential's name */
+	int		 line;		/* named by the rule; 0: any */
+	const char	*token;		/* allowed: the credential */
 	const char	*why;		/* denied: in the rule */
 };
 
@@ -536,9 +536,11 @@ static const char tasks_json[] = "["
     "root@pam!hvb-hv:\",\"node\":\"pve1\",\"id\":\"101\",\"type\":\"qmstart\","
     "\"user\":\"root@pam!hvb-hv\"},"
     "{\"upid\":\"UPID:pve1:00001235:00005678:6543ABCD:vncshell::root@pam:\","
-    "\"node\":\"pve1\",\"id\":\"\",\"type\":\"vncshell\",\"user\":\"root@pam\"},"
+    "\"node\":\"pve1\",\"id\":\"\",\"type\":\"vncshell\","
+    "\"user\":\"root@pam\"},"
     "{\"upid\":\"UPID:pve2:00001236:00005678:6543ABCD:qmstop:102:root@pam:\","
-    "\"node\":\"pve2\",\"id\":\"102\",\"type\":\"qmstop\",\"user\":\"root@pam\"},"
+    "\"node\":\"pve2\",\"id\":\"102\",\"type\":\"qmstop\","
+    "\"user\":\"root@pam\"},"
     "{\"upid\":\"x\",\"id\":\"101\"}"
     "]";
 

@@ -1,0 +1,266 @@
+/*
+ * audit_admin.c - the audit trail's admin commands.
+ *
+ *   hvbastion audit status [--json]
+ *	the spool's depth (events and bytes not yet delivered), the
+ *	shipper's last delivery and last error (STATE/audit/status), the
+ *	journal's last sequence number
+ *   hvbastion audit test [--sessions N]
+ *	records the events of N synthetic sessions (auth-success,
+ *	session-start, command, session-end; person "hvbastion-test",
+ *	action "test"), through the same path as the daemon's, to check the
+ *	way to the log store end to end (and to measure it: make bench)
+ *   hvbastion verify --audit
+ *	checks the journal: every line's "prev" is the SHA-256 of the line
+ *	before, sequence numbers follow each other
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/evp.h>
+
+#include "../recorder/chain.h"
+#include "audit.h"
+#include "audit_admin.h"
+#include "audit_fmt.h"
+#include "audit_spool.h"
+#include "log.h"
+
+#define TEST_SESSIONS_MAX	1000000L
+
+static void
+usage(void)
+{
+	fprintf(stderr, "usage: hvbastion [-f file] audit status [--json]\n"
+	    "       hvbastion [-f file] audit test [--sessions N]\n");
+}
+
+static int
+status(const struct config *conf, int json, FILE *out)
+{
+	char dir[PATH_MAX - 64], path[PATH_MAX];
+	uint64_t bytes = 0, lines = 0, last = 0;
+	json_t *st = NULL, *o;
+	int rc, full;
+
+	snprintf(dir, sizeof(dir), "%s/%s", conf->state_dir,
+	    AUDIT_SPOOL_SUBDIR);
+	if ((rc = audit_spool_depth(dir, &bytes, &lines)) < 0 ||
+	    (rc = audit_journal_last(dir, &last)) < 0) {
+		fprintf(stderr, "hvbastion: %s: %s\n", dir, strerror(-rc));
+		return 1;
+	}
+	snprintf(path, sizeof(path), "%s/full", dir);
+	full = access(path, F_OK) == 0;
+	snprintf(path, sizeof(path), "%s/status", dir);
+	st = json_load_file(path, 0, NULL);
+	o = json_pack("{s:s?, s:I, s:I, s:I, s:I, s:b}",
+	    "collector", conf->audit_collector,
+	    "spool_events", (json_int_t)lines, "spool_bytes", (json_int_t)bytes,
+	    "spool_max", (json_int_t)conf->audit_spool_max,
+	    "journal_last_seq", (json_int_t)last,
+	    "spool_full", full);
+	if (o == NULL) {
+		json_decref(st);
+		return 1;
+	}
+	if (json_is_object(st))
+		json_object_set(o, "shipper", st);
+	if (json) {
+		char *t = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+
+		if (t != NULL)
+			fprintf(out, "%s\n", t);
+		free(t);
+	} else {
+		const char *le = json_string_value(json_object_get(st,
+		    "last_error"));
+		char esc[600];
+
+		fprintf(out, "collector:        %s\n", conf->audit_collector ?
+		    conf->audit_collector : "none (journal only)");
+		fprintf(out, "spool depth:      %llu events, %llu bytes"
+		    " (max %lld)%s\n", (unsigned long long)lines,
+		    (unsigned long long)bytes, conf->audit_spool_max,
+		    full ? " FULL: events refused" : "");
+		fprintf(out, "journal last seq: %llu\n",
+		    (unsigned long long)last);
+		if (json_is_object(st)) {
+			fprintf(out, "shipper:          pid %lld, %s\n",
+			    (long long)json_integer_value(json_object_get(st,
+			    "pid")), json_is_true(json_object_get(st,
+			    "connected")) ? "connected" : "not connected");
+			fprintf(out, "last delivery:    seq %lld at %s\n",
+			    (long long)json_integer_value(json_object_get(st,
+			    "delivered_seq")), json_string_value(
+			    json_object_get(st, "delivered_at")));
+			fprintf(out, "last error:       %s (at %s)\n",
+			    log_escape(esc, sizeof(esc), le ? le : "-"),
+			    json_string_value(json_object_get(st,
+			    "last_error_at")));
+		} else
+			fprintf(out, "shipper:          no status yet\n");
+	}
+	json_decref(o);
+	json_decref(st);
+	return 0;
+}
+
+static int
+test_events(const struct config *conf, long sessions, FILE *out)
+{
+	static const enum audit_kind kinds[] = { AUDIT_AUTH_SUCCESS,
+	    AUDIT_SESSION_START, AUDIT_COMMAND, AUDIT_SESSION_END };
+	char sid[64];
+	long i;
+	size_t k;
+
+	/* One line per event on stderr would drown the summary. */
+	log_init("hvbastion", 1, LOG_LEVEL_ERROR);
+	if (audit_configure(conf, "hvbastion") < 0)
+		return 1;
+	for (i = 0; i < sessions; i++) {
+		snprintf(sid, sizeof(sid), "test-%ld", i + 1);
+		for (k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+			struct audit_event ev;
+
+			memset(&ev, 0, sizeof(ev));
+			ev.kind = kinds[k];
+			ev.person = "hvbastion-test";
+			ev.source_addr = "127.0.0.1";
+			ev.target = "test";
+			ev.action = "test";
+			ev.outcome = "success";
+			ev.session_id = sid;
+			ev.detail = "hvbastion audit test: not a real session";
+			if (audit_emit(&ev) < 0) {
+				fprintf(stderr, "hvbastion: audit test: event"
+				    " %ld of session %ld not recorded\n",
+				    (long)k + 1, i + 1);
+				return 1;
+			}
+		}
+	}
+	fprintf(out, "%ld test sessions recorded (%ld events, last seq"
+	    " %llu)\n", sessions, sessions * 4, audit_last_seq());
+	return 0;
+}
+
+int
+audit_admin_main(const struct config *conf, int argc, char *argv[],
+    FILE *out)
+{
+	if (argc >= 1 && strcmp(argv[0], "status") == 0) {
+		if (argc == 1)
+			return status(conf, 0, out);
+		if (argc == 2 && strcmp(argv[1], "--json") == 0)
+			return status(conf, 1, out);
+	} else if (argc >= 1 && strcmp(argv[0], "test") == 0) {
+		long n = 1;
+		char *end;
+
+		if (argc == 3 && strcmp(argv[1], "--sessions") == 0) {
+			errno = 0;
+			n = strtol(argv[2], &end, 10);
+			if (errno != 0 || *end != '\0' || n < 1 ||
+			    n > TEST_SESSIONS_MAX) {
+				usage();
+				return 2;
+			}
+		} else if (argc != 1) {
+			usage();
+			return 2;
+		}
+		return test_events(conf, n, out);
+	}
+	usage();
+	return 2;
+}
+
+int
+audit_admin_verify(const struct config *conf, FILE *out)
+{
+	char path[PATH_MAX], prev[CHAIN_HEX_LEN + 1];
+	unsigned char h[CHAIN_HASH_LEN];
+	unsigned int hl;
+	char *line;
+	FILE *f;
+	uint64_t lineno = 0, seq = 0, first = 0;
+	int bad = 0;
+
+	snprintf(path, sizeof(path), "%s/%s/journal.jsonl", conf->state_dir,
+	    AUDIT_SPOOL_SUBDIR);
+	if ((f = fopen(path, "r")) == NULL) {
+		fprintf(stderr, "hvbastion: %s: %s\n", path, strerror(errno));
+		return errno == ENOENT ? 1 : 3;
+	}
+	if ((line = malloc(AUDIT_FMT_LINE_MAX + 2)) == NULL) {
+		fclose(f);
+		return 1;
+	}
+	EVP_Digest(AUDIT_JOURNAL_SEED, strlen(AUDIT_JOURNAL_SEED), h, &hl,
+	    EVP_sha256(), NULL);
+	chain_hex(h, sizeof(h), prev);
+	while (fgets(line, AUDIT_FMT_LINE_MAX + 2, f) != NULL) {
+		size_t n = strlen(line);
+		json_t *o, *v;
+		const char *p;
+
+		lineno++;
+		if (n == 0 || line[n - 1] != '\n') {
+			fprintf(out, "  line %llu: incomplete or too long\n",
+			    (unsigned long long)lineno);
+			bad = 1;
+			break;
+		}
+		o = json_loadb(line, n - 1, JSON_REJECT_DUPLICATES, NULL);
+		if (o == NULL || !json_is_integer(v = json_object_get(o,
+		    "seq")) || (p = json_string_value(json_object_get(o,
+		    "prev"))) == NULL) {
+			fprintf(out, "  line %llu: not a journal record\n",
+			    (unsigned long long)lineno);
+			bad = 1;
+		} else {
+			uint64_t s = (uint64_t)json_integer_value(v);
+
+			if (strcmp(p, prev) != 0) {
+				fprintf(out, "  line %llu (seq %llu): chain"
+				    " broken: the line before was changed,"
+				    " removed or added\n",
+				    (unsigned long long)lineno,
+				    (unsigned long long)s);
+				bad = 1;
+			}
+			if (lineno == 1)
+				first = s;
+			else if (s != seq + 1) {
+				fprintf(out, "  line %llu: seq %llu after"
+				    " %llu\n", (unsigned long long)lineno,
+				    (unsigned long long)s,
+				    (unsigned long long)seq);
+				bad = 1;
+			}
+			seq = s;
+		}
+		json_decref(o);
+		EVP_Digest(line, n, h, &hl, EVP_sha256(), NULL);
+		chain_hex(h, sizeof(h), prev);
+	}
+	fclose(f);
+	free(line);
+	if (lineno > 0 && first != 1) {
+		fprintf(out, "  the journal starts at seq %llu, not 1\n",
+		    (unsigned long long)first);
+		bad = 1;
+	}
+	fprintf(out, "audit journal %s: %s (%llu events, last seq %llu,"
+	    " chain %s)\n", path, bad ? "FAILED" : "OK",
+	    (unsigned long long)lineno, (unsigned long long)seq, prev);
+	return bad ? 1 : 0;
+}

@@ -1,0 +1,436 @@
+/*
+ * audit_spool.c - the journal, whose undelivered tail is the spool, and the
+ * delivery offset on disk (audit_spool.h describes the files).
+ *
+ * Writers are the forked per-connection children and the CLI: one flock()
+ * on STATE/audit/lock orders them, and each holds it only for one append
+ * and one fdatasync(), never across anything that waits on the network,
+ * so a log store that is down cannot stall a login.
+ */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "../recorder/chain.h"
+#include "audit_fmt.h"
+#include "audit_spool.h"
+
+
+static int
+path_of(char *buf, size_t len, const char *dir, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s", dir, name);
+
+	return (n < 0 || (size_t)n >= len) ? -ENAMETOOLONG : 0;
+}
+
+static int
+write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t w = write(fd, buf, len);
+
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		buf += w;
+		len -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+sync_dir(const char *dir)
+{
+	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (fsync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	return rc;
+}
+
+static int	lock_dir(const char *);
+static int	read_offset(const char *, uint64_t *, int *);
+static int	write_offset(const char *, uint64_t);
+
+int
+audit_spool_init(struct audit_spool_conf *c, const char *state_dir,
+    int collector)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	uint64_t off;
+	int n, lk, exists, rc = 0;
+
+	n = snprintf(c->dir, sizeof(c->dir), "%s/%s", state_dir,
+	    AUDIT_SPOOL_SUBDIR);
+	if (n < 0 || (size_t)n >= sizeof(c->dir))
+		return -ENAMETOOLONG;
+	if (mkdir(c->dir, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	if (lstat(c->dir, &sb) < 0)
+		return -errno;
+	if (!S_ISDIR(sb.st_mode))
+		return -ENOTDIR;
+	if ((sb.st_mode & 077) != 0)
+		return -EPERM;
+	if (!collector)
+		return 0;
+	if ((lk = lock_dir(c->dir)) < 0)
+		return lk;
+	if ((rc = read_offset(c->dir, &off, &exists)) == 0 && !exists) {
+		if (path_of(path, sizeof(path), c->dir, "journal.jsonl") < 0)
+			rc = -ENAMETOOLONG;
+		else
+			rc = write_offset(c->dir, stat(path, &sb) == 0 ?
+			    (uint64_t)sb.st_size : 0);
+	}
+	close(lk);
+	return rc;
+}
+
+static int
+lock_dir(const char *dir)
+{
+	char path[PATH_MAX];
+	int fd;
+
+	if (path_of(path, sizeof(path), dir, "lock") < 0)
+		return -ENAMETOOLONG;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) < 0)
+		return -errno;
+	while (flock(fd, LOCK_EX) < 0)
+		if (errno != EINTR) {
+			int e = -errno;
+
+			close(fd);
+			return e;
+		}
+	return fd;
+}
+
+/*
+ * The last complete line of fd into buf (len bytes at least
+ * AUDIT_FMT_LINE_MAX + 1); *n its length, newline included (0: empty
+ * file).  A torn last line (a writer that died before its fdatasync, so
+ * an event nobody was told was written) is cut off when fix is set.
+ */
+static int
+last_line(int fd, char *buf, size_t len, size_t *n, int fix)
+{
+	struct stat sb;
+	off_t size, from;
+	ssize_t r;
+	size_t got, end, start;
+
+	*n = 0;
+	if (fstat(fd, &sb) < 0)
+		return -errno;
+	size = sb.st_size;
+	if (size == 0)
+		return 0;
+	from = size > (off_t)len ? size - (off_t)len : 0;
+	if ((r = pread(fd, buf, (size_t)(size - from), from)) < 0)
+		return -errno;
+	got = (size_t)r;
+	end = got;
+	while (end > 0 && buf[end - 1] != '\n')
+		end--;
+	if (end == 0) {
+		if (from > 0)
+			return -EBADMSG;
+		if (fix && ftruncate(fd, 0) < 0)
+			return -errno;
+		return 0;
+	}
+	if (end != got && fix && ftruncate(fd, from + (off_t)end) < 0)
+		return -errno;
+	start = end - 1;
+	while (start > 0 && buf[start - 1] != '\n')
+		start--;
+	if (start == 0 && from > 0)
+		return -EBADMSG;
+	memmove(buf, buf + start, end - start);
+	*n = end - start;
+	return 0;
+}
+
+static void
+sha256_hex(const char *s, size_t n, char hex[CHAIN_HEX_LEN + 1])
+{
+	unsigned char h[CHAIN_HASH_LEN];
+	unsigned int hl = 0;
+
+	memset(h, 0, sizeof(h));
+	EVP_Digest(s, n, h, &hl, EVP_sha256(), NULL);
+	chain_hex(h, sizeof(h), hex);
+}
+
+/* seq and chain value of the journal's last line. */
+static int
+journal_tail(int fd, uint64_t *seq, char prev[CHAIN_HEX_LEN + 1], int fix)
+{
+	char *buf = malloc(AUDIT_FMT_LINE_MAX + 1);
+	json_t *o = NULL, *v;
+	size_t n;
+	int rc;
+
+	if (buf == NULL)
+		return -ENOMEM;
+	if ((rc = last_line(fd, buf, AUDIT_FMT_LINE_MAX + 1, &n, fix)) < 0)
+		goto out;
+	if (n == 0) {
+		*seq = 0;
+		sha256_hex(AUDIT_JOURNAL_SEED, strlen(AUDIT_JOURNAL_SEED), prev);
+		goto out;
+	}
+	o = json_loadb(buf, n - 1, 0, NULL);
+	if (o == NULL || !json_is_integer(v = json_object_get(o, "seq")) ||
+	    json_integer_value(v) <= 0) {
+		rc = -EBADMSG;
+		goto out;
+	}
+	*seq = (uint64_t)json_integer_value(v);
+	sha256_hex(buf, n, prev);
+out:
+	json_decref(o);
+	free(buf);
+	return rc;
+}
+
+int
+audit_journal_last(const char *dir, uint64_t *seq)
+{
+	char path[PATH_MAX], prev[CHAIN_HEX_LEN + 1];
+	int fd, rc;
+
+	if (path_of(path, sizeof(path), dir, "journal.jsonl") < 0)
+		return -ENAMETOOLONG;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		*seq = 0;
+		return errno == ENOENT ? 0 : -errno;
+	}
+	rc = journal_tail(fd, seq, prev, 0);
+	close(fd);
+	return rc;
+}
+
+static int
+read_offset(const char *dir, uint64_t *off, int *exists)
+{
+	char path[PATH_MAX], buf[64];
+	ssize_t r;
+	int fd;
+
+	*off = 0;
+	*exists = 0;
+	if (path_of(path, sizeof(path), dir, "offset") < 0)
+		return -ENAMETOOLONG;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	*exists = 1;
+	if (r <= 0)
+		return 0;
+	buf[r] = '\0';
+	*off = strtoull(buf, NULL, 10);
+	return 0;
+}
+
+static int
+write_offset(const char *dir, uint64_t off)
+{
+	char path[PATH_MAX], tmp[PATH_MAX], buf[64];
+	int fd, n, rc;
+
+	if (path_of(path, sizeof(path), dir, "offset") < 0 ||
+	    path_of(tmp, sizeof(tmp), dir, "offset.tmp") < 0)
+		return -ENAMETOOLONG;
+	n = snprintf(buf, sizeof(buf), "%" PRIu64 "\n", off);
+	if ((fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) < 0)
+		return -errno;
+	rc = write_all(fd, buf, (size_t)n);
+	if (rc == 0 && fdatasync(fd) < 0)
+		rc = -errno;
+	close(fd);
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc == 0)
+		rc = sync_dir(dir);
+	return rc;
+}
+
+int
+audit_spool_append(const struct audit_spool_conf *c, json_t *rec,
+    int reserve, uint64_t *seq)
+{
+	char path[PATH_MAX], mark[PATH_MAX], prev[CHAIN_HEX_LEN + 1];
+	char *line = NULL;
+	json_t *o = NULL;
+	int lk, jfd = -1, rc, full = 0;
+	uint64_t last;
+	size_t len;
+
+	if ((lk = lock_dir(c->dir)) < 0)
+		return lk;
+	if (path_of(path, sizeof(path), c->dir, "journal.jsonl") < 0) {
+		rc = -ENAMETOOLONG;
+		goto out;
+	}
+	if ((jfd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) < 0) {
+		rc = -errno;
+		goto out;
+	}
+	if ((rc = journal_tail(jfd, &last, prev, 1)) < 0)
+		goto out;
+	if ((o = json_object()) == NULL ||
+	    json_object_set_new(o, "seq", json_integer((json_int_t)last +
+	    1)) < 0 || json_object_update(o, rec) < 0 ||
+	    json_object_set_new(o, "prev", json_string(prev)) < 0 ||
+	    (line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) ==
+	    NULL) {
+		rc = -ENOMEM;
+		goto out;
+	}
+	len = strlen(line);
+	if (len + 1 > AUDIT_FMT_LINE_MAX) {
+		rc = -E2BIG;
+		goto out;
+	}
+	line[len] = '\n';	/* json_dumps' NUL: no longer needed */
+	if (c->mode != AUDIT_SPOOL_NONE) {
+		struct stat sb;
+		long long limit = c->max + (reserve ? c->max / 10 : 0);
+		uint64_t off, depth;
+		int exists;
+
+		if (fstat(jfd, &sb) < 0 || read_offset(c->dir, &off,
+		    &exists) < 0) {
+			rc = -errno;
+			goto out;
+		}
+		depth = (uint64_t)sb.st_size - (off <= (uint64_t)sb.st_size ?
+		    off : 0);
+		/* STATE/audit/full tells "audit status" (and people). */
+		if (path_of(mark, sizeof(mark), c->dir, "full") < 0) {
+			rc = -ENAMETOOLONG;
+			goto out;
+		}
+		if ((long long)(depth + len + 1) > limit) {
+			int mfd = open(mark, O_WRONLY | O_CREAT | O_CLOEXEC |
+			    O_NOFOLLOW, 0600);
+
+			if (mfd >= 0)
+				close(mfd);
+			full = 1;
+			if (c->mode == AUDIT_SPOOL_REFUSE) {
+				rc = -ENOSPC;
+				goto out;
+			}
+		} else
+			unlink(mark);
+	}
+	if ((rc = write_all(jfd, line, len + 1)) < 0 ||
+	    (rc = fdatasync(jfd) < 0 ? -errno : 0) < 0)
+		goto out;
+	*seq = last + 1;
+	rc = full;
+out:
+	if (jfd >= 0)
+		close(jfd);
+	close(lk);	/* releases the lock */
+	free(line);
+	json_decref(o);
+	return rc;
+}
+
+int
+audit_spool_position(const char *dir, uint64_t *off)
+{
+	int exists;
+
+	return read_offset(dir, off, &exists);
+}
+
+int
+audit_spool_read(const char *dir, uint64_t off, char *buf, size_t len,
+    size_t *n)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	size_t end;
+	ssize_t r;
+	int fd;
+
+	*n = 0;
+	if (path_of(path, sizeof(path), dir, "journal.jsonl") < 0)
+		return -ENAMETOOLONG;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	/* Shorter than what was delivered: the journal was replaced. */
+	if (fstat(fd, &sb) == 0 && (uint64_t)sb.st_size < off) {
+		close(fd);
+		return -ERANGE;
+	}
+	r = pread(fd, buf, len, (off_t)off);
+	close(fd);
+	if (r < 0)
+		return -errno;
+	end = (size_t)r;
+	while (end > 0 && buf[end - 1] != '\n')
+		end--;
+	/* A line longer than the buffer cannot be a record: hand it over
+	 * whole so that the caller reports it and moves on. */
+	*n = (end == 0 && (size_t)r == len) ? len : end;
+	return 0;
+}
+
+int
+audit_spool_commit(const char *dir, uint64_t off)
+{
+	return write_offset(dir, off);
+}
+
+int
+audit_spool_depth(const char *dir, uint64_t *bytes, uint64_t *lines)
+{
+	uint64_t off;
+	char *buf;
+	size_t n, i;
+	int rc, exists;
+
+	*bytes = *lines = 0;
+	if ((rc = read_offset(dir, &off, &exists)) < 0)
+		return rc;
+	if ((buf = malloc(1 << 16)) == NULL)
+		return -ENOMEM;
+	while ((rc = audit_spool_read(dir, off, buf, 1 << 16, &n)) == 0 &&
+	    n > 0) {
+		for (i = 0; i < n; i++)
+			if (buf[i] == '\n')
+				(*lines)++;
+		*bytes += n;
+		off += n;
+	}
+	free(buf);
+	return rc;
+}
