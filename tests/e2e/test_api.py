@@ -648,3 +648,26 @@ def test_console_needs_the_console_privilege(api):
                          cafile=str(api.api_cert))
     assert " 403 " in e.value.status_line, e.value.status_line
     assert forwarded(api, smark) == []
+
+
+def test_delete_is_decided_and_forwarded(api):
+    """DELETE goes through the same decision; the simulator has no DELETE
+    handler and answers pveproxy's 501, passed back as it is."""
+    ticket, csrf = session(api, "alice")
+    bticket, bcsrf = session(api, "bob")
+    smark = api.sim.log_mark()
+    r = curl(api, "DELETE", "/nodes/pve1/qemu/103", cookie=bticket,
+             csrf=bcsrf)
+    assert r.status == 403, r
+    # only the bastion's own look-up of the guest's pool went out
+    assert [(q["method"], q["path"]) for q in forwarded(api, smark)] == [
+        ("GET", "/api2/json/cluster/resources")]
+    smark = api.sim.log_mark()
+    r = curl(api, "DELETE", "/nodes/pve1/qemu/103", cookie=ticket)
+    assert r.status == 401, r       # no CSRF token
+    r = curl(api, "DELETE", "/nodes/pve1/qemu/103", cookie=ticket,
+             csrf=csrf)
+    assert r.status == 501, r
+    assert [(q["method"], q["path"], q["identity"])
+            for q in forwarded(api, smark)] == [
+        ("DELETE", "/api2/json/nodes/pve1/qemu/103", "root@pam!hvb-hv")]
