@@ -21,6 +21,7 @@ PYTHON	?= /usr/bin/python3
 
 CC	?= cc
 PKGS	 = libssh jansson libcrypto
+PKGS	+= libssl
 PAM_LIBS = -lpam $(shell pkg-config --libs liboath 2>/dev/null)
 CFLAGS	?= -O2 -g
 CFLAGS	+= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
@@ -29,12 +30,17 @@ CFLAGS	+= -std=gnu11 -D_GNU_SOURCE -Wall -Wextra -Werror \
 	   $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LDFLAGS	+= -pie -Wl,-z,relro,-z,now
 LDLIBS	+= $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+# Debian's http-parser has no .pc file.
+LDLIBS	+= -lhttp_parser
 
 ifeq ($(SAN),1)
 BUILD	?= build/san
 CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=undefined -U_FORTIFY_SOURCE
 LDFLAGS	+= -fsanitize=address,undefined
+# ASan intercepts crypt(3) and resolves it at start: a PAM module that
+# brings libcrypt in later (pam_pwdfile, pam_unix) would call NULL.
+SAN_LIBS = -Wl,--push-state,--no-as-needed -lcrypt -Wl,--pop-state
 else
 BUILD	?= build
 endif
@@ -45,6 +51,8 @@ DEB_BUILD = gcc make pkg-config libc6-dev libssh-dev libjansson-dev \
 DEB_TEST  = openssh-server openssh-client python3 python3-pytest \
 	    python3-paramiko python3-pexpect asciinema socat procps \
 	    passwd oathtool libpam-modules libnss-wrapper rsync
+DEB_BUILD += libhttp-parser-dev
+DEB_TEST  += libpam-pwdfile curl
 # Proxmox API simulator tests and API benchmark (issue 7, pve-sim): curl and
 # openssl for the simulator's tests, nginx (anchor) and wrk (load) for the
 # API bench, node and npm for the proxmox-api test client: Debian's nodejs
@@ -75,6 +83,10 @@ CORE_SRCS += recorder/rec_file.c
 CORE_SRCS += recorder/rec_zstd.c
 PKGS += libzstd
 DEB_BUILD += libzstd-dev
+CORE_SRCS += bastion/config_api.c
+# The Proxmox API front (issue 7): parsers and tickets, unit-tested.
+CORE_SRCS += bastion/api_http.c bastion/api_path.c bastion/api_ticket.c
+CORE_SRCS += bastion/api_form.c bastion/api_token.c bastion/api_ws.c
 # The Proxmox API policy (issue 7): ACL map, privileges, grammar, lists.
 CORE_SRCS += policy/api_acl.c policy/api_privs.c policy/api_filter.c
 CORE_SRCS += bastion/config_api_policy.c
@@ -93,6 +105,9 @@ DAEMON_SRCS += bastion/keyholder.c bastion/kh_client.c bastion/privdrop.c
 DAEMON_SRCS += bastion/sandbox.c
 DEB_BUILD += libseccomp-dev
 SECCOMP_LIBS = $(shell pkg-config --libs libseccomp 2>/dev/null)
+# The Proxmox API front's child side (issue 7).
+DAEMON_SRCS += bastion/api_server.c bastion/api_tls.c bastion/api_upstream.c \
+	    bastion/api_login.c bastion/api_console.c
 DAEMON_SRCS += bastion/forward.c bastion/channel_end.c
 DAEMON_SRCS += bastion/audit_ship.c
 CORE_OBJS   = $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -118,12 +133,13 @@ $(BUILD)/pic/%.o: %.c $(wildcard */*.h)
 
 $(BUILD)/hvbastiond: $(BUILD)/obj/bastion/hvbastiond.o $(DAEMON_OBJS) \
 		$(CORE_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpam $(SECCOMP_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpam $(SECCOMP_LIBS) $(SAN_LIBS)
 
 $(BUILD)/hvbastion: $(BUILD)/obj/bastion/hvbastion.o \
 		$(BUILD)/obj/bastion/totp_enroll.o \
 		$(BUILD)/obj/bastion/policy_cli.o \
-		$(BUILD)/obj/bastion/audit_cli.o $(CORE_OBJS) $(PAM_OBJS)
+		$(BUILD)/obj/bastion/audit_cli.o $(CORE_OBJS) $(PAM_OBJS) \
+		$(BUILD)/obj/bastion/api_token_cli.o
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) $(PAM_LIBS) -lqrencode
 
 # hvbastion audit status / emit, verify --audit (issue 6).
@@ -189,6 +205,7 @@ demo-stop:
 bench: deps all $(BUILD)/bench/policy_bench
 	HVB_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) bench/bench.py
 	$(BUILD)/bench/policy_bench
+	HVB_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) bench/api_bastion.py
 	HVB_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) bench/audit_bench.py
 
 # Policy decision time on a large generated policy (BENCHMARKS.md).
@@ -209,6 +226,9 @@ install: all
 	[ -e $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion ] || \
 	    sed -e "$(PAM_FAILLOCK_SED)" pam/hvbastion \
 	    > $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion
+	[ -e $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion-api ] || \
+	    sed -e "$(PAM_FAILLOCK_SED)" pam/hvbastion-api \
+	    > $(DESTDIR)$(SYSCONFDIR)/pam.d/hvbastion-api
 
 # Packaging (issue 8): the systemd unit, sysusers.d and tmpfiles.d entries,
 # every man page and an example configuration.  Units go where systemd

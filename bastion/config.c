@@ -496,6 +496,7 @@ resolve(struct parser *p)
 			    u->name);
 	}
 	config_policy_resolve(p);
+	config_api_resolve(p);
 }
 
 /* Opens a new named block object, refusing duplicates. */
@@ -581,6 +582,8 @@ top_block(struct parser *p, struct conf_lex *lx, struct conf_stmt *st)
 		fn = user_stmt;
 	} else if (config_policy_block(p, lx, st)) {
 		return;		/* read by config_policy.c */
+	} else if (config_api_block(p, lx, st)) {
+		return;		/* read by config_api.c */
 	} else {
 		config_perr(p, st->line, "unknown block \"%s\"", kw);
 	}
@@ -763,7 +766,7 @@ top_stmt(struct parser *p, struct conf_stmt *st)
 			conf->naccept_env++;
 		}
 	} else if (!config_policy_stmt(p, st) && !config_audit_stmt(p, st) &&
-	    !config_recording_stmt(p, st))
+	    !config_recording_stmt(p, st) && !config_api_stmt(p, st))
 		config_perr(p, st->line, "unknown keyword \"%s\"", kw);
 }
 
@@ -969,6 +972,7 @@ config_load(const char *path, config_report_fn report, void *arg)
 	p.conf->nauth_methods = 2;
 	p.conf->record_input = 1;
 	config_recording_defaults(p.conf);
+	config_api_defaults(p.conf);
 
 	if ((text = read_file(path, &len, why, sizeof(why))) == NULL)
 		config_perr(&p, 0, "%s", why);
@@ -1034,6 +1038,7 @@ config_free(struct config *conf)
 	config_policy_free(conf);
 	config_audit_free(conf);
 	config_recording_free(conf);
+	config_api_free(conf);
 	free(conf->state_dir);
 	free(conf->recordings_dir);
 	free(conf->pam_service);

@@ -171,6 +171,16 @@ struct config_exception {
 	struct config_origin	 origin;
 };
 
+/* One Proxmox node the API front forwards to (config_api.c). */
+struct config_api_node {
+	char			*name;
+	char			*address;
+	int			 port;
+	unsigned char		 fingerprint[32];	/* SHA-256 of the DER */
+	int			 has_fingerprint;
+	struct config_origin	 origin;
+};
+
 struct config {
 	char			*path;
 	struct config_listen	 listen[CONFIG_MAX_LISTEN];
@@ -211,6 +221,16 @@ struct config {
 	char			*auditor_group;	/* NULL: the default */
 	long			 record_exec_streams;	/* bytes a stream */
 	int			 compress_recordings;
+	/* The Proxmox API front (issue 7, api-proxy): config_api.c. */
+	char			*api_listen_address;	/* NULL: no listener */
+	int			 api_listen_port;
+	char			*api_certificate;	/* PEM chain */
+	char			*api_private_key;
+	char			*api_pam_service;
+	int			 api_ticket_lifetime;	/* seconds */
+	int			 api_failure_delay_ms;	/* before a 401 */
+	struct config_api_node	**api_nodes;
+	size_t			 napi_nodes;
 	/* API policy (issue 7): api-credential and api-grant blocks
 	 * (config_api_policy.c), in file order. */
 	struct config_api_credential **api_credentials;
@@ -259,6 +279,8 @@ const struct config_role	*config_find_role(const struct config *,
 const struct config_api_credential *config_find_api_credential(
 				    const struct config *, const char *name);
 const char	*config_target_kind_name(enum target_kind);
+const struct config_api_node	*config_find_api_node(const struct config *,
+				    const char *name);
 /* 1 if the "targets" line s selects t. */
 /*
  * The daemon's unprivileged user (privdrop.h), who may own key files

@@ -131,6 +131,14 @@ int	config_audit_stmt(struct parser *, struct conf_stmt *);
 /* Defaults and checks once the files are read. */
 void	config_audit_finish(struct parser *);
 void	config_audit_free(struct config *);
+/* config_api.c: the Proxmox API front (api-listen, api-node, ...). */
+int	config_api_block(struct parser *, struct conf_lex *,
+	    struct conf_stmt *);
+int	config_api_stmt(struct parser *, struct conf_stmt *);
+void	config_api_defaults(struct config *);
+void	config_api_resolve(struct parser *);
+void	config_api_free(struct config *);
+int	config_api_parse_fingerprint(const char *, unsigned char fp[32]);
 
 /*
  * Privilege separation (issue 8): may a secret file (key-file, secret-file)

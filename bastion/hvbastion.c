@@ -15,6 +15,7 @@
 #include "audit_admin.h"
 #include "audit_cli.h"
 #include "config.h"
+#include "api_token_cli.h"
 #include "log.h"
 #include "policy_cli.h"
 #include "totp_enroll.h"
@@ -40,7 +41,10 @@ usage(void)
 	    "       hvbastion [-f file] audit status [--json]\n"
 	    "       hvbastion [-f file] audit test [--sessions N]\n"
 	    "       hvbastion [-f file] totp enroll [--json] [--dir DIR]"
-	    " PERSON\n");
+	    " PERSON\n"
+	    "       hvbastion [-f file] api-token create|revoke PERSON"
+	    " TOKENID\n"
+	    "       hvbastion [-f file] api-token list PERSON\n");
 	exit(2);
 }
 
@@ -139,6 +143,9 @@ main(int argc, char *argv[])
 		rc = audit_configure(conf, "hvbastion") < 0 ? 1 :
 		    totp_enroll_main(conf, argc - i - 2, argv + i + 2, stdout);
 	}
+	else if (strcmp(argv[i], "api-token") == 0)
+		rc = api_token_cli_main(conf, argc - i - 1, argv + i + 1,
+		    stdout);
 	else {
 		config_free(conf);
 		usage();

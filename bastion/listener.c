@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "api_server.h"
 #include "audit.h"
 #include "audit_ship.h"
 #include "keyholder.h"
@@ -26,7 +27,7 @@
 #include "log.h"
 #include "session.h"
 
-static int listen_fds[CONFIG_MAX_LISTEN];
+static int listen_fds[CONFIG_MAX_LISTEN + 1];
 static int nlisten_fds;
 /* The key holder (keyholder.h): its control socket and pid. */
 static int kh_ctl = -1;
@@ -48,6 +49,8 @@ listener_set_keyholder(int ctl, pid_t pid)
 	kh_ctl = ctl;
 	kh_pid = pid;
 }
+/* The api-listen socket (issue 7), also in listen_fds; -1: none. */
+static int api_fd = -1;
 
 /*
  * Children, and for the ones still before authentication the read end of
@@ -76,42 +79,61 @@ on_signal(int sig)
 		got_term = 1;
 }
 
+static int
+bind_one(const char *address, int port)
+{
+	struct addrinfo hints, *ai = NULL;
+	char ports[16];
+	int fd, one = 1, rc;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
+	snprintf(ports, sizeof(ports), "%d", port);
+	rc = getaddrinfo(address, ports, &hints, &ai);
+	if (rc != 0) {
+		log_error("listen %s port %s: %s", address, ports,
+		    gai_strerror(rc));
+		return -1;
+	}
+	fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+	    sizeof(one)) < 0 || bind(fd, ai->ai_addr,
+	    ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
+		log_error("listen %s port %s: %s", address, ports,
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		freeaddrinfo(ai);
+		return -1;
+	}
+	freeaddrinfo(ai);
+	return fd;
+}
+
 int
 listener_open(const struct config *conf)
 {
 	size_t i;
+	int fd;
 
 	for (i = 0; i < conf->nlisten; i++) {
-		struct addrinfo hints, *ai = NULL;
-		char port[16];
-		int fd, one = 1, rc;
-
-		memset(&hints, 0, sizeof(hints));
-		hints.ai_family = AF_UNSPEC;
-		hints.ai_socktype = SOCK_STREAM;
-		hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV | AI_PASSIVE;
-		snprintf(port, sizeof(port), "%d", conf->listen[i].port);
-		rc = getaddrinfo(conf->listen[i].address, port, &hints, &ai);
-		if (rc != 0) {
-			log_error("listen %s port %s: %s",
-			    conf->listen[i].address, port, gai_strerror(rc));
+		if ((fd = bind_one(conf->listen[i].address,
+		    conf->listen[i].port)) < 0)
 			return -1;
-		}
-		fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
-		    sizeof(one)) < 0 || bind(fd, ai->ai_addr,
-		    ai->ai_addrlen) < 0 || listen(fd, 128) < 0) {
-			log_error("listen %s port %s: %s",
-			    conf->listen[i].address, port, strerror(errno));
-			if (fd >= 0)
-				close(fd);
-			freeaddrinfo(ai);
-			return -1;
-		}
-		freeaddrinfo(ai);
-		log_info("listening on %s port %s", conf->listen[i].address,
-		    port);
+		log_info("listening on %s port %d", conf->listen[i].address,
+		    conf->listen[i].port);
 		listen_fds[nlisten_fds++] = fd;
+	}
+	if (conf->api_listen_address != NULL) {
+		if (api_server_prepare(conf) < 0 ||
+		    (fd = bind_one(conf->api_listen_address,
+		    conf->api_listen_port)) < 0)
+			return -1;
+		log_info("Proxmox API listening on %s port %d (HTTPS)",
+		    conf->api_listen_address, conf->api_listen_port);
+		api_fd = listen_fds[nlisten_fds++] = fd;
 	}
 	return 0;
 }
@@ -133,7 +155,7 @@ peer_name(const struct sockaddr_storage *ss, char *addr, size_t len,
 
 static void
 serve_child(const struct config *conf, ssh_key hostkey, int fd,
-    const char *addr, int port, int startup_fd, int kh_fd)
+    const char *addr, int port, int startup_fd, int kh_fd, int api)
 {
 	int i;
 
@@ -150,6 +172,8 @@ serve_child(const struct config *conf, ssh_key hostkey, int fd,
 	if (kh_ctl >= 0)
 		close(kh_ctl);
 	kh_client_init(kh_fd);
+	if (api)
+		api_server_serve(conf, fd, addr, port, startup_fd);
 	session_serve(conf, hostkey, fd, addr, port, startup_fd);
 	_exit(0);
 }
@@ -297,7 +321,8 @@ accept_one(int lfd, const struct config *conf, ssh_key hostkey)
 	if (pid == 0) {
 		close(pipefd[0]);
 		close(kh_end);
-		serve_child(conf, hostkey, fd, addr, port, pipefd[1], kh_fd);
+		serve_child(conf, hostkey, fd, addr, port, pipefd[1], kh_fd,
+		    lfd == api_fd);
 	}
 	close(pipefd[1]);
 	close(fd);

@@ -112,10 +112,120 @@ DEMO_TARGETS = {
 
 
 def make_bed():
-    return testbed.TestBed(RUN, bastion=BASTION, targets=DEMO_TARGETS,
-                           target_addresses=TARGET_ADDRESSES, target_port=22,
-                           mfa=True, config_extra=EXTRA_SERVICES[0]
-                           .config_lines())
+    bed = testbed.TestBed(RUN, bastion=BASTION, targets=DEMO_TARGETS,
+                          target_addresses=TARGET_ADDRESSES, target_port=22,
+                          mfa=True, config_extra=EXTRA_SERVICES[0]
+                          .config_lines())
+    add_api(bed)
+    return bed
+
+
+# --------------------------------------------------------------------------
+# The Proxmox API (issue 7): the simulator as two nodes behind the
+# bastion's HTTPS front.  alice (hv-admins) holds the API token of the
+# hypervisor side, bob (guest-admins) the guest side's, limited to the
+# pool "web"; carol has no API role.
+
+API_LISTEN = ("127.0.0.1", 8006)
+API_NODES = [("pve1", "127.0.0.31", 8006), ("pve2", "127.0.0.32", 8006)]
+API_GUESTS = [
+    {"vmid": 101, "type": "qemu", "node": "pve1", "name": "vm101",
+     "status": "running"},
+    {"vmid": 102, "type": "qemu", "node": "pve1", "name": "build",
+     "status": "stopped"},
+    {"vmid": 201, "type": "lxc", "node": "pve2", "name": "dns",
+     "status": "running"},
+]
+
+
+class ApiSimService:
+    """The simulator as a demo service (start, stop, env), stoppable from
+    another run of this script through its pid file."""
+
+    def __init__(self, sim, bed, passwords):
+        self.sim, self.bed, self.passwords = sim, bed, passwords
+
+    def start(self):
+        self.sim.start()
+
+    def stop(self):
+        self.sim.stop()
+        try:
+            pid = int(self.sim.pid_file.read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            self.sim.pid_file.unlink(missing_ok=True)
+            return
+        if testbed.pid_alive(pid) and "pvesim.py" in testbed._cmdline(pid):
+            testbed.kill_tree(pid)
+        self.sim.pid_file.unlink(missing_ok=True)
+
+    def env(self):
+        env = {"HVB_API_URL": "https://%s:%d" % API_LISTEN,
+               "HVB_API_CA": str(self.bed.api_cert)}
+        for person, pw in self.passwords.items():
+            env["HVB_%s_PASSWORD" % person.upper()] = pw
+            env["HVB_%s_API_USER" % person.upper()] = "%s@pve" % person
+        return env
+
+
+def api_secrets(path):
+    """Passwords and token secrets, made once and kept across restarts."""
+    import json
+    import secrets
+    import uuid
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        pass
+    s = {"passwords": {p: secrets.token_urlsafe(12)
+                       for p in ("alice", "bob", "carol")},
+         "tokens": {"hv": str(uuid.uuid4()), "guest": str(uuid.uuid4())}}
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(s))
+    os.chmod(path, 0o600)
+    return s
+
+
+def add_api(bed):
+    """Configures the API front on bed (before bed.setup()) and adds the
+    simulator to EXTRA_SERVICES."""
+    from pvesim import PveSim
+    sec = api_secrets(RUN / "api-secrets.json")
+    sim = PveSim(RUN / "sim", nodes=API_NODES,
+                 users={"root@pam": {"password": sec["tokens"]["hv"]}},
+                 tokens={"root@pam!hvb-hv": {"secret": sec["tokens"]["hv"]},
+                         "root@pam!hvb-guest":
+                             {"secret": sec["tokens"]["guest"]}},
+                 acl=[{"path": "/", "ugid": "root@pam!hvb-hv",
+                       "roleid": "Administrator", "propagate": 1},
+                      {"path": "/pool/web", "ugid": "root@pam!hvb-guest",
+                       "roleid": "PVEVMAdmin", "propagate": 1},
+                      {"path": "/pool/web", "ugid": "root@pam!hvb-guest",
+                       "roleid": "PVEPoolUser", "propagate": 1}],
+                 pools={"web": [101]}, guests=API_GUESTS,
+                 storage=[{"storage": "local", "node": "pve1",
+                           "type": "dir"}],
+                 auth_fail_delay=3)
+    sim.setup()     # the node certificates: their pins go in the config
+    bed.enable_api(
+        API_LISTEN[0], API_LISTEN[1],
+        [(n, a, p, sim.fingerprint(n)) for n, a, p in API_NODES],
+        credentials={"pve-hv": ("root@pam!hvb-hv", sec["tokens"]["hv"]),
+                     "pve-guest": ("root@pam!hvb-guest",
+                                   sec["tokens"]["guest"])},
+        role_credentials={"hv-admins": "pve-hv",
+                          "guest-admins": "pve-guest"},
+        grants={"hv-admins": ['paths "/nodes/*" "/storage/*" "/vms/*"'
+                              ' "/cluster"',
+                              'roles "PVEVMAdmin" "PVEAuditor"',
+                              'privileges "Sys.Console"'],
+                "guest-admins": ['paths "/pool/web"',
+                                 'roles "PVEVMAdmin"']},
+        passwords=sec["passwords"], failure_delay_ms=3000)
+    svc = ApiSimService(sim, bed, sec["passwords"])
+    EXTRA_SERVICES[:] = [s for s in EXTRA_SERVICES
+                         if not isinstance(s, ApiSimService)] + [svc]
+    return svc
 
 
 def rel(p):
@@ -207,6 +317,13 @@ Why (the policy: roles and grants in {conf}):
   {cli} -f {conf} policy explain bob pve1
 Recordings: {rec}
   asciinema play {rec}/<session>-c<N>.cast
+
+The Proxmox API through the bastion (a simulator behind it, 2 nodes):
+  . {env}; curl --cacert $HVB_API_CA $HVB_API_URL/api2/json/access/ticket \\
+      --data-urlencode username=$HVB_ALICE_API_USER \\
+      --data-urlencode password=$HVB_ALICE_PASSWORD
+  then the TOTP step: the same with tfa-challenge=<ticket of the answer>
+  and password=totp:<code>; the final ticket goes in a PVEAuthCookie cookie.
 Audit trail: the log store (rsyslog over TLS) writes to $HVB_LOGSTORE_FILE
   {cli} -f {conf} audit status
 Stop: demo/demo.py stop""".format(p=p, ak=ak, bk=bk, ck=ck, kh=kh, env=rel(env),

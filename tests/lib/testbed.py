@@ -800,6 +800,7 @@ class TestBed:
             self.bastion.nss_passwd = self.root / "passwd"
             self.bastion.nss_group = self.root / "group"
         self.extra_bastions = []
+        self.api = None             # enable_api(): the Proxmox API front
 
     # -- building
 
@@ -819,6 +820,8 @@ class TestBed:
             for c in t.credentials:
                 give_to_run_user(c.key)
         self.write_bastion_config()
+        if self.api:
+            self.setup_api()    # before anything reads the configuration
         if self.mfa:
             self.setup_mfa()
         return self
@@ -891,6 +894,111 @@ class TestBed:
         cp = run([str(self.bin_dir / "hvbastion"), "-f", str(self.conf),
                   "totp", "enroll", "--json", person], timeout=30)
         return json.loads(cp.stdout)["secret"]
+
+    # -- the Proxmox API front (issue 7)
+
+    def enable_api(self, address, port, nodes, credentials, role_credentials,
+                   grants, passwords, failure_delay_ms=0,
+                   ticket_lifetime=7200):
+        """Adds the API front to the configuration (call before setup()).
+
+        nodes: [(name, address, port, fingerprint)];
+        credentials: {name: (token id, secret)};
+        role_credentials: {role: credential name};
+        grants: {role: [lines of its api-grant block]} (a list of blocks
+        when a role has several: [[lines], [lines]]);
+        passwords: {person: password} for the password step (pam_pwdfile
+        with a crypt(3) file, the demo's password source)."""
+        self.api = {"address": address, "port": port, "nodes": list(nodes),
+                    "credentials": dict(credentials),
+                    "role_credentials": dict(role_credentials),
+                    "grants": dict(grants), "passwords": dict(passwords),
+                    "failure_delay_ms": failure_delay_ms,
+                    "ticket_lifetime": ticket_lifetime}
+        self.api_dir = self.root / "api"
+
+    @property
+    def api_url(self):
+        return "https://%s:%d" % (self.api["address"], self.api["port"])
+
+    @property
+    def api_cert(self):
+        return self.api_dir / "api.crt"
+
+    def api_config_lines(self):
+        a, d = self.api, self.api_dir
+        L = ["", "# the Proxmox API front",
+             "api-listen %s port %d" % (q(a["address"]), a["port"]),
+             "api-certificate %s" % q(d / "api.crt"),
+             "api-private-key %s" % q(d / "api.key"),
+             "api-pam-service hvbastion-api",
+             "api-ticket-lifetime %d" % a["ticket_lifetime"],
+             "api-failure-delay %d" % a["failure_delay_ms"]]
+        for name, addr, port, fp in a["nodes"]:
+            L += ["api-node %s {" % q(name), "\taddress %s" % q(addr),
+                  "\tport %d" % port, "\tfingerprint %s" % q(fp), "}"]
+        for name, (token, _secret) in a["credentials"].items():
+            L += ["api-credential %s {" % q(name), "\ttoken %s" % q(token),
+                  "\tsecret-file %s" % q(d / ("%s.token" % name)), "}"]
+        for role, blocks in a["grants"].items():
+            if blocks and isinstance(blocks[0], str):
+                blocks = [blocks]
+            for lines in blocks:
+                L.append("api-grant %s {" % q(role))
+                L += ["\t" + x for x in lines]
+                L.append("}")
+        return L
+
+    def setup_api(self):
+        """Certificate, token secrets, password file and PAM service."""
+        a, d = self.api, self.api_dir
+        d.mkdir(exist_ok=True)
+        os.chmod(d, 0o755)
+        if not (d / "api.crt").exists():
+            run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                 "ec_paramgen_curve:prime256v1", "-nodes", "-days", "30",
+                 "-subj", "/CN=hvbastion-api", "-addext",
+                 "subjectAltName=IP:%s" % a["address"],
+                 "-keyout", str(d / "api.key"), "-out", str(d / "api.crt")],
+                timeout=60)
+        os.chmod(d / "api.key", 0o600)
+        give_to_run_user(d / "api.key")
+        for name, (_token, secret) in a["credentials"].items():
+            f = d / ("%s.token" % name)
+            f.write_text(secret + "\n")
+            os.chmod(f, 0o600)
+            # read by the API child, which runs as the daemon's user
+            give_to_run_user(f)
+        lines = []
+        for person, pw in a["passwords"].items():
+            h = run(["openssl", "passwd", "-6", "-stdin"], input=pw,
+                    text=True, stdout=subprocess.PIPE,
+                    timeout=30).stdout.strip()
+            lines.append("%s:%s" % (person, h))
+        (d / "passwd").write_text("\n".join(lines) + "\n")
+        os.chmod(d / "passwd", 0o600)
+        give_to_run_user(d / "passwd")
+        self.pam_dir.mkdir(exist_ok=True)
+        os.chmod(self.pam_dir, 0o755)
+        (self.pam_dir / "hvbastion-api").write_text(self.api_pam_text())
+
+    def api_pam_text(self):
+        """The shipped pam/hvbastion-api with pam_pwdfile (the demo's
+        password source) instead of pam_unix, and this bed's dirs."""
+        text = (REPO / "pam" / "hvbastion-api").read_text()
+        out = []
+        for line in text.splitlines():
+            if not line.startswith("#"):
+                if "pam_faillock.so" in line:
+                    line = line.replace(
+                        "pam_faillock.so", "%s/pam_faillock.so" %
+                        PAM_MODULE_DIR) + " dir=%s" % self.faillock_dir
+                if "pam_unix.so" in line:
+                    line = line.replace(
+                        "pam_unix.so", "%s/pam_pwdfile.so pwdfile=%s" % (
+                            PAM_MODULE_DIR, self.api_dir / "passwd"))
+            out.append(line)
+        return "\n".join(out) + "\n"
 
     def credential(self, name):
         for t in self.targets.values():
@@ -996,6 +1104,9 @@ class TestBed:
         for name, r in roles.items():
             L.append("role %s {" % q(name))
             L.append("\tside %s" % r["side"])
+            if self.api and name in self.api["role_credentials"]:
+                L.append("\tapi-credential %s" %
+                         q(self.api["role_credentials"][name]))
             L.append("}")
             for g in r["grants"]:
                 L.append("grant %s {" % q(name))
@@ -1024,6 +1135,8 @@ class TestBed:
             L.append("}")
         if self.policy_extra:
             L.append(self.policy_extra)
+        if self.api:
+            L.extend(self.api_config_lines())
         return L
 
     def write_bastion_config(self, path=None, **kw):

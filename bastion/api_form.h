@@ -1,0 +1,23 @@
+/*
+ * api_form.h - one field of a request body, form-urlencoded or JSON (the
+ * two body types pveproxy takes), for the login call.  Bounded; a field
+ * given twice is refused (which one a node would take is not the
+ * bastion's guess to make).
+ */
+#ifndef HVB_API_FORM_H
+#define HVB_API_FORM_H
+
+#include <stddef.h>
+
+/* 0, -ENOENT (absent), -EINVAL (malformed, duplicate, too long, NUL). */
+int	api_form_get(const char *body, size_t len, int json, const char *name,
+	    char *out, size_t outlen);
+/* Percent-decoding ('+' as space when plus); 0 or -EINVAL. */
+int	api_form_decode(const char *s, size_t len, int plus, char *out,
+	    size_t outlen);
+/* The first cookie NAME of a Cookie header, percent-decoded; 0, -ENOENT
+ * or -EINVAL. */
+int	api_form_cookie(const char *cookies, const char *name, char *out,
+	    size_t outlen);
+
+#endif

@@ -1,0 +1,1098 @@
+/*
+ * api_server.c - the Proxmox API front (issue 7), one child per HTTPS
+ * connection.
+ *
+ * Process model: the master (listener.c) accepts on the api-listen socket
+ * and forks, exactly as for SSH (same max-connections and max-startups
+ * accounting: the startup pipe is closed once a request authenticates);
+ * it loaded the TLS context and the ticket key before forking and reads
+ * no network data.  The child does the TLS handshake, then reads HTTP/1.1
+ * requests one by one (api_http.c, pveproxy's limits) and for each:
+ *
+ *   normalise the target (api_path.c) -> authenticate (ticket cookie or
+ *   header, CSRF token on every method but GET, or a personal API token)
+ *   -> api_acl_map() -> policy_decide_api() (the guest's pool learnt from
+ *   cluster/resources when a pool grant could decide) -> audit_emit()
+ *   -> rebuild the request from scratch for the node (api_upstream.c:
+ *   pinned certificate, the role's held token read from its file and
+ *   wiped) -> the answer re-framed for the client, list answers filtered
+ *   (api_filter_list()).
+ *
+ * Nothing the client sent is copied to the node but the method, the
+ * normalised path, the validated query and the body (of the two body
+ * types pveproxy accepts); no client header is forwarded (X-Forwarded-*,
+ * Host, Cookie, Authorization...).  Every call, allowed or not, is one
+ * audit event; a denied call is never forwarded.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <openssl/err.h>
+#include <openssl/ssl.h>
+
+#include "../policy/api_acl.h"
+#include "../policy/api_filter.h"
+#include "../policy/policy.h"
+#include "../recorder/seal.h"
+#include "api_console.h"
+#include "api_form.h"
+#include "api_http.h"
+#include "api_login.h"
+#include "api_path.h"
+#include "api_server.h"
+#include "api_ticket.h"
+#include "api_tls.h"
+#include "api_token.h"
+#include "api_upstream.h"
+#include "audit.h"
+#include "log.h"
+#include "names.h"
+
+#define JSON_CT		"application/json;charset=UTF-8"
+#define IDLE_TIMEOUT	30	/* seconds between keep-alive requests */
+#define READ_CHUNK	16384
+#define SECRET_MAX	256
+#define POOL_CACHE	256
+#define POOL_TTL	10	/* seconds a learnt guest pool is trusted */
+
+static SSL_CTX *server_ctx;
+
+struct pool_entry {
+	long	vmid;
+	char	pool[64];
+};
+
+struct conn {
+	const struct config	*conf;
+	SSL			*ssl;
+	const char		*addr;
+	int			 port;
+	int			 startup_fd;
+	/* The request being answered. */
+	struct api_http_request	*req;
+	char			 path[API_PATH_MAX];
+	char			 query[API_QUERY_MAX];
+	char			 action[API_PATH_MAX + 16];
+	int			 keep_alive;
+	/* The person, once authenticated. */
+	char			 person[NAMES_MAX + 1];
+	char			 userid[API_USERID_MAX];
+	int			 by_token;
+	/* Guests' pools learnt from cluster/resources. */
+	struct pool_entry	 pools[POOL_CACHE];
+	size_t			 npools;
+	time_t			 pools_at;
+};
+
+int
+api_server_prepare(const struct config *conf)
+{
+	unsigned char key[SEAL_KEY_LEN];
+	char err[512];
+
+	if (conf->api_listen_address == NULL)
+		return 0;
+	if ((server_ctx = api_tls_server_ctx(conf, err, sizeof(err))) ==
+	    NULL) {
+		log_error("%s", err);
+		return -1;
+	}
+	if (seal_key_load(conf->state_dir, 1, key, err, sizeof(err)) < 0 ||
+	    api_ticket_set_key(key, sizeof(key)) < 0) {
+		explicit_bzero(key, sizeof(key));
+		log_error("API ticket key: %s", err);
+		return -1;
+	}
+	explicit_bzero(key, sizeof(key));
+	return 0;
+}
+
+/* --- responses --------------------------------------------------------- */
+
+/* Only printable ASCII goes into a status line. */
+static void
+clean_reason(char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
+			*s = '?';
+}
+
+static int
+send_response(struct conn *c, int status, const char *reason,
+    const char *ctype, const char *body, size_t len)
+{
+	char head[16384], date[64], rs[160];
+	time_t now = time(NULL);
+	struct tm tm;
+	int n;
+
+	/* pveproxy closes after any error. */
+	if (status >= 400)
+		c->keep_alive = 0;
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S GMT", &tm);
+	snprintf(rs, sizeof(rs), "%s", reason);
+	clean_reason(rs);
+	n = snprintf(head, sizeof(head), "HTTP/1.1 %d %s\r\n"
+	    "Cache-Control: max-age=0\r\n"
+	    "Connection: %s\r\n"
+	    "Date: %s\r\n"
+	    "Pragma: no-cache\r\n"
+	    "Server: pve-api-daemon/3.0\r\n"
+	    "Content-Length: %zu\r\n"
+	    "%s%s%s"
+	    "Expires: %s\r\n"
+	    "\r\n", status, rs, c->keep_alive ? "Keep-Alive" : "close", date,
+	    len, ctype ? "Content-Type: " : "", ctype ? ctype : "",
+	    ctype ? "\r\n" : "", date);
+	if (n < 0 || (size_t)n >= sizeof(head))
+		return -1;
+	/* One write for a small answer: one TLS record, one segment. */
+	if (len > 0 && len <= sizeof(head) - (size_t)n) {
+		int rc;
+
+		memcpy(head + n, body, len);
+		rc = api_tls_write_all(c->ssl, head, (size_t)n + len);
+		/* It may have held a ticket. */
+		explicit_bzero(head + n, len);
+		return rc;
+	}
+	if (api_tls_write_all(c->ssl, head, (size_t)n) < 0 ||
+	    (len > 0 && api_tls_write_all(c->ssl, body, len) < 0))
+		return -1;
+	return 0;
+}
+
+/*
+ * Errors have pveproxy's three shapes (tests/pvesim/BEHAVIOUR.md):
+ * an API handler's error is {"data":null,"message":...} in JSON, a
+ * framing error has its message as body and no type, and an
+ * authentication failure has no body and comes after a delay.
+ */
+static int
+send_error(struct conn *c, int status, const char *msg)
+{
+	char m[512];
+	json_t *root;
+	char *text;
+	int rc;
+
+	snprintf(m, sizeof(m), "%s\n", msg);
+	root = json_pack("{s:n,s:s}", "data", "message", m);
+	text = root ? json_dumps(root, JSON_COMPACT) : NULL;
+
+	json_decref(root);
+	if (text == NULL)
+		return send_response(c, status, msg, NULL, "", 0);
+	rc = send_response(c, status, msg, JSON_CT, text, strlen(text));
+	free(text);
+	return rc;
+}
+
+static int
+send_plain_error(struct conn *c, int status, const char *msg)
+{
+	return send_response(c, status, msg, NULL, msg, strlen(msg));
+}
+
+static void
+failure_delay(const struct conn *c)
+{
+	int ms = c->conf->api_failure_delay_ms;
+	struct timespec ts = { ms / 1000, (long)(ms % 1000) * 1000000L };
+
+	while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+		;
+}
+
+/* A failed authentication: delayed, as pveproxy does (3 s there). */
+static int
+send_unauthorized(struct conn *c, const char *reason)
+{
+	failure_delay(c);
+	return send_response(c, 401, reason, NULL, "", 0);
+}
+
+static int
+send_json(struct conn *c, json_t *data)
+{
+	json_t *root = json_pack("{s:o}", "data", data);
+	char *text;
+	int rc;
+
+	if (root == NULL)
+		return send_error(c, 500, "internal error");
+	text = json_dumps(root, JSON_COMPACT);
+	json_decref(root);
+	if (text == NULL)
+		return send_error(c, 500, "internal error");
+	rc = send_response(c, 200, "OK", JSON_CT, text, strlen(text));
+	explicit_bzero(text, strlen(text));
+	free(text);
+	return rc;
+}
+
+/* --- audit --------------------------------------------------------------- */
+
+static void
+audit_call(struct conn *c, enum audit_kind kind, const char *role,
+    const char *node, const char *outcome, const char *rule,
+    const char *detail)
+{
+	struct audit_event ev;
+
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = kind;
+	ev.person = c->person[0] ? c->person : NULL;
+	ev.role = role;
+	ev.source_addr = c->addr;
+	ev.source_port = c->port;
+	ev.target = node;
+	ev.action = c->action;
+	ev.outcome = outcome;
+	ev.rule = rule;
+	ev.detail = detail;
+	if (audit_emit(&ev) < 0)
+		c->keep_alive = 0;
+}
+
+/* --- authentication ------------------------------------------------------ */
+
+static void
+startup_done(struct conn *c)
+{
+	/* The master counts this connection as authenticated now. */
+	if (c->startup_fd >= 0) {
+		close(c->startup_fd);
+		c->startup_fd = -1;
+	}
+}
+
+/*
+ * Sets c->person / c->userid from the request's ticket or API token.
+ * Returns 0, or sends the 401 and returns 1 (or -1 on a write error).
+ */
+static int
+authenticate(struct conn *c)
+{
+	const struct api_http_request *q = c->req;
+	const char *cookie = api_http_header(q, "Cookie", NULL);
+	const char *auth;
+	char ticket[API_TICKET_MAX + 64], realm[40], why[200];
+	int nauth, rc;
+	time_t now = time(NULL);
+
+	c->person[0] = c->userid[0] = '\0';
+	c->by_token = 0;
+	auth = api_http_header(q, "Authorization", &nauth);
+	if (nauth > 1)
+		return send_unauthorized(c, "Authentication failed!")
+		    < 0 ? -1 : 1;
+	rc = -ENOENT;
+	if (cookie != NULL)
+		rc = api_form_cookie(cookie, "PVEAuthCookie", ticket,
+		    sizeof(ticket));
+	if (rc == -ENOENT && auth != NULL &&
+	    strncmp(auth, "PVEAuthCookie=", 14) == 0)
+		rc = api_form_decode(auth + 14, strlen(auth + 14), 0, ticket,
+		    sizeof(ticket));
+	if (rc == 0) {
+		rc = api_ticket_check(ticket, 0, now,
+		    c->conf->api_ticket_lifetime, c->userid,
+		    sizeof(c->userid));
+		explicit_bzero(ticket, sizeof(ticket));
+		if (rc < 0 || api_userid_split(c->userid, c->person,
+		    sizeof(c->person), realm, sizeof(realm)) < 0 ||
+		    config_find_user(c->conf, c->person) == NULL) {
+			c->person[0] = '\0';
+			audit_call(c, AUDIT_AUTH_FAILURE, NULL, NULL,
+			    "failure", NULL, rc == -ETIMEDOUT ?
+			    "expired ticket" : "invalid ticket");
+			return send_unauthorized(c, "Authentication failed!") <
+			    0 ? -1 : 1;
+		}
+		startup_done(c);
+		return 0;
+	}
+	if (rc != -ENOENT) {
+		audit_call(c, AUDIT_AUTH_FAILURE, NULL, NULL, "failure", NULL,
+		    "malformed ticket");
+		return send_unauthorized(c, "Authentication failed!") < 0 ?
+		    -1 : 1;
+	}
+	if (auth != NULL && (strncmp(auth, "PVEAPIToken=", 12) == 0 ||
+	    strncmp(auth, "PVEAPIToken ", 12) == 0)) {
+		rc = api_token_check(c->conf->state_dir, auth + 12,
+		    c->userid, sizeof(c->userid), why, sizeof(why));
+		if (rc < 0 || api_userid_split(c->userid, c->person,
+		    sizeof(c->person), realm, sizeof(realm)) < 0 ||
+		    config_find_user(c->conf, c->person) == NULL) {
+			c->person[0] = '\0';
+			audit_call(c, AUDIT_AUTH_FAILURE, NULL, NULL,
+			    "failure", NULL, why[0] ? why :
+			    "invalid API token");
+			return send_unauthorized(c, "Authentication failed!") <
+			    0 ? -1 : 1;
+		}
+		c->by_token = 1;
+		startup_done(c);
+		return 0;
+	}
+	if (auth != NULL) {
+		/* Not a credential the bastion issued: never passed on. */
+		audit_call(c, AUDIT_AUTH_FAILURE, NULL, NULL, "failure", NULL,
+		    "foreign Authorization header");
+		return send_unauthorized(c, "Authentication failed!") <
+		    0 ? -1 : 1;
+	}
+	return send_unauthorized(c, "No ticket") < 0 ? -1 : 1;
+}
+
+/* --- login --------------------------------------------------------------- */
+
+static json_t *
+caps(void)
+{
+	return json_pack("{s:{},s:{},s:{},s:{},s:{},s:{}}", "vms", "storage",
+	    "access", "nodes", "dc", "sdn");
+}
+
+static int
+login_ok(struct conn *c, const char *userid, int partial)
+{
+	char ticket[API_TICKET_MAX], csrf[128];
+	json_t *data;
+	time_t now = time(NULL);
+	int rc;
+
+	if (api_ticket_make(userid, partial, now, ticket, sizeof(ticket)) < 0 ||
+	    api_csrf_make(userid, now, csrf, sizeof(csrf)) < 0)
+		return send_error(c, 500, "internal error");
+	if (partial)
+		data = json_pack("{s:s,s:s,s:s,s:i}", "username", userid,
+		    "ticket", ticket, "CSRFPreventionToken", csrf, "NeedTFA",
+		    1);
+	else
+		data = json_pack("{s:s,s:s,s:s,s:o}", "username", userid,
+		    "ticket", ticket, "CSRFPreventionToken", csrf, "cap",
+		    caps());
+	explicit_bzero(ticket, sizeof(ticket));
+	rc = data != NULL ? send_json(c, data) :
+	    send_error(c, 500, "internal error");
+	return rc;
+}
+
+static int
+login_failed(struct conn *c, const char *person, const char *why)
+{
+	snprintf(c->person, sizeof(c->person), "%s", person);
+	audit_call(c, AUDIT_AUTH_FAILURE, NULL, NULL, "failure", NULL, why);
+	c->person[0] = '\0';
+	failure_delay(c);
+	return send_error(c, 401, "authentication failure");
+}
+
+static int
+is_json_body(const struct api_http_request *q)
+{
+	const char *ct = api_http_header(q, "Content-Type", NULL);
+
+	return ct != NULL && strncasecmp(ct, "application/json", 16) == 0;
+}
+
+static int
+handle_login(struct conn *c)
+{
+	const struct api_http_request *q = c->req;
+	char user[API_USERID_MAX], realm[40], name[NAMES_MAX + 1];
+	char userid[API_USERID_MAX + 48], secret[1024], challenge[512];
+	char tuser[API_USERID_MAX], why[300];
+	const char *person;
+	int json = is_json_body(q), rc, known;
+	time_t now = time(NULL);
+
+	why[0] = '\0';
+	if (api_form_get(q->body, q->body_len, json, "username", user,
+	    sizeof(user)) < 0 || api_form_get(q->body, q->body_len, json,
+	    "password", secret, sizeof(secret)) < 0) {
+		explicit_bzero(secret, sizeof(secret));
+		return login_failed(c, "", "no username or password");
+	}
+	if (strchr(user, '@') == NULL) {
+		if (api_form_get(q->body, q->body_len, json, "realm", realm,
+		    sizeof(realm)) < 0)
+			snprintf(realm, sizeof(realm), "pam");
+		snprintf(userid, sizeof(userid), "%s@%s", user, realm);
+	} else
+		snprintf(userid, sizeof(userid), "%s", user);
+	if (api_userid_split(userid, name, sizeof(name), realm,
+	    sizeof(realm)) < 0) {
+		explicit_bzero(secret, sizeof(secret));
+		return login_failed(c, "", "invalid user name");
+	}
+	known = config_find_user(c->conf, name) != NULL;
+	/* An unknown name runs PAM too, under the reserved name, so that
+	 * the answer (and its time) does not say who exists. */
+	person = known ? name : CONFIG_RESERVED_PERSON;
+	rc = api_form_get(q->body, q->body_len, json, "tfa-challenge",
+	    challenge, sizeof(challenge));
+	if (rc == 0) {
+		/* Second step: the partial ticket and "totp:CODE". */
+		rc = api_ticket_check(challenge, 1, now, 0, tuser,
+		    sizeof(tuser));
+		if (rc < 0 || strcmp(tuser, userid) != 0 || !known ||
+		    strncmp(secret, "totp:", 5) != 0) {
+			explicit_bzero(secret, sizeof(secret));
+			return login_failed(c, name, "invalid TFA challenge"
+			    " or second factor");
+		}
+		rc = api_login_totp(c->conf, person, secret + 5, c->addr,
+		    why, sizeof(why));
+		explicit_bzero(secret, sizeof(secret));
+		if (rc < 0)
+			return login_failed(c, name, why);
+		snprintf(c->person, sizeof(c->person), "%s", name);
+		audit_call(c, AUDIT_AUTH_SUCCESS, NULL, NULL, "success", NULL,
+		    "password and TOTP");
+		startup_done(c);
+		return login_ok(c, userid, 0);
+	}
+	if (strncmp(secret, "PVE:", 4) == 0) {
+		/* Renewal: the current (full) ticket as the password. */
+		rc = api_ticket_check(secret, 0, now,
+		    c->conf->api_ticket_lifetime, tuser, sizeof(tuser));
+		explicit_bzero(secret, sizeof(secret));
+		if (rc < 0 || strcmp(tuser, userid) != 0 || !known)
+			return login_failed(c, name, "invalid ticket for"
+			    " renewal");
+		snprintf(c->person, sizeof(c->person), "%s", name);
+		audit_call(c, AUDIT_AUTH_SUCCESS, NULL, NULL, "success", NULL,
+		    "ticket renewed");
+		startup_done(c);
+		return login_ok(c, userid, 0);
+	}
+	rc = api_login_password(c->conf, person, secret, c->addr, why,
+	    sizeof(why));
+	explicit_bzero(secret, sizeof(secret));
+	if (rc < 0 || !known)
+		return login_failed(c, name, rc < 0 ? why : "unknown person");
+	/* Every API login has a second factor: the bastion's TOTP. */
+	snprintf(c->person, sizeof(c->person), "%s", name);
+	audit_call(c, AUDIT_AUTH_SUCCESS, NULL, NULL, "partial",
+	    NULL, "password accepted; TOTP needed");
+	c->person[0] = '\0';
+	return login_ok(c, userid, 1);
+}
+
+/* --- the held token ------------------------------------------------------ */
+
+/* "PVEAPIToken=<id>=<secret>" from the secret file; 0 or -1. */
+static int
+held_token(const struct config_api_credential *cr, char *out, size_t outlen)
+{
+	char secret[SECRET_MAX + 2];
+	struct stat sb;
+	ssize_t n;
+	int fd, rc = -1;
+
+	fd = open(cr->secret_file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (sb.st_mode & 077) == 0 &&
+	    (n = read(fd, secret, sizeof(secret) - 1)) > 0 &&
+	    n <= SECRET_MAX) {
+		secret[n] = '\0';
+		while (n > 0 && (secret[n - 1] == '\n' ||
+		    secret[n - 1] == '\r' || secret[n - 1] == ' '))
+			secret[--n] = '\0';
+		if (n > 0 && strcspn(secret, "\r\n\t ") == (size_t)n) {
+			int w = snprintf(out, outlen, "PVEAPIToken=%s=%s",
+			    cr->token_id, secret);
+
+			rc = w > 0 && (size_t)w < outlen ? 0 : -1;
+		}
+	}
+	explicit_bzero(secret, sizeof(secret));
+	close(fd);
+	return rc;
+}
+
+/* The first of the person's roles that holds an API credential. */
+static const struct config_role *
+credential_role(const struct config *conf, const char *person)
+{
+	const struct config_user *u = config_find_user(conf, person);
+	size_t i;
+
+	if (u == NULL)
+		return NULL;
+	for (i = 0; i < u->nroles; i++)
+		if (u->roles[i]->api_credential != NULL)
+			return u->roles[i];
+	return NULL;
+}
+
+static const struct config_api_node *
+pick_node(const struct config *conf, const char *name)
+{
+	const struct config_api_node *n = NULL;
+
+	if (name != NULL && name[0] != '\0')
+		n = config_find_api_node(conf, name);
+	/* Any node answers for the cluster (pveproxy proxies). */
+	if (n == NULL && conf->napi_nodes > 0)
+		n = conf->api_nodes[0];
+	return n;
+}
+
+/* --- guest pools --------------------------------------------------------- */
+
+static void
+learn_pools(struct conn *c, const struct config_role *role)
+{
+	struct api_upstream_request rq;
+	struct api_upstream_response r;
+	const struct config_api_node *node = pick_node(c->conf, NULL);
+	char auth[SECRET_MAX + 160], err[256];
+	json_t *root, *data, *it;
+	size_t i;
+	time_t now = time(NULL);
+
+	if (c->pools_at != 0 && now - c->pools_at < POOL_TTL)
+		return;
+	c->npools = 0;
+	c->pools_at = 0;
+	if (node == NULL || role == NULL || held_token(role->api_credential,
+	    auth, sizeof(auth)) < 0)
+		return;
+	memset(&rq, 0, sizeof(rq));
+	rq.method = "GET";
+	rq.path = "/api2/json/cluster/resources";
+	rq.query = "type=vm";
+	rq.authorization = auth;
+	if (api_upstream_call(c->conf, node, &rq, &r, err, sizeof(err)) < 0) {
+		explicit_bzero(auth, sizeof(auth));
+		log_info("API: cannot learn guest pools: %s", err);
+		return;
+	}
+	explicit_bzero(auth, sizeof(auth));
+	root = r.status == 200 ? json_loadb(r.body, r.body_len, 0, NULL) :
+	    NULL;
+	data = json_object_get(root, "data");
+	json_array_foreach(data, i, it) {
+		json_t *vmid = json_object_get(it, "vmid");
+		json_t *pool = json_object_get(it, "pool");
+
+		if (c->npools >= POOL_CACHE)
+			break;
+		if (!json_is_integer(vmid) || !json_is_string(pool))
+			continue;
+		c->pools[c->npools].vmid = (long)json_integer_value(vmid);
+		snprintf(c->pools[c->npools].pool,
+		    sizeof(c->pools[c->npools].pool), "%s",
+		    json_string_value(pool));
+		c->npools++;
+	}
+	json_decref(root);
+	api_upstream_response_clear(&r);
+	c->pools_at = now;
+}
+
+/* 1 if one of the person's API grants names a pool (only then do the
+ * guests' pools matter, and are they learnt). */
+static int
+pool_grants(const struct config *conf, const char *person)
+{
+	const struct config_user *u = config_find_user(conf, person);
+	size_t i, j, k;
+
+	for (i = 0; u != NULL && i < u->nroles; i++)
+		for (j = 0; j < u->roles[i]->napi_grants; j++)
+			for (k = 0; k < u->roles[i]->api_grants[j]->npaths;
+			    k++)
+				if (strncmp(u->roles[i]->api_grants[j]->
+				    paths[k], "/pool", 5) == 0)
+					return 1;
+	return 0;
+}
+
+static const char *
+guest_pool(struct conn *c, long vmid, const struct config_role *role)
+{
+	size_t i;
+
+	learn_pools(c, role);
+	for (i = 0; i < c->npools; i++)
+		if (c->pools[i].vmid == vmid)
+			return c->pools[i].pool;
+	return NULL;
+}
+
+/* --- one API call -------------------------------------------------------- */
+
+static const char *
+body_type(const struct api_http_request *q)
+{
+	const char *ct = api_http_header(q, "Content-Type", NULL);
+
+	if (q->body_len == 0)
+		return NULL;
+	if (ct == NULL || strncasecmp(ct, "application/x-www-form-urlencoded",
+	    33) == 0)
+		return "application/x-www-form-urlencoded";
+	return "application/json";
+}
+
+/*
+ * Node lists of guests (qemu, lxc) do not say an item's pool; a grant on
+ * /pool/NAME must still see its guests there: the pools learnt from
+ * cluster/resources are added for the filter, then taken out again.
+ */
+static void
+add_pools(struct conn *c, json_t *data, long *added, size_t *nadded)
+{
+	const struct config_role *role = credential_role(c->conf, c->person);
+	json_t *it;
+	size_t i;
+
+	*nadded = 0;
+	if (!pool_grants(c->conf, c->person))
+		return;
+	json_array_foreach(data, i, it) {
+		json_t *vmid = json_object_get(it, "vmid");
+		const char *pool;
+		long v;
+
+		if (*nadded >= POOL_CACHE || !json_is_object(it) ||
+		    json_object_get(it, "pool") != NULL)
+			continue;
+		if (json_is_integer(vmid))
+			v = (long)json_integer_value(vmid);
+		else if (json_is_string(vmid))
+			v = strtol(json_string_value(vmid), NULL, 10);
+		else
+			continue;
+		if ((pool = guest_pool(c, v, role)) == NULL)
+			continue;
+		json_object_set_new(it, "pool", json_string(pool));
+		added[(*nadded)++] = v;
+	}
+}
+
+static void
+remove_pools(json_t *data, const long *added, size_t nadded)
+{
+	json_t *it;
+	size_t i, j;
+
+	json_array_foreach(data, i, it) {
+		json_t *vmid = json_object_get(it, "vmid");
+		long v = json_is_integer(vmid) ? (long)json_integer_value(vmid) :
+		    json_is_string(vmid) ? strtol(json_string_value(vmid), NULL,
+		    10) : -1;
+
+		for (j = 0; j < nadded; j++)
+			if (added[j] == v)
+				json_object_del(it, "pool");
+	}
+}
+
+/* Items and their members: the filter only ever removes either. */
+static size_t
+count_members(const json_t *data)
+{
+	const json_t *it;
+	size_t i, n = 0;
+
+	json_array_foreach(data, i, it)
+		n += 1 + json_object_size(it);
+	return n;
+}
+
+/* The answer of the node, re-framed (and filtered) for the client. */
+static int
+relay(struct conn *c, const struct api_acl *acl,
+    struct api_upstream_response *r)
+{
+	char *text = NULL;
+	const char *ct = r->content_type[0] ? r->content_type : NULL;
+	int rc, kept;
+
+	/* A type other than JSON is passed as opaque bytes. */
+	if (ct != NULL && strncasecmp(ct, "application/json", 16) != 0)
+		ct = "application/octet-stream";
+	if ((acl->flags & API_ACL_LIST_FILTER) && r->status == 200) {
+		json_t *root = json_loadb(r->body, r->body_len, 0, NULL);
+		json_t *data = json_object_get(root, "data");
+		long added[POOL_CACHE];
+		size_t nadded = 0;
+
+		size_t before = json_array_size(data);
+		size_t members = count_members(data);
+
+		if (data != NULL && json_is_array(data))
+			add_pools(c, data, added, &nadded);
+		kept = data != NULL && json_is_array(data) ?
+		    api_filter_list(c->conf, c->person, c->addr, time(NULL),
+		    acl, data) : -1;
+		if (kept >= 0)
+			remove_pools(data, added, nadded);
+		/* Nothing cut and nothing added: the node's own bytes. */
+		if (kept >= 0 && (size_t)kept == before && nadded == 0 &&
+		    json_array_size(data) == before &&
+		    count_members(data) == members) {
+			json_decref(root);
+			return send_response(c, r->status, r->reason[0] ?
+			    r->reason : "OK", JSON_CT, r->body, r->body_len);
+		}
+		if (kept >= 0)
+			text = json_dumps(root, JSON_COMPACT);
+		json_decref(root);
+		if (text == NULL)	/* fail closed: no unfiltered list */
+			return send_error(c, 502, "list answer not"
+			    " understood");
+		rc = send_response(c, r->status, r->reason, JSON_CT, text,
+		    strlen(text));
+		free(text);
+		return rc;
+	}
+	return send_response(c, r->status, r->reason[0] ? r->reason : "OK",
+	    ct, r->body ? r->body : "", r->body_len);
+	/* (the status line's reason is cleaned by send_response) */
+}
+
+static int	console(struct conn *, const struct api_acl *,
+		    const struct config_role *, const char *,
+		    const struct config_api_node *, const char *, char *);
+
+static int
+handle_call(struct conn *c)
+{
+	const struct api_http_request *q = c->req;
+	struct policy_api_request pr;
+	struct policy_decision d;
+	struct api_acl acl;
+	struct api_upstream_request rq;
+	struct api_upstream_response r;
+	const struct config_role *role;
+	const struct config_api_credential *cred;
+	const struct config_api_node *node;
+	char auth[SECRET_MAX + 160], err[256], enc[API_PATH_MAX * 3 + 16];
+	char reason[API_PATH_MAX + 128], detail[64];
+	const char *csrf;
+	int rc, allow;
+
+	if ((rc = authenticate(c)) != 0)
+		return rc < 0 ? -1 : 0;
+	if (strcmp(q->method, "GET") != 0 && !c->by_token) {
+		csrf = api_http_header(q, "CSRFPreventionToken", NULL);
+		if (csrf == NULL || api_csrf_check(csrf, c->userid,
+		    time(NULL), c->conf->api_ticket_lifetime) < 0) {
+			audit_call(c, AUDIT_POLICY_DENIAL, NULL, NULL,
+			    "denied", NULL, "invalid CSRF token");
+			return send_unauthorized(c, "Permission denied -"
+			    " invalid csrf token");
+		}
+	}
+	memset(&d, 0, sizeof(d));
+	rc = api_acl_map(q->method, c->path, &acl);
+	if (rc < 0) {
+		audit_call(c, AUDIT_POLICY_DENIAL, NULL, NULL, "denied", NULL,
+		    rc == -ENOENT ? "path not known to the bastion" :
+		    "malformed path");
+		audit_call(c, AUDIT_API_CALL, NULL, NULL, "denied", NULL,
+		    "unknown path");
+		snprintf(reason, sizeof(reason), "Permission check failed"
+		    " (%s %s not known to the bastion)", q->method, c->path);
+		return send_error(c, 403, reason);
+	}
+	/* Pathless calls (version, lists) are decided there too: any
+	 * person with an API role, within their validity and sources. */
+	memset(&pr, 0, sizeof(pr));
+	pr.person = c->person;
+	pr.acl_path = acl.path;
+	pr.privilege = acl.privilege;
+	pr.source = c->addr;
+	pr.when = time(NULL);
+	allow = policy_decide_api(c->conf, &pr, &d);
+	/* A grant on /pool/NAME may reach the guest. */
+	if (!allow && acl.vmid >= 0 && pool_grants(c->conf, c->person)) {
+		pr.pool = guest_pool(c, acl.vmid,
+		    credential_role(c->conf, c->person));
+		if (pr.pool != NULL) {
+			memset(&d, 0, sizeof(d));
+			allow = policy_decide_api(c->conf, &pr, &d);
+		}
+	}
+	role = d.role;
+	if (!allow || (cred = d.api_credential) == NULL) {
+		audit_call(c, AUDIT_POLICY_DENIAL, role ? role->name : NULL,
+		    acl.node, "denied", d.rule, acl.path);
+		audit_call(c, AUDIT_API_CALL, role ? role->name : NULL,
+		    acl.node, "denied", d.rule, NULL);
+		snprintf(reason, sizeof(reason), "Permission check failed"
+		    " (%s, %s)", acl.path, acl.privilege ? acl.privilege :
+		    "any");
+		return send_error(c, 403, reason);
+	}
+	node = pick_node(c->conf, acl.node);
+	if (node == NULL || held_token(cred, auth, sizeof(auth)) < 0) {
+		audit_call(c, AUDIT_API_CALL, role->name, acl.node, "error",
+		    d.rule, "no node or unreadable API credential");
+		return send_error(c, 500, "API credential not available");
+	}
+	if (api_path_encode(c->path, enc + 10, sizeof(enc) - 10) < 0) {
+		explicit_bzero(auth, sizeof(auth));
+		return send_error(c, 400, "bad request");
+	}
+	memcpy(enc, "/api2/json", 10);
+	if ((acl.flags & API_ACL_WEBSOCKET) && q->upgrade)
+		return console(c, &acl, role, d.rule, node, enc, auth);
+	memset(&rq, 0, sizeof(rq));
+	rq.method = q->method;
+	rq.path = enc;
+	rq.query = c->query;
+	rq.content_type = body_type(q);
+	rq.body = q->body;
+	rq.body_len = q->body_len;
+	rq.authorization = auth;
+	rc = api_upstream_call(c->conf, node, &rq, &r, err, sizeof(err));
+	explicit_bzero(auth, sizeof(auth));
+	if (rc < 0) {
+		audit_call(c, AUDIT_API_CALL, role->name, node->name,
+		    rc == -EPERM ? "pin-mismatch" : "error", d.rule, err);
+		log_error("API: %s", err);
+		return send_error(c, 502, rc == -EPERM ?
+		    "node certificate does not match its pin" :
+		    "no answer from the node");
+	}
+	snprintf(detail, sizeof(detail), "status %d", r.status);
+	audit_call(c, AUDIT_API_CALL, role->name, node->name,
+	    r.status < 400 ? "success" : "failure", d.rule, detail);
+	rc = relay(c, &acl, &r);
+	api_upstream_response_clear(&r);
+	return rc;
+}
+
+/*
+ * A websocket console: passed through to the node, a node shell recorded.
+ * The connection ends with it.
+ */
+static int
+console(struct conn *c, const struct api_acl *acl,
+    const struct config_role *role, const char *rule,
+    const struct config_api_node *node, const char *enc, char *auth)
+{
+	const struct api_http_request *q = c->req;
+	const char *upg = api_http_header(q, "Upgrade", NULL);
+	const char *proto = api_http_header(q, "Sec-WebSocket-Protocol", NULL);
+	const char *ver = api_http_header(q, "Sec-WebSocket-Version", NULL);
+	struct api_console k;
+	char target[API_PATH_MAX * 3 + API_QUERY_MAX + 16], err[256];
+	int rc;
+
+	c->keep_alive = 0;
+	if (upg == NULL || strcasecmp(upg, "websocket") != 0 || ver == NULL ||
+	    strcmp(ver, "13") != 0) {
+		explicit_bzero(auth, strlen(auth));
+		return send_plain_error(c, 400, "bad websocket handshake");
+	}
+	snprintf(target, sizeof(target), "%s%s%s", enc, c->query[0] ? "?" :
+	    "", c->query);
+	memset(&k, 0, sizeof(k));
+	k.conf = c->conf;
+	k.client = c->ssl;
+	k.client_fd = SSL_get_fd(c->ssl);
+	k.person = c->person;
+	k.userid = c->userid;
+	k.role = role->name;
+	k.addr = c->addr;
+	k.port = c->port;
+	k.rule = rule;
+	k.node = node;
+	k.target = target;
+	k.authorization = auth;
+	k.ws_key = api_http_header(q, "Sec-WebSocket-Key", NULL);
+	k.ws_binary = proto != NULL && strstr(proto, "binary") != NULL;
+	/* A node's shell is a terminal: recorded like an SSH session. */
+	k.record = acl->vmid < 0 && strncmp(acl->path, "/nodes/", 7) == 0;
+	audit_call(c, AUDIT_API_CALL, role->name, node->name, "console",
+	    rule, k.record ? "node shell, recorded" : "guest console");
+	rc = api_console_run(&k, err, sizeof(err));
+	explicit_bzero(auth, strlen(auth));
+	if (rc == 0) {
+		struct audit_event ev;
+
+		memset(&ev, 0, sizeof(ev));
+		ev.kind = AUDIT_SESSION_END;
+		ev.person = c->person;
+		ev.role = role->name;
+		ev.source_addr = c->addr;
+		ev.source_port = c->port;
+		ev.target = node->name;
+		ev.action = c->action;
+		ev.outcome = err;
+		ev.session_id = k.session_id[0] ? k.session_id : NULL;
+		audit_emit(&ev);
+		return -1;
+	}
+	audit_call(c, AUDIT_API_CALL, role->name, node->name,
+	    rc == -EPERM ? "pin-mismatch" : "error", rule, err);
+	if (rc == -EINVAL)
+		return send_plain_error(c, 400, "bad websocket handshake");
+	return send_error(c, 502, rc == -EPERM ?
+	    "node certificate does not match its pin" : err);
+}
+
+static int
+content_type_ok(const struct api_http_request *q, char *reason, size_t len)
+{
+	const char *ct = api_http_header(q, "Content-Type", NULL);
+	size_t n;
+
+	if (q->body_len == 0 || ct == NULL)
+		return 1;
+	n = strcspn(ct, "; ");
+	if ((n == 33 && strncasecmp(ct, "application/x-www-form-urlencoded",
+	    33) == 0) || (n == 16 && strncasecmp(ct, "application/json",
+	    16) == 0))
+		return 1;
+	snprintf(reason, len, "upload 'Content-Type '%.80s' not implemented",
+	    ct);
+	return 0;
+}
+
+/* Answers one parsed request; 0, or -1 to close the connection. */
+static int
+handle(struct conn *c)
+{
+	const struct api_http_request *q = c->req;
+	char reason[200];
+	int nhost, rc;
+
+	c->keep_alive = q->keep_alive;
+	c->person[0] = '\0';
+	snprintf(c->action, sizeof(c->action), "%s -", q->method);
+	api_http_header(q, "Host", &nhost);
+	if (nhost > 1)
+		return send_plain_error(c, 400, "bad request");
+	rc = api_path_normalise(q->target, c->path, sizeof(c->path), c->query,
+	    sizeof(c->query));
+	if (rc == -ENOENT)
+		return send_plain_error(c, 501, "no such uri");
+	if (rc < 0)
+		return send_plain_error(c, 400, "bad request");
+	snprintf(c->action, sizeof(c->action), "%s %s", q->method, c->path);
+	if (!content_type_ok(q, reason, sizeof(reason)))
+		return send_plain_error(c, 506, reason);
+	if (strcmp(c->path, "/access/ticket") == 0) {
+		if (strcmp(q->method, "POST") == 0)
+			return handle_login(c);
+		if (strcmp(q->method, "GET") == 0)
+			return send_json(c, json_null());
+	}
+	return handle_call(c);
+}
+
+/* --- the connection ------------------------------------------------------ */
+
+static void
+set_timeout(int fd, int seconds)
+{
+	struct timeval tv = { seconds, 0 };
+
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+}
+
+void
+api_server_serve(const struct config *conf, int fd, const char *addr,
+    int port, int startup_fd)
+{
+	static struct api_http_request req;
+	struct api_http_reader rd;
+	struct conn *c;
+	char *buf;
+	size_t have = 0, used;
+	long n;
+	int rc, one = 1;
+
+	if ((c = calloc(1, sizeof(*c))) == NULL ||
+	    (buf = malloc(READ_CHUNK)) == NULL)
+		_exit(1);
+	c->conf = conf;
+	c->addr = addr;
+	c->port = port;
+	c->startup_fd = startup_fd;
+	c->req = &req;
+	set_timeout(fd, conf->login_grace_time);
+	/* Answers are written whole: no need to wait for ACKs (Nagle). */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (server_ctx == NULL || (c->ssl = SSL_new(server_ctx)) == NULL ||
+	    SSL_set_fd(c->ssl, fd) != 1 || SSL_accept(c->ssl) != 1) {
+		log_info("API: TLS handshake with %s port %d failed", addr,
+		    port);
+		_exit(0);
+	}
+	set_timeout(fd, IDLE_TIMEOUT);
+	for (;;) {
+		api_http_begin(&rd, &req);
+		rc = API_HTTP_MORE;
+		/* Bytes left from the last read (pipelining) first. */
+		while (rc == API_HTTP_MORE) {
+			if (have == 0) {
+				n = api_tls_read(c->ssl, buf, READ_CHUNK);
+				if (n <= 0)
+					goto out;
+				have = (size_t)n;
+			}
+			rc = api_http_feed(&rd, buf, have, &used);
+			if (used > have)
+				used = have;
+			memmove(buf, buf + used, have - used);
+			have -= used;
+			if (rc == API_HTTP_MORE && used == 0 && have > 0) {
+				rc = API_HTTP_ERROR;
+				req.status = 400;
+			}
+		}
+		if (rc == API_HTTP_ERROR) {
+			c->keep_alive = 0;
+			/* pveproxy drops a connection whose header is too
+			 * long or has too many lines, without an answer. */
+			if (req.status == 431)
+				log_info("API: %s port %d: %s; connection"
+				    " dropped", addr, port, req.reason);
+			else
+				send_plain_error(c, req.status, req.reason);
+			break;
+		}
+		if (handle(c) < 0 || !c->keep_alive)
+			break;
+	}
+out:
+	api_http_request_clear(&req);
+	api_upstream_close_all();
+	SSL_shutdown(c->ssl);
+	SSL_free(c->ssl);
+	close(fd);
+	api_ticket_wipe_key();
+	_exit(0);
+}
+

@@ -1,0 +1,21 @@
+/*
+ * api_server.h - the Proxmox API front: one forked child per HTTPS
+ * connection, as for SSH (see "The Proxmox API through the bastion" in
+ * README.md for the whole design).
+ */
+#ifndef HVB_API_SERVER_H
+#define HVB_API_SERVER_H
+
+#include "config.h"
+
+/*
+ * In the master, before any fork: loads the TLS certificate and key
+ * (refusing a key others can read) and the ticket key.  0 or -1 (logged).
+ * A configuration without api-listen needs nothing: returns 0.
+ */
+int	api_server_prepare(const struct config *);
+/* In the child: serves one connection until it closes; never returns. */
+void	api_server_serve(const struct config *, int fd, const char *addr,
+	    int port, int startup_fd) __attribute__((noreturn));
+
+#endif
