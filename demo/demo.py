@@ -261,6 +261,11 @@ def write_env(bed):
 def cmd_start(args):
     bed = make_bed()
     RUN.mkdir(parents=True, exist_ok=True)
+    # The configuration names the log store's CA: make it before the
+    # set-up checks that configuration (totp enroll).
+    for s in EXTRA_SERVICES:
+        if isinstance(s, LogStore):
+            s.prepare()
     bed.setup()
     bed.stop_stale()
     for s in EXTRA_SERVICES:
