@@ -325,34 +325,7 @@ api_grant_stmt(struct parser *p, struct conf_stmt *st, void *obj)
 			}
 		}
 	} else if (strcmp(kw, "hours") == 0) {
-		if (st->nwords < 2)
-			config_perr(p, st->line, "hours: expected"
-			    " \"DAYS HH:MM-HH:MM\"");
-		for (i = 1; i < st->nwords; i++) {
-			struct config_window w;
-			int rc;
-
-			if ((rc = config_parse_window(st->words[i], &w)) ==
-			    -2) {
-				config_perr(p, st->line, "hours \"%s\": the"
-				    " end must be after the start",
-				    st->words[i]);
-				continue;
-			}
-			if (rc < 0) {
-				config_perr(p, st->line, "hours \"%s\":"
-				    " expected \"DAYS HH:MM-HH:MM\" (days"
-				    " mon..sun, ranges such as mon-fri, lists"
-				    " such as sat,sun, or *)", st->words[i]);
-				continue;
-			}
-			if (config_grow((void **)&g->windows, g->nwindows,
-			    sizeof(w)) < 0) {
-				config_perr(p, st->line, "too many hours");
-				return;
-			}
-			g->windows[g->nwindows++] = w;
-		}
+		config_parse_hours(p, st, &g->windows, &g->nwindows);
 	} else
 		config_perr(p, st->line, "unknown keyword \"%s\" in"
 		    " api-grant", kw);

@@ -111,6 +111,9 @@ void	config_policy_free_target(struct config_target *);
 void	config_policy_free_user(struct config_user *);
 /* "DAYS HH:MM-HH:MM": 0, -1 (malformed) or -2 (end not after start). */
 int	config_parse_window(const char *, struct config_window *);
+/* An "hours" line (grant, api-grant): appends its windows, reports errors. */
+void	config_parse_hours(struct parser *, const struct conf_stmt *,
+	    struct config_window **, size_t *);
 
 /* config_api_policy.c: api-credential and api-grant (issue 7). */
 /* The blocks; 1 if kw is one of them (the block is then read). */

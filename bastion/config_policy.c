@@ -137,6 +137,41 @@ day_index(const char *s, size_t len)
  * "mon-fri 07:00-20:00", "sat,sun 09:00-12:00", "* 00:00-24:00".
  * Returns 0, -1 (malformed) or -2 (end not after start).
  */
+/* An "hours" line of a grant or an api-grant: its windows, or errors. */
+void
+config_parse_hours(struct parser *p, const struct conf_stmt *st,
+    struct config_window **windows, size_t *nwindows)
+{
+	size_t i;
+
+	if (st->nwords < 2)
+		config_perr(p, st->line, "hours: expected"
+		    " \"DAYS HH:MM-HH:MM\"");
+	for (i = 1; i < st->nwords; i++) {
+		struct config_window w;
+		int rc;
+
+		if ((rc = config_parse_window(st->words[i], &w)) == -2) {
+			config_perr(p, st->line, "hours \"%s\": the"
+			    " end must be after the start", st->words[i]);
+			continue;
+		}
+		if (rc < 0) {
+			config_perr(p, st->line, "hours \"%s\":"
+			    " expected \"DAYS HH:MM-HH:MM\" (days"
+			    " mon..sun, ranges such as mon-fri, lists"
+			    " such as sat,sun, or *)", st->words[i]);
+			continue;
+		}
+		if (config_grow((void **)windows, *nwindows,
+		    sizeof(w)) < 0) {
+			config_perr(p, st->line, "too many hours");
+			return;
+		}
+		(*windows)[(*nwindows)++] = w;
+	}
+}
+
 int
 config_parse_window(const char *s, struct config_window *w)
 {
@@ -478,33 +513,7 @@ grant_stmt(struct parser *p, struct conf_stmt *st, void *obj)
 			g->forwards[g->nforwards++] = f;
 		}
 	} else if (strcmp(kw, "hours") == 0) {
-		if (st->nwords < 2)
-			config_perr(p, st->line, "hours: expected"
-			    " \"DAYS HH:MM-HH:MM\"");
-		for (i = 1; i < st->nwords; i++) {
-			struct config_window w;
-			int rc;
-
-			if ((rc = config_parse_window(st->words[i], &w)) == -2) {
-				config_perr(p, st->line, "hours \"%s\": the"
-				    " end must be after the start",
-				    st->words[i]);
-				continue;
-			}
-			if (rc < 0) {
-				config_perr(p, st->line, "hours \"%s\":"
-				    " expected \"DAYS HH:MM-HH:MM\" (days"
-				    " mon..sun, ranges such as mon-fri, lists"
-				    " such as sat,sun, or *)", st->words[i]);
-				continue;
-			}
-			if (config_grow((void **)&g->windows, g->nwindows,
-			    sizeof(w)) < 0) {
-				config_perr(p, st->line, "too many hours");
-				return;
-			}
-			g->windows[g->nwindows++] = w;
-		}
+		config_parse_hours(p, st, &g->windows, &g->nwindows);
 	} else
 		config_perr(p, st->line, "unknown keyword \"%s\" in grant", kw);
 }
