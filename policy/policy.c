@@ -424,6 +424,23 @@ api_grant_allows_priv(const struct config_api_grant *g, const char *priv)
 	return api_grant_has(g, priv);
 }
 
+/* Allowed by g, a grant of the person's i-th role: the rule says which. */
+static int
+allow_api(struct policy_decision *d, const struct config_user *u, size_t i,
+    const struct config_api_grant *g)
+{
+	const struct config_role *r = u->roles[i];
+
+	d->allow = 1;
+	d->role = r;
+	d->api_grant = g;
+	d->api_credential = r->api_credential;
+	snprintf(d->rule, sizeof(d->rule), "%s:%d: api-grant of role \"%s\""
+	    " (user %s, %s:%d)", g->origin.file, g->origin.line, r->name,
+	    u->name, u->role_origins[i].file, u->role_origins[i].line);
+	return 1;
+}
+
 /*
  * A call on no ACL path (version, lists, login renewal): any API grant of
  * the person in force now lets them in, with that grant's role's token;
@@ -446,15 +463,7 @@ decide_api_pathless(const struct config_user *u, time_t when,
 			if (r->api_credential == NULL ||
 			    !windows_open(g->windows, g->nwindows, when))
 				continue;
-			d->allow = 1;
-			d->role = r;
-			d->api_grant = g;
-			d->api_credential = r->api_credential;
-			snprintf(d->rule, sizeof(d->rule), "%s:%d: api-grant"
-			    " of role \"%s\" (user %s, %s:%d)",
-			    g->origin.file, g->origin.line, r->name, u->name,
-			    u->role_origins[i].file, u->role_origins[i].line);
-			return 1;
+			return allow_api(d, u, i, g);
 		}
 	}
 	if (some)
@@ -527,15 +536,7 @@ policy_decide_api_user(const struct config_user *u,
 				}
 				continue;
 			}
-			d->allow = 1;
-			d->role = r;
-			d->api_grant = g;
-			d->api_credential = r->api_credential;
-			snprintf(d->rule, sizeof(d->rule), "%s:%d: api-grant"
-			    " of role \"%s\" (user %s, %s:%d)",
-			    g->origin.file, g->origin.line, r->name, u->name,
-			    u->role_origins[i].file, u->role_origins[i].line);
-			return 1;
+			return allow_api(d, u, i, g);
 		}
 	}
 	if (missed == NULL)
