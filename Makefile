@@ -76,7 +76,7 @@ CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 	    bastion/menu.c
 CORE_SRCS += bastion/config_policy.c recorder/chain.c recorder/seal.c
 CORE_SRCS += recorder/sftp_parse.c
-CORE_SRCS += bastion/audit.c
+CORE_SRCS += bastion/audit.c bastion/state_owner.c
 # Privilege separation (issue 8): key holder messages and keys.
 CORE_SRCS += bastion/kh_proto.c bastion/kh_keys.c
 CORE_SRCS += recorder/cast_read.c

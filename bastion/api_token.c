@@ -23,6 +23,7 @@
 
 #include "api_ticket.h"
 #include "api_token.h"
+#include "state_owner.h"
 #include "names.h"
 
 #define STORE_DIR	"api-tokens"
@@ -117,22 +118,7 @@ read_tokens(const char *path, struct token_line *t, size_t max)
 	return n;
 }
 
-/*
- * The store belongs to the state directory's owner (the daemon's user):
- * "hvbastion api-token create" run as root must not leave a file the API
- * process, running as that user, cannot read.
- */
-static void
-own_like_state(int fd, const char *state_dir)
-{
-	struct stat sp, sf;
-
-	if (geteuid() != 0 || stat(state_dir, &sp) < 0 || fstat(fd, &sf) < 0)
-		return;
-	if (sf.st_uid != sp.st_uid || sf.st_gid != sp.st_gid)
-		(void)!fchown(fd, sp.st_uid, sp.st_gid);
-}
-
+/* The store belongs to the state directory's owner (state_owner.h). */
 static int
 write_tokens(const char *state_dir, const char *path,
     const struct token_line *t, int n)
@@ -146,7 +132,7 @@ write_tokens(const char *state_dir, const char *path,
 	fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC,
 	    0600);
 	if (fd >= 0)
-		own_like_state(fd, state_dir);
+		state_owner_match(fd, state_dir);
 	if (fd < 0 || (f = fdopen(fd, "w")) == NULL) {
 		if (fd >= 0)
 			close(fd);
@@ -180,7 +166,7 @@ lock_store(const char *state_dir)
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_NOFOLLOW |
 	    O_CLOEXEC)) < 0)
 		return -errno;
-	own_like_state(fd, state_dir);
+	state_owner_match(fd, state_dir);
 	if (flock(fd, LOCK_EX) < 0) {
 		close(fd);
 		return -errno;

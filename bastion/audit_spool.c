@@ -24,6 +24,7 @@
 #include "../recorder/chain.h"
 #include "audit_fmt.h"
 #include "audit_spool.h"
+#include "state_owner.h"
 
 
 static int
@@ -62,23 +63,6 @@ sync_dir(const char *dir)
 		rc = -errno;
 	close(fd);
 	return rc;
-}
-
-/*
- * Everything in STATE/audit belongs to whoever owns its parent (the
- * daemon's user once the daemon gives it the state directory): a root
- * start-up or a root CLI must not leave a file that the sessions, running
- * as that user, cannot append to.
- */
-static void
-own_like(int fd, const char *parent)
-{
-	struct stat sp, sf;
-
-	if (geteuid() != 0 || stat(parent, &sp) < 0 || fstat(fd, &sf) < 0)
-		return;
-	if (sf.st_uid != sp.st_uid || sf.st_gid != sp.st_gid)
-		(void)!fchown(fd, sp.st_uid, sp.st_gid);
 }
 
 static int	lock_dir(const char *);
@@ -158,7 +142,7 @@ audit_spool_init(struct audit_spool_conf *c, const char *state_dir,
 		size_t i;
 		int fd;
 
-		own_like(n, state_dir);
+		state_owner_match(n, state_dir);
 		close(n);
 		/* What a root CLI wrote before the daemon gave the state
 		 * directory to its user. */
@@ -168,7 +152,7 @@ audit_spool_init(struct audit_spool_conf *c, const char *state_dir,
 			    (fd = open(path, O_RDONLY | O_CLOEXEC |
 			    O_NOFOLLOW)) < 0)
 				continue;
-			own_like(fd, c->dir);
+			state_owner_match(fd, c->dir);
 			close(fd);
 		}
 	}
@@ -201,7 +185,7 @@ lock_dir(const char *dir)
 	    0600)) < 0)
 		return -errno;
 	else
-		own_like(fd, dir);
+		state_owner_match(fd, dir);
 	while (flock(fd, LOCK_EX) < 0)
 		if (errno != EINTR) {
 			int e = -errno;
@@ -376,7 +360,7 @@ write_offset(const char *dir, uint64_t off)
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0600)) < 0)
 		return -errno;
-	own_like(fd, dir);
+	state_owner_match(fd, dir);
 	errno = 0;
 	if (pwrite(fd, buf, (size_t)n, 0) != n)
 		rc = errno != 0 ? -errno : -EIO;
@@ -412,7 +396,7 @@ audit_spool_append(const struct audit_spool_conf *c, json_t *rec,
 		rc = -errno;
 		goto out;
 	} else
-		own_like(jfd, c->dir);
+		state_owner_match(jfd, c->dir);
 	if ((rc = journal_tail(jfd, &last, prev, 1)) < 0)
 		goto out;
 	if ((o = json_object()) == NULL ||
