@@ -442,17 +442,40 @@ jstr(const char *s)
 	return json_string(log_escape(esc, sizeof(esc), s));
 }
 
+/*
+ * Ends an explanation in JSON: the rule and where it was written, then
+ * one line on out.  Takes o.  0, or -1 when it could not be written.
+ */
 static int
-print_json(const struct config *conf, const struct explain_args *a,
-    const struct policy_decision *d, const char *login, FILE *out)
+print_json_decided(const struct config *conf, const struct policy_decision *d,
+    json_t *o, FILE *out)
 {
 	const char *file;
 	long line;
-	json_t *o;
 	char *text;
 	int rc = -1;
 
 	rule_origin(conf, d, &file, &line);
+	json_object_set_new(o, "rule", jstr(d->rule));
+	json_object_set_new(o, "file", jstr(file));
+	json_object_set_new(o, "line", file != NULL ? json_integer(line) :
+	    json_null());
+	if ((text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) !=
+	    NULL) {
+		fprintf(out, "%s\n", text);
+		free(text);
+		rc = 0;
+	}
+	json_decref(o);
+	return rc;
+}
+
+static int
+print_json(const struct config *conf, const struct explain_args *a,
+    const struct policy_decision *d, const char *login, FILE *out)
+{
+	json_t *o;
+
 	if ((o = json_object()) == NULL)
 		return -1;
 	json_object_set_new(o, "decision", json_string(d->allow ? "allow" :
@@ -469,18 +492,7 @@ print_json(const struct config *conf, const struct explain_args *a,
 	}
 	json_object_set_new(o, "role", d->allow && d->role != NULL ?
 	    jstr(d->role->name) : json_null());
-	json_object_set_new(o, "rule", jstr(d->rule));
-	json_object_set_new(o, "file", jstr(file));
-	json_object_set_new(o, "line", file != NULL ? json_integer(line) :
-	    json_null());
-	if ((text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) !=
-	    NULL) {
-		fprintf(out, "%s\n", text);
-		free(text);
-		rc = 0;
-	}
-	json_decref(o);
-	return rc;
+	return print_json_decided(conf, d, o, out);
 }
 
 static void
@@ -553,13 +565,8 @@ print_api_json(const struct config *conf, const struct explain_args *a,
     const struct api_acl *acl, int known, const struct policy_decision *d,
     FILE *out)
 {
-	const char *file;
-	long line;
 	json_t *o;
-	char *text;
-	int rc = -1;
 
-	rule_origin(conf, d, &file, &line);
 	if ((o = json_object()) == NULL)
 		return -1;
 	json_object_set_new(o, "decision", json_string(d->allow ? "allow" :
@@ -579,18 +586,7 @@ print_api_json(const struct config *conf, const struct explain_args *a,
 	json_object_set_new(o, "api_credential", d->allow &&
 	    d->api_credential != NULL ? jstr(d->api_credential->name) :
 	    json_null());
-	json_object_set_new(o, "rule", jstr(d->rule));
-	json_object_set_new(o, "file", jstr(file));
-	json_object_set_new(o, "line", file != NULL ? json_integer(line) :
-	    json_null());
-	if ((text = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) !=
-	    NULL) {
-		fprintf(out, "%s\n", text);
-		free(text);
-		rc = 0;
-	}
-	json_decref(o);
-	return rc;
+	return print_json_decided(conf, d, o, out);
 }
 
 static void
