@@ -9,8 +9,8 @@
 
 #include "api_form.h"
 
-static int
-hexval(int c)
+int
+api_form_hexval(int c)
 {
 	if (c >= '0' && c <= '9')
 		return c - '0';
@@ -33,9 +33,9 @@ api_form_decode(const char *s, size_t len, int plus, char *out,
 		if (c == '%') {
 			int hi, lo;
 
-			if (i + 2 >= len || (hi = hexval((unsigned char)
-			    s[i + 1])) < 0 || (lo = hexval((unsigned char)
-			    s[i + 2])) < 0)
+			if (i + 2 >= len ||
+			    (hi = api_form_hexval((unsigned char)s[i + 1])) < 0 ||
+			    (lo = api_form_hexval((unsigned char)s[i + 2])) < 0)
 				return -EINVAL;
 			c = hi << 4 | lo;
 			i += 2;

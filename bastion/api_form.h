@@ -12,6 +12,8 @@
 /* 0, -ENOENT (absent), -EINVAL (malformed, duplicate, too long, NUL). */
 int	api_form_get(const char *body, size_t len, int json, const char *name,
 	    char *out, size_t outlen);
+/* The value of a hex digit of a %XX escape, or -1 (also api_path.c). */
+int	api_form_hexval(int c);
 /* Percent-decoding ('+' as space when plus); 0 or -EINVAL. */
 int	api_form_decode(const char *s, size_t len, int plus, char *out,
 	    size_t outlen);

@@ -10,22 +10,11 @@
 #include <errno.h>
 #include <string.h>
 
+#include "api_form.h"
 #include "api_path.h"
 
 #define PREFIX		"/api2/json"
 #define PREFIX_LEN	(sizeof(PREFIX) - 1)
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* 1 if s[0..len) is well-formed UTF-8 (no overlongs, no surrogates). */
 static int
@@ -102,8 +91,9 @@ api_path_normalise(const char *target, char *path, size_t pathlen,
 				return -EINVAL;
 		/* A "%" must start a valid escape. */
 		for (i = 0; i < ql; i++)
-			if (q[1 + i] == '%' && (hexval((unsigned char)q[2 + i])
-			    < 0 || hexval((unsigned char)q[3 + i]) < 0))
+			if (q[1 + i] == '%' &&
+			    (api_form_hexval((unsigned char)q[2 + i]) < 0 ||
+			    api_form_hexval((unsigned char)q[3 + i]) < 0))
 				return -EINVAL;
 		memcpy(query, q + 1, ql);
 		query[ql] = '\0';
@@ -117,8 +107,8 @@ api_path_normalise(const char *target, char *path, size_t pathlen,
 
 			if (i + 2 >= rawlen)
 				return -EINVAL;
-			if ((hi = hexval((unsigned char)p[i + 1])) < 0 ||
-			    (lo = hexval((unsigned char)p[i + 2])) < 0)
+			if ((hi = api_form_hexval((unsigned char)p[i + 1])) < 0 ||
+			    (lo = api_form_hexval((unsigned char)p[i + 2])) < 0)
 				return -EINVAL;
 			c = (unsigned char)(hi << 4 | lo);
 			i += 2;
