@@ -121,6 +121,34 @@ api_server_prepare(const struct config *conf)
 	return 0;
 }
 
+/*
+ * SIGHUP: the certificate and key are read again (a renewed certificate
+ * needs no restart).  The new context replaces the old one only once it
+ * has loaded whole (chain, key, key matching the certificate, key file
+ * mode); otherwise the old pair keeps serving and the error is logged.
+ * Running connections live in children that forked with their own copy
+ * of the context: they are not touched either way.
+ */
+int
+api_server_reload_tls(const struct config *conf)
+{
+	SSL_CTX *fresh;
+	char err[512];
+
+	if (server_ctx == NULL || conf->api_listen_address == NULL)
+		return 0;
+	if ((fresh = api_tls_server_ctx(conf, err, sizeof(err))) == NULL) {
+		log_error("SIGHUP: the API certificate was not reloaded (%s);"
+		    " the old certificate and key stay in use", err);
+		return -1;
+	}
+	SSL_CTX_free(server_ctx);
+	server_ctx = fresh;
+	log_info("SIGHUP: API certificate %s and key reloaded",
+	    conf->api_certificate);
+	return 0;
+}
+
 /* --- responses --------------------------------------------------------- */
 
 /* Only printable ASCII goes into a status line. */
@@ -318,6 +346,7 @@ authenticate(struct conn *c)
 		explicit_bzero(ticket, sizeof(ticket));
 		if (rc < 0 || api_userid_split(c->userid, c->person,
 		    sizeof(c->person), realm, sizeof(realm)) < 0 ||
+		    !config_api_realm_ok(c->conf, realm) ||
 		    config_find_user(c->conf, c->person) == NULL) {
 			c->person[0] = '\0';
 			audit_call(c, AUDIT_AUTH_FAILURE, NULL, NULL,
@@ -341,6 +370,7 @@ authenticate(struct conn *c)
 		    c->userid, sizeof(c->userid), why, sizeof(why));
 		if (rc < 0 || api_userid_split(c->userid, c->person,
 		    sizeof(c->person), realm, sizeof(realm)) < 0 ||
+		    !config_api_realm_ok(c->conf, realm) ||
 		    config_find_user(c->conf, c->person) == NULL) {
 			c->person[0] = '\0';
 			audit_call(c, AUDIT_AUTH_FAILURE, NULL, NULL,
@@ -444,6 +474,13 @@ handle_login(struct conn *c)
 	    sizeof(realm)) < 0) {
 		explicit_bzero(secret, sizeof(secret));
 		return login_failed(c, "", "invalid user name");
+	}
+	/* pveproxy: "auth domain 'x' does not exist", answered as any
+	 * other failure (401 authentication failure, delayed). */
+	if (!config_api_realm_ok(c->conf, realm)) {
+		explicit_bzero(secret, sizeof(secret));
+		return login_failed(c, name, "realm not accepted"
+		    " (api-realms)");
 	}
 	known = config_find_user(c->conf, name) != NULL;
 	/* An unknown name runs PAM too, under the reserved name, so that

@@ -13,6 +13,7 @@
 #include <openssl/hmac.h>
 
 #include "api_ticket.h"
+#include "config.h"
 #include "names.h"
 
 #define KEY_LABEL	"hvbastion api ticket v1"
@@ -56,8 +57,9 @@ api_userid_split(const char *userid, char *name, size_t namelen,
 	memcpy(name, userid, nl);
 	name[nl] = '\0';
 	snprintf(realm, realmlen, "%s", at + 1);
-	if (!names_valid(name) || (strcmp(realm, "pve") != 0 &&
-	    strcmp(realm, "pam") != 0))
+	/* Whether the realm is accepted is the configuration's (api-realms,
+	 * checked by the API front); here only its form. */
+	if (!names_valid(name) || !config_api_realm_valid(realm))
 		return -EINVAL;
 	return 0;
 }

@@ -95,8 +95,15 @@ test_ticket_forgeries(void **state)
 	 * answer for. */
 	assert_int_equal(api_ticket_make("root@pam!tok", 0, NOW, t,
 	    sizeof(t)), -EINVAL);
-	assert_int_equal(api_ticket_make("alice@ldap", 0, NOW, t, sizeof(t)),
+	assert_int_equal(api_ticket_make("alice@9ldap", 0, NOW, t,
+	    sizeof(t)), -EINVAL);
+	assert_int_equal(api_ticket_make("alice@", 0, NOW, t, sizeof(t)),
 	    -EINVAL);
+	/* Any realm of Proxmox's form: api-realms is checked by the front. */
+	assert_int_equal(api_ticket_make("alice@corp.example", 0, NOW, t,
+	    sizeof(t)), 0);
+	assert_int_equal(api_ticket_check(t, 0, NOW, 7200, u, sizeof(u)), 0);
+	assert_string_equal(u, "alice@corp.example");
 	assert_int_equal(api_ticket_make("../x@pve", 0, NOW, t, sizeof(t)),
 	    -EINVAL);
 	api_ticket_wipe_key();
