@@ -58,6 +58,7 @@
 #include "api_tls.h"
 #include "api_token.h"
 #include "api_upstream.h"
+#include "api_vncbind.h"
 #include "audit.h"
 #include "log.h"
 #include "names.h"
@@ -96,6 +97,10 @@ struct conn {
 	struct pool_entry	 pools[POOL_CACHE];
 	size_t			 npools;
 	time_t			 pools_at;
+	/* The console websocket being opened (api_vncbind.h). */
+	char			 vnc_bound[API_VNCBIND_MAX];
+	char			 vnc_ticket[API_VNCTICKET_MAX + 1];
+	int			 vnc_kind;
 };
 
 int
@@ -112,7 +117,8 @@ api_server_prepare(const struct config *conf)
 		return -1;
 	}
 	if (seal_key_load(conf->state_dir, 1, key, err, sizeof(err)) < 0 ||
-	    api_ticket_set_key(key, sizeof(key)) < 0) {
+	    api_ticket_set_key(key, sizeof(key)) < 0 ||
+	    api_vncbind_set_key(key, sizeof(key)) < 0) {
 		explicit_bzero(key, sizeof(key));
 		log_error("API ticket key: %s", err);
 		return -1;
@@ -814,6 +820,71 @@ relay(struct conn *c, const struct api_acl *acl,
 	/* (the status line's reason is cleaned by send_response) */
 }
 
+/*
+ * A console's websocket (GET .../vncwebsocket) must bring a VNC ticket the
+ * bastion bound to this person, path and port (api_vncbind.h); it goes to
+ * the node that issued it, with the node's own ticket.  0 (*node set,
+ * c->query rewritten), or the refusal was sent: 1 (-1 on a write error).
+ */
+static int
+vnc_websocket(struct conn *c, const struct api_acl *acl, const char *role,
+    const char *rule, const struct config_api_node **node)
+{
+	char q[API_QUERY_MAX], name[API_VNCBIND_NODE_MAX];
+	int rc;
+
+	c->vnc_kind = 0;
+	if (api_form_get(c->query, strlen(c->query), 0, "vncticket",
+	    c->vnc_bound, sizeof(c->vnc_bound)) < 0)
+		c->vnc_bound[0] = '\0';
+	rc = api_vncbind_query(c->query, c->userid, acl->path, time(NULL), q,
+	    sizeof(q), c->vnc_ticket, sizeof(c->vnc_ticket), name,
+	    sizeof(name), &c->vnc_kind);
+	if (rc == 0 && (*node = config_find_api_node(c->conf, name)) ==
+	    NULL) {
+		audit_call(c, AUDIT_API_CALL, role, name, "error", rule,
+		    "the node that issued the console is not configured");
+		return send_error(c, 502, "no answer from the node") < 0 ?
+		    -1 : 1;
+	}
+	if (rc < 0) {
+		/* pveproxy's answer to a bad VNC ticket (a handler's 401). */
+		audit_call(c, AUDIT_POLICY_DENIAL, role, acl->node, "denied",
+		    rule, rc == -ETIMEDOUT ? "expired console ticket" :
+		    "console ticket not issued to this person here");
+		failure_delay(c);
+		return send_error(c, 401, "permission denied - invalid PVEVNC"
+		    " ticket") < 0 ? -1 : 1;
+	}
+	snprintf(c->query, sizeof(c->query), "%s", q);
+	return 0;
+}
+
+/*
+ * A node's vncproxy/termproxy answer: its VNC ticket bound to the person
+ * and to that node before the client sees it.  0, or -1 (not understood:
+ * the caller answers 502, fail closed).
+ */
+static int
+vnc_bind_answer(struct conn *c, const struct api_acl *acl,
+    const struct config_api_node *node, struct api_upstream_response *r)
+{
+	size_t n = strlen(c->path);
+	int kind = n >= 10 && strcmp(c->path + n - 10, "/termproxy") == 0 ?
+	    API_VNCBIND_TERM : API_VNCBIND_VNC;
+	char *body;
+	size_t len;
+
+	if (api_vncbind_answer(r->body, r->body_len, c->userid, acl->path,
+	    node->name, kind, time(NULL), &body, &len) < 0)
+		return -1;
+	explicit_bzero(r->body, r->body_len);
+	free(r->body);
+	r->body = body;
+	r->body_len = len;
+	return 0;
+}
+
 static int	console(struct conn *, const struct api_acl *,
 		    const struct config_role *, const char *,
 		    const struct config_api_node *, const char *, char *);
@@ -889,6 +960,9 @@ handle_call(struct conn *c)
 		return send_error(c, 403, reason);
 	}
 	node = pick_node(c->conf, acl.node);
+	if ((acl.flags & API_ACL_WEBSOCKET) && node != NULL &&
+	    (rc = vnc_websocket(c, &acl, role->name, d.rule, &node)) != 0)
+		return rc < 0 ? -1 : 0;
 	if (node == NULL || held_token(cred, auth, sizeof(auth)) < 0) {
 		audit_call(c, AUDIT_API_CALL, role->name, acl.node, "error",
 		    d.rule, "no node or unreadable API credential");
@@ -911,6 +985,7 @@ handle_call(struct conn *c)
 	rq.authorization = auth;
 	rc = api_upstream_call(c->conf, node, &rq, &r, err, sizeof(err));
 	explicit_bzero(auth, sizeof(auth));
+	explicit_bzero(c->vnc_ticket, sizeof(c->vnc_ticket));
 	if (rc < 0) {
 		audit_call(c, AUDIT_API_CALL, role->name, node->name,
 		    rc == -EPERM ? "pin-mismatch" : "error", d.rule, err);
@@ -918,6 +993,13 @@ handle_call(struct conn *c)
 		return send_error(c, 502, rc == -EPERM ?
 		    "node certificate does not match its pin" :
 		    "no answer from the node");
+	}
+	if ((acl.flags & API_ACL_CONSOLE) && r.status == 200 &&
+	    vnc_bind_answer(c, &acl, node, &r) < 0) {
+		api_upstream_response_clear(&r);
+		audit_call(c, AUDIT_API_CALL, role->name, node->name, "error",
+		    d.rule, "console answer without a ticket and port");
+		return send_error(c, 502, "console answer not understood");
 	}
 	snprintf(detail, sizeof(detail), "status %d", r.status);
 	audit_call(c, AUDIT_API_CALL, role->name, node->name,
@@ -969,10 +1051,16 @@ console(struct conn *c, const struct api_acl *acl,
 	k.ws_binary = proto != NULL && strstr(proto, "binary") != NULL;
 	/* A node's shell is a terminal: recorded like an SSH session. */
 	k.record = acl->vmid < 0 && strncmp(acl->path, "/nodes/", 7) == 0;
+	if (c->vnc_kind == API_VNCBIND_TERM) {
+		k.vnc_bound = c->vnc_bound;
+		k.vnc_ticket = c->vnc_ticket;
+	}
 	audit_call(c, AUDIT_API_CALL, role->name, node->name, "console",
 	    rule, k.record ? "node shell, recorded" : "guest console");
 	rc = api_console_run(&k, err, sizeof(err));
 	explicit_bzero(auth, strlen(auth));
+	explicit_bzero(c->vnc_ticket, sizeof(c->vnc_ticket));
+	explicit_bzero(c->vnc_bound, sizeof(c->vnc_bound));
 	if (rc == 0) {
 		struct audit_event ev;
 
@@ -1130,6 +1218,7 @@ out:
 	SSL_free(c->ssl);
 	close(fd);
 	api_ticket_wipe_key();
+	api_vncbind_wipe_key();
 	_exit(0);
 }
 
