@@ -852,6 +852,8 @@ vnc_websocket(struct conn *c, const struct api_acl *acl, const char *role,
 		audit_call(c, AUDIT_POLICY_DENIAL, role, acl->node, "denied",
 		    rule, rc == -ETIMEDOUT ? "expired console ticket" :
 		    "console ticket not issued to this person here");
+		audit_call(c, AUDIT_API_CALL, role, acl->node, "denied", rule,
+		    "invalid console ticket");
 		failure_delay(c);
 		return send_error(c, 401, "permission denied - invalid PVEVNC"
 		    " ticket") < 0 ? -1 : 1;

@@ -745,6 +745,29 @@ def test_console_ticket_is_bound_to_person_path_and_port(api):
     assert forwarded(api, smark) == []
     log = api.bastion.log_since(mark)
     assert log.count("console ticket not issued to this person here") == 4
+    assert log.count("outcome=denied") == 8, log     # and each api-call
+
+    # a termproxy's first message must repeat the ticket it was opened
+    # with: another one ends the console before the node sees it
+    q = urllib.parse.urlencode({"port": port, "vncticket": bound})
+    ws = WsClient.connect(BASTION_ADDR, api.api["port"],
+                          "/api2/json/nodes/pve1/vncwebsocket?" + q,
+                          headers={"Cookie": "PVEAuthCookie=" + ticket},
+                          cafile=str(api.api_cert))
+    ws.send(("%s:%s\n" % (d["user"], node_ticket)).encode())
+    with pytest.raises(EOFError):
+        ws.read_until(b"OK")
+    ws.close()
+    assert "bad console ticket line" in api.bastion.wait_log(
+        "bad console ticket line", mark, timeout=10)
+    # (a termproxy ticket is good once: the next test asks for another)
+    r = curl(api, "POST", "/nodes/pve1/termproxy", cookie=ticket, csrf=csrf)
+    assert r.status == 200, r
+    d = r.json()["data"]
+    bound = d["ticket"]
+    node_ticket = bound[:bound.index(":HVB1:")]
+    port = int(d["port"])
+    smark = api.sim.log_mark()
 
     # the right ticket: the node gets its own ticket back
     r = ws_get(ticket, "/nodes/pve1/vncwebsocket", port, bound)
