@@ -210,13 +210,29 @@ def test_realms_accepted_and_refused(bed):
     log = bed.bastion.log_since(mark)
     assert log.count("realm not accepted (api-realms)") == 2, log
 
-    # a reload without corp: its tickets open nothing any more
+    # a personal API token: the person's, under any accepted realm
+    hvb = [str(bed.bin_dir / "hvbastion"), "-f", str(bed.conf)]
+    cp = testbed.run(hvb + ["api-token", "create", "alice", "ci"])
+    assert "PVEAPIToken=alice@pve!ci=" in cp.stdout, cp.stdout
+    secret = cp.stdout.strip().splitlines()[-1].split()[-1]
+
+    def with_token(userid):
+        return curl(bed, "GET", "/version", headers=[
+            "Authorization: PVEAPIToken=%s!ci=%s" % (userid, secret)])
+    assert with_token("alice@corp").status == 200
+    r = with_token("alice@pam")
+    assert (r.status, r.reason) == (401, "Authentication failed!"), r
+
+    # a reload without corp: its tickets and tokens open nothing any more
     bed.api["realms"] = ["pve"]
     reload(bed)
     r = curl(bed, "GET", "/version", cookie=t_corp)
     assert (r.status, r.reason) == (401, "Authentication failed!"), r
+    r = with_token("alice@corp")
+    assert (r.status, r.reason) == (401, "Authentication failed!"), r
     r = curl(bed, "GET", "/version", cookie=t_pve)
     assert r.status == 200, r
+    assert with_token("alice@pve").status == 200
 
 
 def test_bad_realms_are_configuration_errors(bed):
