@@ -842,6 +842,7 @@ vnc_websocket(struct conn *c, const struct api_acl *acl, const char *role,
 	    sizeof(name), &c->vnc_kind);
 	if (rc == 0 && (*node = config_find_api_node(c->conf, name)) ==
 	    NULL) {
+		explicit_bzero(c->vnc_ticket, sizeof(c->vnc_ticket));
 		audit_call(c, AUDIT_API_CALL, role, name, "error", rule,
 		    "the node that issued the console is not configured");
 		return send_error(c, 502, "no answer from the node") < 0 ?
@@ -1032,6 +1033,7 @@ console(struct conn *c, const struct api_acl *acl,
 	if (upg == NULL || strcasecmp(upg, "websocket") != 0 || ver == NULL ||
 	    strcmp(ver, "13") != 0) {
 		explicit_bzero(auth, strlen(auth));
+		explicit_bzero(c->vnc_ticket, sizeof(c->vnc_ticket));
 		return send_plain_error(c, 400, "bad websocket handshake");
 	}
 	snprintf(target, sizeof(target), "%s%s%s", enc, c->query[0] ? "?" :
