@@ -13,7 +13,6 @@
 #include <openssl/hmac.h>
 
 #include "api_ticket.h"
-#include "config.h"
 #include "names.h"
 
 #define KEY_LABEL	"hvbastion api ticket v1"
@@ -59,7 +58,7 @@ api_userid_split(const char *userid, char *name, size_t namelen,
 	snprintf(realm, realmlen, "%s", at + 1);
 	/* Whether the realm is accepted is the configuration's (api-realms,
 	 * checked by the API front); here only its form. */
-	if (!names_valid(name) || !config_api_realm_valid(realm))
+	if (!names_valid(name) || !names_valid_realm(realm))
 		return -EINVAL;
 	return 0;
 }

@@ -288,8 +288,6 @@ const struct config_api_node	*config_find_api_node(const struct config *,
 				    const char *name);
 /* 1 if realm is one of api-realms (config_api.c). */
 int		 config_api_realm_ok(const struct config *, const char *realm);
-/* 1 if s has the form of a Proxmox realm id (pve-access-control). */
-int		 config_api_realm_valid(const char *s);
 /* 1 if the "targets" line s selects t. */
 /*
  * The daemon's unprivileged user (privdrop.h), who may own key files

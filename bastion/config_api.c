@@ -120,24 +120,6 @@ config_api_block(struct parser *p, struct conf_lex *lx, struct conf_stmt *st)
 	return 1;
 }
 
-/*
- * pve-access-control src/PVE/Auth/Plugin.pm: $realm_regex is
- * [A-Za-z][A-Za-z0-9\.\-_]+ and the 'realm' option has maxLength 32.
- */
-int
-config_api_realm_valid(const char *s)
-{
-	size_t i, n = strlen(s);
-
-	if (n < 2 || n > 32 || !isalpha((unsigned char)s[0]))
-		return 0;
-	for (i = 1; i < n; i++)
-		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
-		    s[i] != '-' && s[i] != '_')
-			return 0;
-	return 1;
-}
-
 int
 config_api_realm_ok(const struct config *conf, const char *realm)
 {
@@ -181,7 +163,7 @@ parse_realms(struct parser *p, struct conf_stmt *st)
 		for (j = 0; j < conf->napi_realms; j++)
 			if (strcmp(conf->api_realms[j], r) == 0)
 				dup = 1;
-		if (!config_api_realm_valid(r))
+		if (!names_valid_realm(r))
 			config_perr(p, st->line, "api-realms: \"%s\" does not"
 			    " look like a valid realm (a letter, then letters,"
 			    " digits, '.', '-' or '_'; 2 to 32 characters, as"

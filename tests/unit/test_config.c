@@ -14,6 +14,7 @@
 
 #include "unit_util.h"
 #include "../../bastion/config.h"
+#include "../../bastion/names.h"
 
 #define CONF_TEXT_MAX	16384
 
@@ -456,15 +457,15 @@ test_defaults(void **state)
 	assert_true(config_api_realm_ok(conf, "corp-AD.example_1"));
 	assert_false(config_api_realm_ok(conf, "corp-ad.example_1"));
 	config_free(conf);
-	assert_true(config_api_realm_valid("ab"));
-	assert_true(config_api_realm_valid("abcdefghijklmnopqrstuvwxyz012345"));
-	assert_false(config_api_realm_valid("abcdefghijklmnopqrstuvwxyz0123456"));
-	assert_false(config_api_realm_valid("a"));
-	assert_false(config_api_realm_valid("1ab"));
-	assert_false(config_api_realm_valid("_ab"));
-	assert_false(config_api_realm_valid("pam!x"));
-	assert_false(config_api_realm_valid("p m"));
-	assert_false(config_api_realm_valid(""));
+	assert_true(names_valid_realm("ab"));
+	assert_true(names_valid_realm("abcdefghijklmnopqrstuvwxyz012345"));
+	assert_false(names_valid_realm("abcdefghijklmnopqrstuvwxyz0123456"));
+	assert_false(names_valid_realm("a"));
+	assert_false(names_valid_realm("1ab"));
+	assert_false(names_valid_realm("_ab"));
+	assert_false(names_valid_realm("pam!x"));
+	assert_false(names_valid_realm("p m"));
+	assert_false(names_valid_realm(""));
 
 	/* recordings-directory follows state-directory when not given. */
 	conf = load(fx, "state-directory \"/srv/hvb\"\n");
