@@ -1,0 +1,286 @@
+/*
+ * audit_commit.c - group commit for the audit journal (audit_commit.h).
+ *
+ * The shared page is plain memory in a file mapping: the counter is
+ * changed with atomic operations, the leader's record with a seqlock (an
+ * odd version while it is being written), the tail cache only under the
+ * append lock.  A reader that catches the record mid-write does not spin:
+ * it takes the leader lock and reads it there, where it cannot change.
+ */
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "audit_commit.h"
+#include "state_owner.h"
+
+#define COMMIT_SIZE	4096
+
+struct commit_page {
+	uint64_t	appends;	/* tickets given */
+	uint32_t	version;	/* seqlock: odd while written */
+	uint32_t	unused;
+	/* the leader's record (seqlock) */
+	uint64_t	dev, ino;	/* the journal file synced is about */
+	uint64_t	synced;		/* tickets durable in it */
+	uint64_t	bad_from;	/* tickets in (bad_from, bad_to]: */
+	uint64_t	bad_to;		/* their fdatasync() failed */
+	uint64_t	syncs;		/* fdatasync() calls by leaders */
+	/* the tail cache (append lock) */
+	uint64_t	tail_dev, tail_ino, tail_size, tail_seq;
+	char		tail_prev[72];
+};
+
+_Static_assert(sizeof(struct commit_page) <= COMMIT_SIZE,
+    "the commit page fits its file");
+
+static struct {
+	pid_t			 pid;
+	int			 fd;
+	struct commit_page	*p;
+	char			 dir[PATH_MAX];
+} cm = { 0, -1, NULL, "" };
+
+static void
+commit_close(void)
+{
+	if (cm.p != NULL)
+		munmap(cm.p, COMMIT_SIZE);
+	if (cm.fd >= 0)
+		close(cm.fd);
+	cm.p = NULL;
+	cm.fd = -1;
+	cm.pid = 0;
+	cm.dir[0] = '\0';
+}
+
+int
+audit_commit_open(const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	void *m;
+	int fd, n, rc;
+
+	if (cm.p != NULL && cm.pid == getpid() && strcmp(cm.dir, dir) == 0)
+		return 0;
+	/* Inherited over fork(): the mapping would do, the descriptor not
+	 * (its flock() would be the parent's lock too). */
+	commit_close();
+	n = snprintf(path, sizeof(path), "%s/%s", dir, AUDIT_COMMIT_FILE);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return -ENAMETOOLONG;
+	if ((fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) < 0)
+		return -errno;
+	state_owner_match(fd, dir);
+	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode)) {
+		rc = S_ISREG(sb.st_mode) ? -errno : -EINVAL;
+		close(fd);
+		return rc;
+	}
+	/* All zeroes is the empty state; growing to the same size twice
+	 * (two first writers at once) changes nothing. */
+	if (sb.st_size < COMMIT_SIZE && ftruncate(fd, COMMIT_SIZE) < 0) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	m = mmap(NULL, COMMIT_SIZE, PROT_READ | PROT_WRITE, MAP_SHARED, fd,
+	    0);
+	if (m == MAP_FAILED) {
+		rc = -errno;
+		close(fd);
+		return rc;
+	}
+	cm.p = m;
+	cm.fd = fd;
+	cm.pid = getpid();
+	snprintf(cm.dir, sizeof(cm.dir), "%s", dir);
+	return 0;
+}
+
+int
+audit_commit_ready(void)
+{
+	return cm.p != NULL && cm.pid == getpid();
+}
+
+uint64_t
+audit_commit_ticket(void)
+{
+	if (!audit_commit_ready())
+		return 0;
+	return __atomic_add_fetch(&cm.p->appends, 1, __ATOMIC_SEQ_CST);
+}
+
+/* 1: t is durable in (dev, ino); -EIO: its sync failed; 0: not known. */
+static int
+judge(uint64_t dev, uint64_t ino, uint64_t t, uint64_t rdev, uint64_t rino,
+    uint64_t synced, uint64_t bad_from, uint64_t bad_to)
+{
+	if (bad_to != 0 && t > bad_from && t <= bad_to)
+		return -EIO;
+	if (rdev == dev && rino == ino && synced >= t)
+		return 1;
+	return 0;
+}
+
+/* Without the leader lock: the seqlock read, 0 when it is being written. */
+static int
+covered_unlocked(uint64_t dev, uint64_t ino, uint64_t t)
+{
+	struct commit_page *p = cm.p;
+	uint64_t rdev, rino, synced, bad_from, bad_to;
+	uint32_t v;
+
+	v = __atomic_load_n(&p->version, __ATOMIC_ACQUIRE);
+	if (v & 1)
+		return 0;
+	rdev = __atomic_load_n(&p->dev, __ATOMIC_RELAXED);
+	rino = __atomic_load_n(&p->ino, __ATOMIC_RELAXED);
+	synced = __atomic_load_n(&p->synced, __ATOMIC_RELAXED);
+	bad_from = __atomic_load_n(&p->bad_from, __ATOMIC_RELAXED);
+	bad_to = __atomic_load_n(&p->bad_to, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_ACQUIRE);
+	if (__atomic_load_n(&p->version, __ATOMIC_RELAXED) != v)
+		return 0;
+	return judge(dev, ino, t, rdev, rino, synced, bad_from, bad_to);
+}
+
+static void
+write_begin(struct commit_page *p)
+{
+	__atomic_store_n(&p->version, p->version + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+}
+
+static void
+write_end(struct commit_page *p)
+{
+	__atomic_store_n(&p->version, p->version + 1, __ATOMIC_RELEASE);
+}
+
+static void
+set64(uint64_t *f, uint64_t v)
+{
+	__atomic_store_n(f, v, __ATOMIC_RELAXED);
+}
+
+/* Under the leader lock: publishes the outcome of one fdatasync(). */
+static void
+publish(struct commit_page *p, uint64_t dev, uint64_t ino, uint64_t upto,
+    int failed)
+{
+	write_begin(p);
+	set64(&p->syncs, p->syncs + 1);
+	if (!failed) {
+		if (p->dev != dev || p->ino != ino) {
+			set64(&p->dev, dev);
+			set64(&p->ino, ino);
+			set64(&p->synced, upto);
+		} else if (upto > p->synced)
+			set64(&p->synced, upto);
+	} else {
+		/* Every ticket this sync was to cover and no earlier one
+		 * did (in this file; for another file, all of them). */
+		uint64_t from = p->dev == dev && p->ino == ino ? p->synced : 0;
+
+		if (p->bad_to == 0 || from < p->bad_from)
+			set64(&p->bad_from, from);
+		if (upto > p->bad_to)
+			set64(&p->bad_to, upto);
+	}
+	write_end(p);
+}
+
+int
+audit_commit_wait(int jfd, uint64_t dev, uint64_t ino, uint64_t t)
+{
+	struct commit_page *p = cm.p;
+	uint64_t upto;
+	int rc, e;
+
+	if (t == 0 || !audit_commit_ready())
+		return fdatasync(jfd) < 0 ? -errno : 0;
+	/* Already covered by a sync that began after this append. */
+	if ((rc = covered_unlocked(dev, ino, t)) != 0)
+		return rc > 0 ? 0 : rc;
+	while (flock(cm.fd, LOCK_EX) < 0)
+		if (errno != EINTR)
+			return fdatasync(jfd) < 0 ? -errno : 0;
+	if (p->version & 1) {
+		/* A leader died while writing its record: forget it (every
+		 * waiter then syncs for itself). */
+		write_begin(p);
+		set64(&p->dev, 0);
+		set64(&p->ino, 0);
+		set64(&p->synced, 0);
+		write_end(p);
+	}
+	rc = judge(dev, ino, t, p->dev, p->ino, p->synced, p->bad_from,
+	    p->bad_to);
+	if (rc == 0) {
+		/* Every ticket up to here belongs to a write() that has
+		 * returned: this fdatasync() covers them all. */
+		upto = __atomic_load_n(&p->appends, __ATOMIC_SEQ_CST);
+		e = fdatasync(jfd) < 0 ? errno : 0;
+		publish(p, dev, ino, upto, e != 0);
+		rc = e != 0 ? -e : 1;
+	}
+	flock(cm.fd, LOCK_UN);
+	return rc > 0 ? 0 : rc;
+}
+
+int
+audit_commit_tail_get(uint64_t dev, uint64_t ino, uint64_t size,
+    uint64_t *seq, char prev[65])
+{
+	struct commit_page *p = cm.p;
+
+	if (!audit_commit_ready() || p->tail_seq == 0 || p->tail_dev != dev ||
+	    p->tail_ino != ino || p->tail_size != size ||
+	    strnlen(p->tail_prev, sizeof(p->tail_prev)) != 64)
+		return 0;
+	*seq = p->tail_seq;
+	memcpy(prev, p->tail_prev, 65);
+	return 1;
+}
+
+void
+audit_commit_tail_set(uint64_t dev, uint64_t ino, uint64_t size,
+    uint64_t seq, const char prev[65])
+{
+	struct commit_page *p = cm.p;
+
+	if (!audit_commit_ready())
+		return;
+	/* Invalid while it changes: a writer killed half-way leaves no
+	 * tail that looks right. */
+	p->tail_seq = 0;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	p->tail_dev = dev;
+	p->tail_ino = ino;
+	p->tail_size = size;
+	memset(p->tail_prev, 0, sizeof(p->tail_prev));
+	memcpy(p->tail_prev, prev, 64);
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	p->tail_seq = seq;
+}
+
+int
+audit_commit_stats(uint64_t *appends, uint64_t *syncs)
+{
+	if (!audit_commit_ready())
+		return -ENOENT;
+	*appends = __atomic_load_n(&cm.p->appends, __ATOMIC_SEQ_CST);
+	*syncs = __atomic_load_n(&cm.p->syncs, __ATOMIC_SEQ_CST);
+	return 0;
+}
