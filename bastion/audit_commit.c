@@ -6,14 +6,26 @@
  * odd version while it is being written), the tail cache only under the
  * append lock.  A reader that catches the record mid-write does not spin:
  * it takes the leader lock and reads it there, where it cannot change.
+ *
+ * Followers do not queue on the leader lock (each would take it in turn,
+ * one context switch after the other, only to find itself covered): they
+ * sleep on a futex in the page, "unlocks", which the leader bumps and
+ * wakes once it has published and let go of the lock; all of them then
+ * look at the record at once.  A waiter reads "unlocks" before it tries
+ * the lock, so an unlock in between is never missed (the futex returns at
+ * once); the sleep is bounded, so a leader killed between its unlock and
+ * its wake-up costs a few milliseconds, not a hang.
  */
 #include <sys/file.h>
+#include <sys/syscall.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <linux/futex.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -22,11 +34,12 @@
 #include "state_owner.h"
 
 #define COMMIT_SIZE	4096
+#define FOLLOWER_SLEEP_NS 20000000L	/* at most, before looking again */
 
 struct commit_page {
 	uint64_t	appends;	/* tickets given */
 	uint32_t	version;	/* seqlock: odd while written */
-	uint32_t	unused;
+	uint32_t	unlocks;	/* futex: +1 at each leader unlock */
 	/* the leader's record (seqlock) */
 	uint64_t	dev, ino;	/* the journal file synced is about */
 	uint64_t	synced;		/* tickets durable in it */
@@ -47,6 +60,32 @@ static struct {
 	struct commit_page	*p;
 	char			 dir[PATH_MAX];
 } cm = { 0, -1, NULL, "" };
+
+static pid_t	self_pid;
+
+static void
+self_forget(void)
+{
+	self_pid = 0;
+}
+
+pid_t
+audit_commit_self(void)
+{
+	static int registered;
+
+	if (self_pid == 0) {
+		if (!registered && pthread_atfork(NULL, NULL,
+		    self_forget) == 0)
+			registered = 1;
+		/* Without the handler, no cache: a child would see its
+		 * parent's id. */
+		if (!registered)
+			return getpid();
+		self_pid = getpid();
+	}
+	return self_pid;
+}
 
 static void
 commit_close(void)
@@ -69,7 +108,7 @@ audit_commit_open(const char *dir)
 	void *m;
 	int fd, n, rc;
 
-	if (cm.p != NULL && cm.pid == getpid() && strcmp(cm.dir, dir) == 0)
+	if (cm.p != NULL && cm.pid == audit_commit_self() && strcmp(cm.dir, dir) == 0)
 		return 0;
 	/* Inherited over fork(): the mapping would do, the descriptor not
 	 * (its flock() would be the parent's lock too). */
@@ -102,7 +141,7 @@ audit_commit_open(const char *dir)
 	}
 	cm.p = m;
 	cm.fd = fd;
-	cm.pid = getpid();
+	cm.pid = audit_commit_self();
 	snprintf(cm.dir, sizeof(cm.dir), "%s", dir);
 	return 0;
 }
@@ -110,7 +149,7 @@ audit_commit_open(const char *dir)
 int
 audit_commit_ready(void)
 {
-	return cm.p != NULL && cm.pid == getpid();
+	return cm.p != NULL && cm.pid == audit_commit_self();
 }
 
 uint64_t
@@ -201,21 +240,31 @@ publish(struct commit_page *p, uint64_t dev, uint64_t ino, uint64_t upto,
 	write_end(p);
 }
 
-int
-audit_commit_wait(int jfd, uint64_t dev, uint64_t ino, uint64_t t)
+/* Sleeps while *word is still seen, at most FOLLOWER_SLEEP_NS.  A shared
+ * (not private) futex: the page is mapped by other processes. */
+static void
+follower_sleep(uint32_t *word, uint32_t seen)
+{
+	struct timespec ts = { 0, FOLLOWER_SLEEP_NS };
+
+	(void)syscall(SYS_futex, word, FUTEX_WAIT, seen, &ts, NULL, 0);
+}
+
+static void
+followers_wake(uint32_t *word)
+{
+	__atomic_add_fetch(word, 1, __ATOMIC_SEQ_CST);
+	(void)syscall(SYS_futex, word, FUTEX_WAKE, INT_MAX, NULL, NULL, 0);
+}
+
+/* Holding the leader lock: is t covered now, else sync for everyone. */
+static int
+lead(int jfd, uint64_t dev, uint64_t ino, uint64_t t)
 {
 	struct commit_page *p = cm.p;
 	uint64_t upto;
 	int rc, e;
 
-	if (t == 0 || !audit_commit_ready())
-		return fdatasync(jfd) < 0 ? -errno : 0;
-	/* Already covered by a sync that began after this append. */
-	if ((rc = covered_unlocked(dev, ino, t)) != 0)
-		return rc > 0 ? 0 : rc;
-	while (flock(cm.fd, LOCK_EX) < 0)
-		if (errno != EINTR)
-			return fdatasync(jfd) < 0 ? -errno : 0;
 	if (p->version & 1) {
 		/* A leader died while writing its record: forget it (every
 		 * waiter then syncs for itself). */
@@ -227,15 +276,40 @@ audit_commit_wait(int jfd, uint64_t dev, uint64_t ino, uint64_t t)
 	}
 	rc = judge(dev, ino, t, p->dev, p->ino, p->synced, p->bad_from,
 	    p->bad_to);
-	if (rc == 0) {
-		/* Every ticket up to here belongs to a write() that has
-		 * returned: this fdatasync() covers them all. */
-		upto = __atomic_load_n(&p->appends, __ATOMIC_SEQ_CST);
-		e = fdatasync(jfd) < 0 ? errno : 0;
-		publish(p, dev, ino, upto, e != 0);
-		rc = e != 0 ? -e : 1;
+	if (rc != 0)
+		return rc;
+	/* Every ticket up to here belongs to a write() that has returned:
+	 * this fdatasync() covers them all. */
+	upto = __atomic_load_n(&p->appends, __ATOMIC_SEQ_CST);
+	e = fdatasync(jfd) < 0 ? errno : 0;
+	publish(p, dev, ino, upto, e != 0);
+	return e != 0 ? -e : 1;
+}
+
+int
+audit_commit_wait(int jfd, uint64_t dev, uint64_t ino, uint64_t t)
+{
+	struct commit_page *p = cm.p;
+	uint32_t seen;
+	int rc;
+
+	if (t == 0 || !audit_commit_ready())
+		return fdatasync(jfd) < 0 ? -errno : 0;
+	for (;;) {
+		seen = __atomic_load_n(&p->unlocks, __ATOMIC_SEQ_CST);
+		/* Covered by a sync that began after this append? */
+		if ((rc = covered_unlocked(dev, ino, t)) != 0)
+			return rc > 0 ? 0 : rc;
+		if (flock(cm.fd, LOCK_EX | LOCK_NB) == 0)
+			break;
+		if (errno != EWOULDBLOCK && errno != EINTR)
+			return fdatasync(jfd) < 0 ? -errno : 0;
+		/* A leader is at work: wait for its unlock. */
+		follower_sleep(&p->unlocks, seen);
 	}
+	rc = lead(jfd, dev, ino, t);
 	flock(cm.fd, LOCK_UN);
+	followers_wake(&p->unlocks);
 	return rc > 0 ? 0 : rc;
 }
 

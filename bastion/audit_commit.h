@@ -39,6 +39,8 @@
 #ifndef HVB_AUDIT_COMMIT_H
 #define HVB_AUDIT_COMMIT_H
 
+#include <sys/types.h>
+
 #include <stdint.h>
 
 #define AUDIT_COMMIT_FILE	"commit"
@@ -70,6 +72,10 @@ int	audit_commit_tail_get(uint64_t dev, uint64_t ino, uint64_t size,
 	    uint64_t *seq, char prev[65]);
 void	audit_commit_tail_set(uint64_t dev, uint64_t ino, uint64_t size,
 	    uint64_t seq, const char prev[65]);
+
+/* This process's id without a system call per use (the audit path asks
+ * it several times an event): cached, forgotten in a fork()ed child. */
+pid_t	audit_commit_self(void);
 
 /* Counters for tests and benchmarks: tickets given, fdatasync() calls. */
 int	audit_commit_stats(uint64_t *appends, uint64_t *syncs);

@@ -117,7 +117,7 @@ held_open(const char *dir)
 	struct stat sb;
 	int rc;
 
-	if (held.pid == getpid() && held.lock >= 0 && held.journal >= 0 &&
+	if (held.pid == audit_commit_self() && held.lock >= 0 && held.journal >= 0 &&
 	    strcmp(held.dir, dir) == 0)
 		return 0;
 	held_close();	/* (a parent's, inherited) */
@@ -142,7 +142,7 @@ held_open(const char *dir)
 	state_owner_match(held.journal, dir);
 	held.dev = (uint64_t)sb.st_dev;
 	held.ino = (uint64_t)sb.st_ino;
-	held.pid = getpid();
+	held.pid = audit_commit_self();
 	snprintf(held.dir, sizeof(held.dir), "%s", dir);
 	/* Without it, every append syncs for itself (as before). */
 	(void)audit_commit_open(dir);
@@ -156,7 +156,7 @@ held_current(const char *dir)
 	char path[PATH_MAX];
 	struct stat sb;
 
-	if (held.pid != getpid() || held.journal < 0 ||
+	if (held.pid != audit_commit_self() || held.journal < 0 ||
 	    strcmp(held.dir, dir) != 0)
 		return held_open(dir);
 	if (held.sandboxed)
@@ -176,7 +176,7 @@ audit_spool_hold(const struct audit_spool_conf *c)
 	char path[PATH_MAX];
 	int rc = 0;
 
-	if (held.pid == getpid() && held.sandboxed &&
+	if (held.pid == audit_commit_self() && held.sandboxed &&
 	    strcmp(held.dir, c->dir) == 0)
 		return 0;
 	if ((rc = held_open(c->dir)) < 0)
@@ -263,7 +263,7 @@ lock_dir(const char *dir)
 	char path[PATH_MAX];
 	int fd;
 
-	if (held.pid == getpid() && held.lock >= 0 &&
+	if (held.pid == audit_commit_self() && held.lock >= 0 &&
 	    strcmp(held.dir, dir) == 0)
 		fd = held.lock;
 	else if (path_of(path, sizeof(path), dir, "lock") < 0)
@@ -286,7 +286,7 @@ lock_dir(const char *dir)
 static void
 unlock_dir(int fd)
 {
-	if (fd == held.lock && held.pid == getpid())
+	if (fd == held.lock && held.pid == audit_commit_self())
 		flock(fd, LOCK_UN);
 	else
 		close(fd);	/* releases the lock */
@@ -345,7 +345,13 @@ sha256_hex(const char *s, size_t n, char hex[CHAIN_HEX_LEN + 1])
 	unsigned int hl = 0;
 
 	memset(h, 0, sizeof(h));
-	EVP_Digest(s, n, h, &hl, EVP_sha256(), NULL);
+	static EVP_MD *md;
+
+	/* Fetched once: an implicit fetch per digest costs more than the
+	 * digest of a line. */
+	if (md == NULL)
+		md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	EVP_Digest(s, n, h, &hl, md != NULL ? md : EVP_sha256(), NULL);
 	chain_hex(h, sizeof(h), hex);
 }
 
@@ -407,9 +413,9 @@ read_offset(const char *dir, uint64_t *off, int *exists)
 
 	*off = 0;
 	*exists = 0;
-	if (held.offset >= 0 && held.pid == getpid())
+	if (held.offset >= 0 && held.pid == audit_commit_self())
 		r = pread(held.offset, buf, sizeof(buf) - 1, 0);
-	else if (held.sandboxed && held.pid == getpid())
+	else if (held.sandboxed && held.pid == audit_commit_self())
 		return 0;	/* no offset file when it was held */
 	else {
 		if (path_of(path, sizeof(path), dir, "offset") < 0)
@@ -470,20 +476,37 @@ audit_spool_append(const struct audit_spool_conf *c, json_t *rec,
     int reserve, uint64_t *seq)
 {
 	char mark[PATH_MAX], prev[CHAIN_HEX_LEN + 1];
-	char *line = NULL;
-	json_t *o = NULL;
+	char *line = NULL, *body;
 	struct stat sb;
-	int lk = -1, jfd, rc, full = 0;
+	int lk = -1, jfd, rc, full = 0, w;
 	uint64_t last, ticket, dev, ino;
-	size_t len;
+	size_t len, blen;
 
+	/* The record is encoded before the lock is taken; only its number
+	 * and chain value, known under the lock, are put around it:
+	 * {"seq":N,<rec's members>,"prev":"..."}. */
+	if (json_object_get(rec, "seq") != NULL ||
+	    json_object_get(rec, "prev") != NULL)
+		return -EINVAL;
+	if ((body = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER)) ==
+	    NULL)
+		return -ENOMEM;
+	blen = strlen(body);
+	if (blen < 2 || body[0] != '{' || body[blen - 1] != '}' ||
+	    (line = malloc(blen + 128)) == NULL) {
+		free(body);
+		return -ENOMEM;
+	}
 	if ((rc = held_current(c->dir)) < 0)
-		return rc;
+		goto out;
 	jfd = held.journal;
 	dev = held.dev;
 	ino = held.ino;
-	if ((lk = lock_dir(c->dir)) < 0)
-		return lk;
+	if ((lk = lock_dir(c->dir)) < 0) {
+		rc = lk;
+		lk = -1;
+		goto out;
+	}
 	if (fstat(jfd, &sb) < 0) {
 		rc = -errno;
 		goto out;
@@ -494,21 +517,19 @@ audit_spool_append(const struct audit_spool_conf *c, json_t *rec,
 	    prev) && ((rc = journal_tail(jfd, &last, prev, 1)) < 0 ||
 	    (rc = fstat(jfd, &sb) < 0 ? -errno : 0) < 0))
 		goto out;
-	if ((o = json_object()) == NULL ||
-	    json_object_set_new(o, "seq", json_integer((json_int_t)last +
-	    1)) < 0 || json_object_update(o, rec) < 0 ||
-	    json_object_set_new(o, "prev", json_string(prev)) < 0 ||
-	    (line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) ==
-	    NULL) {
+	w = snprintf(line, blen + 128, "{\"seq\":%" PRIu64 "%s%.*s,\"prev\":"
+	    "\"%s\"}", last + 1, blen > 2 ? "," : "", (int)(blen - 2),
+	    body + 1, prev);
+	if (w < 0 || (size_t)w >= blen + 128) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	len = strlen(line);
+	len = (size_t)w;
 	if (len + 1 > AUDIT_FMT_LINE_MAX) {
 		rc = -E2BIG;
 		goto out;
 	}
-	line[len] = '\n';	/* json_dumps' NUL: no longer needed */
+	line[len] = '\n';	/* snprintf's NUL: no longer needed */
 	if (c->mode != AUDIT_SPOOL_NONE) {
 		long long limit = c->max + (reserve ? c->max / 10 : 0);
 		uint64_t off, depth;
@@ -556,7 +577,7 @@ out:
 	if (lk >= 0)
 		unlock_dir(lk);
 	free(line);
-	json_decref(o);
+	free(body);
 	return rc;
 }
 
