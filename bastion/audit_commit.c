@@ -108,7 +108,8 @@ audit_commit_open(const char *dir)
 	void *m;
 	int fd, n, rc;
 
-	if (cm.p != NULL && cm.pid == audit_commit_self() && strcmp(cm.dir, dir) == 0)
+	if (cm.p != NULL && cm.pid == audit_commit_self() &&
+	    strcmp(cm.dir, dir) == 0)
 		return 0;
 	/* Inherited over fork(): the mapping would do, the descriptor not
 	 * (its flock() would be the parent's lock too). */

@@ -117,8 +117,8 @@ held_open(const char *dir)
 	struct stat sb;
 	int rc;
 
-	if (held.pid == audit_commit_self() && held.lock >= 0 && held.journal >= 0 &&
-	    strcmp(held.dir, dir) == 0)
+	if (held.pid == audit_commit_self() && held.lock >= 0 &&
+	    held.journal >= 0 && strcmp(held.dir, dir) == 0)
 		return 0;
 	held_close();	/* (a parent's, inherited) */
 	if (path_of(path, sizeof(path), dir, "lock") < 0)
