@@ -99,6 +99,8 @@ CORE_SRCS += bastion/audit_fmt.c bastion/audit_spool.c \
 PKGS += audit libssl
 DEB_BUILD += libaudit-dev
 DEB_TEST += rsyslog rsyslog-openssl openssl auditd
+# Group commit of the audit journal (one fdatasync for many writers).
+CORE_SRCS += bastion/audit_commit.c
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \

@@ -79,15 +79,18 @@ store_path(const char *state_dir, const char *person, char *path,
 	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
 }
 
-/* Reads a person's tokens; the count, or a negative error. */
+/* Reads a person's tokens; the count, or a negative error.  *read gets
+ * the file's status (st_ino 0: no file). */
 static int
-read_tokens(const char *path, struct token_line *t, size_t max)
+read_tokens_stat(const char *path, struct token_line *t, size_t max,
+    struct stat *read)
 {
 	char line[LINE_MAX_LEN];
 	struct stat sb;
 	FILE *f;
 	int fd, n = 0;
 
+	memset(read, 0, sizeof(*read));
 	if ((fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	if (fstat(fd, &sb) < 0 || !S_ISREG(sb.st_mode) ||
@@ -115,6 +118,71 @@ read_tokens(const char *path, struct token_line *t, size_t max)
 		n++;
 	}
 	fclose(f);
+	*read = sb;
+	return n;
+}
+
+static int
+read_tokens(const char *path, struct token_line *t, size_t max)
+{
+	struct stat sb;
+
+	return read_tokens_stat(path, t, max, &sb);
+}
+
+/*
+ * The store file api_token_check() read last in this process, as it was:
+ * each request of a kept-alive connection costs a stat() instead of an
+ * open and a read.  A change to the store is a rename (write_tokens): a
+ * new inode; an edit in place changes the size or the times.  So a
+ * revocation still takes effect at the next request.
+ */
+static struct {
+	int			n;	/* -1: nothing cached */
+	char			path[PATH_MAX];
+	dev_t			dev;
+	ino_t			ino;
+	off_t			size;
+	struct timespec		mtim, ctim;
+	struct token_line	t[TOKENS_MAX];
+} cache = { .n = -1 };
+
+static int
+same_file(const struct stat *sb)
+{
+	return sb->st_ino != 0 && sb->st_dev == cache.dev &&
+	    sb->st_ino == cache.ino && sb->st_size == cache.size &&
+	    sb->st_mtim.tv_sec == cache.mtim.tv_sec &&
+	    sb->st_mtim.tv_nsec == cache.mtim.tv_nsec &&
+	    sb->st_ctim.tv_sec == cache.ctim.tv_sec &&
+	    sb->st_ctim.tv_nsec == cache.ctim.tv_nsec;
+}
+
+/* The tokens of the store at path: from the cache when the file is the
+ * one read before, unchanged; the count or a negative error. */
+static int
+cached_tokens(const char *path, const struct token_line **t)
+{
+	struct stat sb;
+	int n;
+
+	*t = cache.t;
+	if (cache.n >= 0 && strcmp(cache.path, path) == 0 &&
+	    lstat(path, &sb) == 0 && S_ISREG(sb.st_mode) &&
+	    (sb.st_mode & 077) == 0 && same_file(&sb))
+		return cache.n;
+	explicit_bzero(&cache, sizeof(cache));
+	cache.n = -1;
+	n = read_tokens_stat(path, cache.t, TOKENS_MAX, &sb);
+	if (n > 0 && strlen(path) < sizeof(cache.path)) {
+		memcpy(cache.path, path, strlen(path) + 1);
+		cache.dev = sb.st_dev;
+		cache.ino = sb.st_ino;
+		cache.size = sb.st_size;
+		cache.mtim = sb.st_mtim;
+		cache.ctim = sb.st_ctim;
+		cache.n = n;
+	}
 	return n;
 }
 
@@ -269,7 +337,7 @@ int
 api_token_check(const char *state_dir, const char *value, char *userid,
     size_t userlen, char *why, size_t whylen)
 {
-	struct token_line t[TOKENS_MAX];
+	const struct token_line *t;
 	char user[API_USERID_MAX], name[NAMES_MAX + 1], realm[40];
 	char id[API_TOKEN_ID_MAX + 1], secret[128], hex[65], path[PATH_MAX];
 	const char *bang, *sep;
@@ -299,7 +367,7 @@ api_token_check(const char *state_dir, const char *value, char *userid,
 		return -EACCES;
 	}
 	explicit_bzero(secret, sizeof(secret));
-	n = read_tokens(path, t, TOKENS_MAX);
+	n = cached_tokens(path, &t);
 	for (i = 0; i < n; i++)
 		if (strcmp(t[i].id, id) == 0 &&
 		    CRYPTO_memcmp(t[i].hash, hex, 64) == 0)

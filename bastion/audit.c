@@ -20,6 +20,7 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "audit_commit.h"
 #include "audit_fmt.h"
 #include "audit_libaudit.h"
 #include "audit_spool.h"
@@ -168,7 +169,7 @@ record(const struct audit_event *ev)
 	bad |= json_object_set_new(o, "time", json_string(when));
 	bad |= json_object_set_new(o, "node", json_string(sinks.node));
 	bad |= json_object_set_new(o, "program", json_string(sinks.program));
-	bad |= json_object_set_new(o, "pid", json_integer(getpid()));
+	bad |= json_object_set_new(o, "pid", json_integer(audit_commit_self()));
 	bad |= json_object_set_new(o, "kind",
 	    json_string(audit_kind_name(ev->kind)));
 	bad |= set_value(o, "person", ev->person, AUDIT_FMT_FIELD_MAX);

@@ -17,6 +17,7 @@
 
 #include <libaudit.h>
 
+#include "audit_commit.h"
 #include "audit_libaudit.h"
 #include "log.h"
 
@@ -31,7 +32,7 @@ get_fd(void)
 {
 	if (unsupported)
 		return -2;
-	if (audit_fd >= 0 && audit_pid == getpid())
+	if (audit_fd >= 0 && audit_pid == audit_commit_self())
 		return audit_fd;
 	audit_fd = audit_open();
 	if (audit_fd < 0) {
@@ -45,7 +46,7 @@ get_fd(void)
 		log_error("audit_open: %s: refusing", strerror(errno));
 		return -1;
 	}
-	audit_pid = getpid();
+	audit_pid = audit_commit_self();
 	return audit_fd;
 }
 

@@ -4,8 +4,9 @@
  *
  * Writers are the forked per-connection children and the CLI: one flock()
  * on STATE/audit/lock orders them, and each holds it only for one append
- * and one fdatasync(), never across anything that waits on the network,
- * so a log store that is down cannot stall a login.
+ * (the fdatasync() after it is shared: audit_commit.c), never across
+ * anything that waits on the network, so a log store that is down cannot
+ * stall a login.
  */
 #include <sys/file.h>
 #include <sys/stat.h>
@@ -22,6 +23,7 @@
 #include <openssl/evp.h>
 
 #include "../recorder/chain.h"
+#include "audit_commit.h"
 #include "audit_fmt.h"
 #include "audit_spool.h"
 #include "state_owner.h"
@@ -71,13 +73,102 @@ static int	read_offset(const char *, uint64_t *, int *);
 static int	write_offset(const char *, uint64_t);
 
 /*
+ * What a process keeps open for its appends: the lock, the journal (and
+ * its device and inode, which group commit compares: audit_commit.h) and
+ * the commit page, opened at its first append (or by audit_spool_hold)
+ * and kept, so that an append opens nothing.  pid says whose they are: a
+ * forked child opens its own (a flock() on an inherited descriptor would
+ * be its parent's lock too).
+ *
  * A sandboxed session process (sandbox.h) may open no file: it holds the
- * lock, the journal and the offset open from before (audit_spool_hold),
- * and never creates or removes the "full" mark (the ALERT line says it).
+ * offset open as well (sandboxed), and never creates or removes the
+ * "full" mark (the ALERT line says it).  One that is not sandboxed checks
+ * on each append that the journal it holds is still the one in the
+ * directory (a stat()), and opens the offset when it needs it.
  */
 static struct {
-	int	lock, journal, offset;
-} held = { -1, -1, -1 };
+	pid_t		pid;
+	int		sandboxed;
+	int		lock, journal, offset;
+	uint64_t	dev, ino;
+	char		dir[PATH_MAX];
+} held = { 0, 0, -1, -1, -1, 0, 0, "" };
+
+static void
+held_close(void)
+{
+	if (held.journal >= 0)
+		close(held.journal);
+	if (held.lock >= 0)
+		close(held.lock);
+	if (held.offset >= 0)
+		close(held.offset);
+	held.lock = held.journal = held.offset = -1;
+	held.sandboxed = 0;
+	held.pid = 0;
+	held.dir[0] = '\0';
+}
+
+/* The lock, the journal and the commit page, for this process. */
+static int
+held_open(const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+	int rc;
+
+	if (held.pid == audit_commit_self() && held.lock >= 0 &&
+	    held.journal >= 0 && strcmp(held.dir, dir) == 0)
+		return 0;
+	held_close();	/* (a parent's, inherited) */
+	if (path_of(path, sizeof(path), dir, "lock") < 0)
+		return -ENAMETOOLONG;
+	if ((held.lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600)) < 0)
+		return -errno;
+	state_owner_match(held.lock, dir);
+	if (path_of(path, sizeof(path), dir, "journal.jsonl") < 0)
+		rc = -ENAMETOOLONG;
+	else if ((held.journal = open(path, O_RDWR | O_CREAT | O_APPEND |
+	    O_CLOEXEC | O_NOFOLLOW, 0600)) < 0 || fstat(held.journal,
+	    &sb) < 0)
+		rc = -errno;
+	else
+		rc = 0;
+	if (rc < 0) {
+		held_close();
+		return rc;
+	}
+	state_owner_match(held.journal, dir);
+	held.dev = (uint64_t)sb.st_dev;
+	held.ino = (uint64_t)sb.st_ino;
+	held.pid = audit_commit_self();
+	snprintf(held.dir, sizeof(held.dir), "%s", dir);
+	/* Without it, every append syncs for itself (as before). */
+	(void)audit_commit_open(dir);
+	return 0;
+}
+
+/* A process that is not sandboxed follows a journal that was replaced. */
+static int
+held_current(const char *dir)
+{
+	char path[PATH_MAX];
+	struct stat sb;
+
+	if (held.pid != audit_commit_self() || held.journal < 0 ||
+	    strcmp(held.dir, dir) != 0)
+		return held_open(dir);
+	if (held.sandboxed)
+		return 0;
+	if (path_of(path, sizeof(path), dir, "journal.jsonl") < 0)
+		return -ENAMETOOLONG;
+	if (stat(path, &sb) == 0 && (uint64_t)sb.st_ino == held.ino &&
+	    (uint64_t)sb.st_dev == held.dev)
+		return 0;
+	held_close();
+	return held_open(dir);
+}
 
 int
 audit_spool_hold(const struct audit_spool_conf *c)
@@ -85,34 +176,29 @@ audit_spool_hold(const struct audit_spool_conf *c)
 	char path[PATH_MAX];
 	int rc = 0;
 
-	if (held.lock >= 0)
+	if (held.pid == audit_commit_self() && held.sandboxed &&
+	    strcmp(held.dir, c->dir) == 0)
 		return 0;
-	if (path_of(path, sizeof(path), c->dir, "lock") < 0)
-		return -ENAMETOOLONG;
-	if ((held.lock = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600)) < 0)
-		return -errno;
-	if (path_of(path, sizeof(path), c->dir, "journal.jsonl") < 0)
-		rc = -ENAMETOOLONG;
-	else if ((held.journal = open(path, O_RDWR | O_CREAT | O_APPEND |
-	    O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
-		rc = -errno;
-	if (rc == 0 && c->mode != AUDIT_SPOOL_NONE) {
+	if ((rc = held_open(c->dir)) < 0)
+		return rc;
+	if (!audit_commit_ready())
+		(void)audit_commit_open(c->dir);
+	if (c->mode != AUDIT_SPOOL_NONE) {
 		/* Written in place by the shipper (write_offset), so this
 		 * descriptor keeps seeing it. */
 		if (path_of(path, sizeof(path), c->dir, "offset") < 0)
 			rc = -ENAMETOOLONG;
-		else if ((held.offset = open(path, O_RDONLY | O_CLOEXEC |
-		    O_NOFOLLOW)) < 0 && errno != ENOENT)
+		else if (held.offset < 0 && (held.offset = open(path,
+		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0 &&
+		    errno != ENOENT)
 			rc = -errno;
 	}
 	if (rc < 0) {
-		if (held.journal >= 0)
-			close(held.journal);
-		close(held.lock);
-		held.lock = held.journal = held.offset = -1;
+		held_close();
+		return rc;
 	}
-	return rc;
+	held.sandboxed = 1;
+	return 0;
 }
 
 int
@@ -138,7 +224,7 @@ audit_spool_init(struct audit_spool_conf *c, const char *state_dir,
 		return -EPERM;
 	if ((n = open(c->dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) >= 0) {
 		static const char *const files[] = { "lock", "journal.jsonl",
-		    "offset", "status", "full" };
+		    "offset", "status", "full", AUDIT_COMMIT_FILE };
 		size_t i;
 		int fd;
 
@@ -177,7 +263,8 @@ lock_dir(const char *dir)
 	char path[PATH_MAX];
 	int fd;
 
-	if (held.lock >= 0)
+	if (held.pid == audit_commit_self() && held.lock >= 0 &&
+	    strcmp(held.dir, dir) == 0)
 		fd = held.lock;
 	else if (path_of(path, sizeof(path), dir, "lock") < 0)
 		return -ENAMETOOLONG;
@@ -199,7 +286,7 @@ lock_dir(const char *dir)
 static void
 unlock_dir(int fd)
 {
-	if (fd == held.lock)
+	if (fd == held.lock && held.pid == audit_commit_self())
 		flock(fd, LOCK_UN);
 	else
 		close(fd);	/* releases the lock */
@@ -258,7 +345,13 @@ sha256_hex(const char *s, size_t n, char hex[CHAIN_HEX_LEN + 1])
 	unsigned int hl = 0;
 
 	memset(h, 0, sizeof(h));
-	EVP_Digest(s, n, h, &hl, EVP_sha256(), NULL);
+	static EVP_MD *md;
+
+	/* Fetched once: an implicit fetch per digest costs more than the
+	 * digest of a line. */
+	if (md == NULL)
+		md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	EVP_Digest(s, n, h, &hl, md != NULL ? md : EVP_sha256(), NULL);
 	chain_hex(h, sizeof(h), hex);
 }
 
@@ -320,9 +413,9 @@ read_offset(const char *dir, uint64_t *off, int *exists)
 
 	*off = 0;
 	*exists = 0;
-	if (held.offset >= 0)
+	if (held.offset >= 0 && held.pid == audit_commit_self())
 		r = pread(held.offset, buf, sizeof(buf) - 1, 0);
-	else if (held.lock >= 0)
+	else if (held.sandboxed && held.pid == audit_commit_self())
 		return 0;	/* no offset file when it was held */
 	else {
 		if (path_of(path, sizeof(path), dir, "offset") < 0)
@@ -372,59 +465,78 @@ write_offset(const char *dir, uint64_t off)
 	return rc;
 }
 
+/*
+ * Appends under the lock, then waits for the record to be durable
+ * outside it (audit_commit.h: one fdatasync() covers the records of every
+ * writer appended before it began), so that writers queue for the disk
+ * together instead of one after the other.
+ */
 int
 audit_spool_append(const struct audit_spool_conf *c, json_t *rec,
     int reserve, uint64_t *seq)
 {
-	char path[PATH_MAX], mark[PATH_MAX], prev[CHAIN_HEX_LEN + 1];
-	char *line = NULL;
-	json_t *o = NULL;
-	int lk, jfd = -1, rc, full = 0;
-	uint64_t last;
-	size_t len;
+	char mark[PATH_MAX], prev[CHAIN_HEX_LEN + 1];
+	char *line = NULL, *body;
+	struct stat sb;
+	int lk = -1, jfd, rc, full = 0, w;
+	uint64_t last, ticket, dev, ino;
+	size_t len, blen;
 
-	if ((lk = lock_dir(c->dir)) < 0)
-		return lk;
-	if (path_of(path, sizeof(path), c->dir, "journal.jsonl") < 0) {
-		rc = -ENAMETOOLONG;
+	/* The record is encoded before the lock is taken; only its number
+	 * and chain value, known under the lock, are put around it:
+	 * {"seq":N,<rec's members>,"prev":"..."}. */
+	if (json_object_get(rec, "seq") != NULL ||
+	    json_object_get(rec, "prev") != NULL)
+		return -EINVAL;
+	if ((body = json_dumps(rec, JSON_COMPACT | JSON_PRESERVE_ORDER)) ==
+	    NULL)
+		return -ENOMEM;
+	blen = strlen(body);
+	if (blen < 2 || body[0] != '{' || body[blen - 1] != '}' ||
+	    (line = malloc(blen + 128)) == NULL) {
+		free(body);
+		return -ENOMEM;
+	}
+	if ((rc = held_current(c->dir)) < 0)
+		goto out;
+	jfd = held.journal;
+	dev = held.dev;
+	ino = held.ino;
+	if ((lk = lock_dir(c->dir)) < 0) {
+		rc = lk;
+		lk = -1;
 		goto out;
 	}
-	if (held.journal >= 0)
-		jfd = held.journal;
-	else if ((jfd = open(path, O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC |
-	    O_NOFOLLOW, 0600)) < 0) {
+	if (fstat(jfd, &sb) < 0) {
 		rc = -errno;
 		goto out;
-	} else
-		state_owner_match(jfd, c->dir);
-	if ((rc = journal_tail(jfd, &last, prev, 1)) < 0)
+	}
+	/* The last writer left the tail it wrote: no need to read it back
+	 * while the journal is the size it left it at. */
+	if (!audit_commit_tail_get(dev, ino, (uint64_t)sb.st_size, &last,
+	    prev) && ((rc = journal_tail(jfd, &last, prev, 1)) < 0 ||
+	    (rc = fstat(jfd, &sb) < 0 ? -errno : 0) < 0))
 		goto out;
-	if ((o = json_object()) == NULL ||
-	    json_object_set_new(o, "seq", json_integer((json_int_t)last +
-	    1)) < 0 || json_object_update(o, rec) < 0 ||
-	    json_object_set_new(o, "prev", json_string(prev)) < 0 ||
-	    (line = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER)) ==
-	    NULL) {
+	w = snprintf(line, blen + 128, "{\"seq\":%" PRIu64 "%s%.*s,\"prev\":"
+	    "\"%s\"}", last + 1, blen > 2 ? "," : "", (int)(blen - 2),
+	    body + 1, prev);
+	if (w < 0 || (size_t)w >= blen + 128) {
 		rc = -ENOMEM;
 		goto out;
 	}
-	len = strlen(line);
+	len = (size_t)w;
 	if (len + 1 > AUDIT_FMT_LINE_MAX) {
 		rc = -E2BIG;
 		goto out;
 	}
-	line[len] = '\n';	/* json_dumps' NUL: no longer needed */
+	line[len] = '\n';	/* snprintf's NUL: no longer needed */
 	if (c->mode != AUDIT_SPOOL_NONE) {
-		struct stat sb;
 		long long limit = c->max + (reserve ? c->max / 10 : 0);
 		uint64_t off, depth;
 		int exists;
 
-		if (fstat(jfd, &sb) < 0 || read_offset(c->dir, &off,
-		    &exists) < 0) {
-			rc = -errno;
+		if ((rc = read_offset(c->dir, &off, &exists)) < 0)
 			goto out;
-		}
 		depth = (uint64_t)sb.st_size - (off <= (uint64_t)sb.st_size ?
 		    off : 0);
 		/* STATE/audit/full tells "audit status" (and people). */
@@ -433,7 +545,7 @@ audit_spool_append(const struct audit_spool_conf *c, json_t *rec,
 			goto out;
 		}
 		if ((long long)(depth + len + 1) > limit) {
-			int mfd = held.lock >= 0 ? -1 : open(mark, O_WRONLY |
+			int mfd = held.sandboxed ? -1 : open(mark, O_WRONLY |
 			    O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
 
 			if (mfd >= 0)
@@ -443,20 +555,29 @@ audit_spool_append(const struct audit_spool_conf *c, json_t *rec,
 				rc = -ENOSPC;
 				goto out;
 			}
-		} else if (held.lock < 0)
+		} else if (!held.sandboxed)
 			unlink(mark);
 	}
-	if ((rc = write_all(jfd, line, len + 1)) < 0 ||
-	    (rc = fdatasync(jfd) < 0 ? -errno : 0) < 0)
+	if ((rc = write_all(jfd, line, len + 1)) < 0)
+		goto out;
+	/* Taken once the write() returned: a sync that reads the counter
+	 * after this covers these bytes. */
+	ticket = audit_commit_ticket();
+	sha256_hex(line, len + 1, prev);
+	audit_commit_tail_set(dev, ino, (uint64_t)sb.st_size + len + 1,
+	    last + 1, prev);
+	unlock_dir(lk);
+	lk = -1;
+	/* An event counts as written only once it is on disk. */
+	if ((rc = audit_commit_wait(jfd, dev, ino, ticket)) < 0)
 		goto out;
 	*seq = last + 1;
 	rc = full;
 out:
-	if (jfd >= 0 && jfd != held.journal)
-		close(jfd);
-	unlock_dir(lk);
+	if (lk >= 0)
+		unlock_dir(lk);
 	free(line);
-	json_decref(o);
+	free(body);
 	return rc;
 }
 

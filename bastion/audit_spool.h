@@ -11,14 +11,18 @@
  *   offset        how far (bytes) the shipper has delivered the journal:
  *                 the spool is the journal's tail after it
  *   status        the shipper's state for "hvbastion audit status"
+ *   commit        group commit's shared page (audit_commit.h): how far
+ *                 the journal is known durable, mapped by every writer
  *
  * Why the spool is the journal's tail and not a file of its own: one
  * append and one fdatasync() per event instead of two, and the journal
  * and what the log store receives can never disagree on a number.
  *
- * A writer takes the lock, assigns seq = last + 1, appends and
- * fdatasync()s before it lets go: an event counts as written only once it
- * is on disk.  Nothing waits on the network.
+ * A writer takes the lock, assigns seq = last + 1, appends and lets go;
+ * then it waits until an fdatasync() that began after its append has
+ * returned (its own, or one that another writer made for everyone before
+ * it: audit_commit.h): an event counts as written only once it is on
+ * disk.  Nothing waits on the network.
  */
 #ifndef HVB_AUDIT_SPOOL_H
 #define HVB_AUDIT_SPOOL_H

@@ -12,6 +12,11 @@ throw-away CA, tests/lib/rsyslog.py) and a real OpenSSH target:
       over TLS.  Reported: the recording rate (events made durable per
       second) and the delivery rate (first event recorded to the last one
       in rsyslog's file);
+  (a2) the same from WRITERS (8) `hvbastion audit test` processes at once,
+      as the forked per-connection children write: events made durable
+      per second, all writers together (group commit: one fdatasync covers
+      the events every writer appended before it began), and the number
+      of fdatasync calls it took (from the commit page, STATE/audit/commit);
   (b) what auditing adds to one login: wall time of `ssh bastion pve1 true`
       (publickey, median of 30, the two interleaved) through a bastion with
       the collector, libaudit and the journal, and through one with the
@@ -77,6 +82,45 @@ def login_once(bed, b):
     return dt
 
 
+WRITERS = 8
+
+
+def commit_counters(bastion):
+    """(appends, fdatasyncs) from group commit's shared page (layout in
+    bastion/audit_commit.c: appends at 0, syncs at 56); (0, 0) if none."""
+    import struct
+    path = Path(bastion.state_dir) / "audit" / "commit"
+    try:
+        data = path.read_bytes()[:64]
+    except OSError:
+        return (0, 0)
+    if len(data) < 64:
+        return (0, 0)
+    return (struct.unpack_from("<Q", data, 0)[0],
+            struct.unpack_from("<Q", data, 56)[0])
+
+
+def concurrent_record(bastion, sessions):
+    """WRITERS processes of `audit test` at once: (events/s, events,
+    fdatasyncs or None when there is no commit page)."""
+    per = max(1, sessions // WRITERS)
+    a0, s0 = commit_counters(bastion)
+    argv = [str(bastion.bin_dir / "hvbastion"), "-f", str(bastion.conf),
+            "audit", "test", "--sessions", str(per)]
+    t0 = time.perf_counter()
+    procs = [subprocess.Popen(argv, stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE)
+             for _ in range(WRITERS)]
+    for p in procs:
+        out, err = p.communicate(timeout=600)
+        if p.returncode != 0:
+            raise RuntimeError("audit test: %s" % err.decode())
+    dt = time.perf_counter() - t0
+    a1, s1 = commit_counters(bastion)
+    n = 4 * per * WRITERS
+    return n / dt, n, (s1 - s0) if a1 > a0 else None
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -132,6 +176,10 @@ def main():
         rec_rate, del_rate = n / t_rec, n / t_del
         log("recorded %.0f events/s, delivered %.0f events/s over TLS" % (
             rec_rate, del_rate))
+        conc_rate, conc_n, conc_syncs = concurrent_record(full, sessions)
+        log("%d writers at once: %.0f events/s (%d events, %s fdatasync)"
+            % (WRITERS, conc_rate, conc_n, "?" if conc_syncs is None
+               else conc_syncs))
 
         # (b) login time, interleaved
         times = {"audited": [], "journal-only": []}
@@ -158,10 +206,15 @@ def main():
         datetime.datetime.now(datetime.timezone.utc).strftime(
             "%Y-%m-%d %H:%M UTC"), "",
         "| metric | value |", "|---|---:|",
-        "| events recorded (journal append + fdatasync each), events/s |"
+        "| events recorded by one process (journal append, durable before"
+        " the next), events/s |"
         " %.0f |" % rec_rate,
         "| events delivered to rsyslog over TLS (first recorded to last"
         " received), events/s | %.0f |" % del_rate,
+        "| events recorded by %d `audit test` processes at once, events/s"
+        " | %.0f |" % (WRITERS, conc_rate),
+        "| fdatasync calls for those %d events (group commit) | %s |" % (
+            conc_n, "-" if conc_syncs is None else conc_syncs),
         "| `ssh bastion pve1 true`, collector + libaudit + journal (ms,"
         " median of %d) | %.1f |" % (logins, med["audited"]),
         "| `ssh bastion pve1 true`, journal only (ms, median of %d) |"

@@ -10,7 +10,11 @@
  * sequence number.  Spool: numbers follow each other across "restarts",
  * the chain links each line to the one before, a torn last line is cut
  * off, a full spool refuses (or, in allow mode, records and says so), the
- * reserve lets the end of a session in.
+ * reserve lets the end of a session in.  Group commit
+ * (bastion/audit_commit.c): several processes append at once and every
+ * record is in the journal once, numbered without a gap, the chain whole;
+ * a ticket covered by a later sync returns without one; a failed sync is
+ * an error for every ticket it was to cover, and only for those.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -18,9 +22,17 @@
 #include <stdint.h>
 #include <cmocka.h>
 
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "unit_util.h"
+#include "../../bastion/audit_commit.h"
 #include "../../bastion/audit_fmt.h"
 #include "../../bastion/audit_spool.h"
 #include "../../bastion/config.h"
@@ -289,6 +301,184 @@ test_full_spool(void **state)
 	assert_int_equal(rc, 1);
 }
 
+/* --- group commit ------------------------------------------------------- */
+
+#define WRITERS		6
+#define PER_WRITER	150
+
+static int
+append_n(struct fx *f, int writer, int i, uint64_t *seq)
+{
+	json_t *o = json_pack("{s:s, s:s, s:i, s:i}", "kind", "api-call",
+	    "person", "writer", "writer", writer, "i", i);
+	int rc = audit_spool_append(&f->c, o, 0, seq);
+
+	json_decref(o);
+	return rc;
+}
+
+static void
+hex(const unsigned char *h, size_t n, char *out)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		snprintf(out + 2 * i, 3, "%02x", h[i]);
+}
+
+/*
+ * What "hvbastion verify --audit" checks (audit_admin.c), over the whole
+ * journal: each line's "prev" is the SHA-256 of the line before, numbers
+ * follow each other from 1.  Counts each writer's records in seen[].
+ */
+static size_t
+verify_journal(const char *dir, int seen[WRITERS + 1][PER_WRITER])
+{
+	char path[600], prev[65], *line = NULL;
+	unsigned char h[32];
+	unsigned int hl;
+	size_t cap = 0, lines = 0;
+	ssize_t n;
+	FILE *fp;
+
+	snprintf(path, sizeof(path), "%s/journal.jsonl", dir);
+	assert_non_null(fp = fopen(path, "r"));
+	EVP_Digest(AUDIT_JOURNAL_SEED, strlen(AUDIT_JOURNAL_SEED), h, &hl,
+	    EVP_sha256(), NULL);
+	hex(h, sizeof(h), prev);
+	while ((n = getline(&line, &cap, fp)) > 0) {
+		json_t *o;
+		json_int_t w, i;
+
+		assert_int_equal(line[n - 1], '\n');
+		assert_non_null(o = json_loadb(line, (size_t)n - 1, 0, NULL));
+		lines++;
+		assert_int_equal(json_integer_value(json_object_get(o, "seq")),
+		    (json_int_t)lines);
+		assert_string_equal(json_string_value(json_object_get(o,
+		    "prev")), prev);
+		w = json_integer_value(json_object_get(o, "writer"));
+		i = json_integer_value(json_object_get(o, "i"));
+		assert_true(w >= 0 && w <= WRITERS && i >= 0 &&
+		    i < PER_WRITER);
+		seen[w][i]++;
+		json_decref(o);
+		EVP_Digest(line, (size_t)n, h, &hl, EVP_sha256(), NULL);
+		hex(h, sizeof(h), prev);
+	}
+	free(line);
+	fclose(fp);
+	return lines;
+}
+
+static void
+test_group_commit_writers(void **state)
+{
+	struct fx *f = *state;
+	static int seen[WRITERS + 1][PER_WRITER];
+	pid_t pids[WRITERS];
+	uint64_t seq = 0, appends, syncs;
+	int w, i, st;
+
+	assert_int_equal(audit_spool_init(&f->c, f->state, 0), 0);
+	/* The parent appends first: the children inherit its descriptors
+	 * and must open their own (a shared flock() is no lock). */
+	assert_int_equal(append_n(f, WRITERS, 0, &seq), 0);
+	assert_int_equal(seq, 1);
+	for (w = 0; w < WRITERS; w++) {
+		assert_true((pids[w] = fork()) >= 0);
+		if (pids[w] == 0) {
+			uint64_t last = 1;
+
+			for (i = 0; i < PER_WRITER; i++)
+				if (append_n(f, w, i, &seq) != 0 ||
+				    seq <= last)
+					_exit(1);
+				else
+					last = seq;
+			_exit(0);
+		}
+	}
+	for (w = 0; w < WRITERS; w++) {
+		assert_int_equal(waitpid(pids[w], &st, 0), pids[w]);
+		assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	}
+	memset(seen, 0, sizeof(seen));
+	assert_int_equal(verify_journal(f->c.dir, seen),
+	    1 + WRITERS * PER_WRITER);
+	for (w = 0; w < WRITERS; w++)
+		for (i = 0; i < PER_WRITER; i++)
+			assert_int_equal(seen[w][i], 1);
+	assert_int_equal(seen[WRITERS][0], 1);
+	/* Every append took a ticket; never more syncs than appends. */
+	assert_int_equal(audit_commit_stats(&appends, &syncs), 0);
+	assert_int_equal(appends, 1 + WRITERS * PER_WRITER);
+	assert_true(syncs >= 1 && syncs <= appends);
+	print_message("group commit: %llu appends by %d processes, %llu"
+	    " fdatasync()\n", (unsigned long long)appends, WRITERS + 1,
+	    (unsigned long long)syncs);
+	/* The parent goes on after them, on the cached tail. */
+	assert_int_equal(append_n(f, WRITERS, 1, &seq), 0);
+	assert_int_equal(seq, 2 + WRITERS * PER_WRITER);
+}
+
+static void
+test_group_commit_rules(void **state)
+{
+	struct fx *f = *state;
+	char path[600], other[600];
+	struct stat sb, so;
+	uint64_t t1, t2, t3, t4, a, s0, s1;
+	int fd, ofd, p[2];
+
+	assert_int_equal(audit_spool_init(&f->c, f->state, 0), 0);
+	assert_int_equal(audit_commit_open(f->c.dir), 0);
+	snprintf(path, sizeof(path), "%s/journal.jsonl", f->c.dir);
+	snprintf(other, sizeof(other), "%s/other", f->state);
+	assert_true((fd = open(path, O_WRONLY | O_CREAT | O_APPEND, 0600)) >=
+	    0);
+	assert_true((ofd = open(other, O_WRONLY | O_CREAT | O_APPEND,
+	    0600)) >= 0);
+	assert_int_equal(fstat(fd, &sb), 0);
+	assert_int_equal(fstat(ofd, &so), 0);
+	assert_int_equal(write(fd, "a\n", 2), 2);
+	assert_true((t1 = audit_commit_ticket()) > 0);
+	assert_int_equal(write(fd, "b\n", 2), 2);
+	t2 = audit_commit_ticket();
+	assert_true(t2 > t1);
+	/* The later ticket's sync covers the earlier one: no second. */
+	assert_int_equal(audit_commit_stats(&a, &s0), 0);
+	assert_int_equal(audit_commit_wait(fd, sb.st_dev, sb.st_ino, t2), 0);
+	assert_int_equal(audit_commit_wait(fd, sb.st_dev, sb.st_ino, t1), 0);
+	assert_int_equal(audit_commit_stats(&a, &s1), 0);
+	assert_int_equal(s1, s0 + 1);
+	/* Not for another file: that one is synced for itself. */
+	assert_int_equal(audit_commit_wait(ofd, so.st_dev, so.st_ino, t1), 0);
+	assert_int_equal(audit_commit_stats(&a, &s0), 0);
+	assert_int_equal(s0, s1 + 1);
+	/* Back on the journal (the record is about one file at a time). */
+	assert_int_equal(audit_commit_wait(fd, sb.st_dev, sb.st_ino,
+	    audit_commit_ticket()), 0);
+	/* A failed sync (a pipe cannot be synced): an error for its
+	 * caller, and for a ticket it was to cover even when that one
+	 * asks later with a descriptor that would sync. */
+	t3 = audit_commit_ticket();
+	assert_int_equal(pipe(p), 0);
+	assert_true(audit_commit_wait(p[1], sb.st_dev, sb.st_ino, t3) < 0);
+	assert_int_equal(audit_commit_wait(fd, sb.st_dev, sb.st_ino, t3),
+	    -EIO);
+	close(p[0]);
+	close(p[1]);
+	/* Tickets after it are not concerned; nor those before it. */
+	t4 = audit_commit_ticket();
+	assert_int_equal(audit_commit_wait(fd, sb.st_dev, sb.st_ino, t4), 0);
+	assert_int_equal(audit_commit_wait(fd, sb.st_dev, sb.st_ino, t2), 0);
+	/* Without a ticket: a plain fdatasync(). */
+	assert_int_equal(audit_commit_wait(fd, sb.st_dev, sb.st_ino, 0), 0);
+	close(fd);
+	close(ofd);
+}
+
 /* --- configuration ------------------------------------------------------- */
 
 static struct config *
@@ -379,6 +569,10 @@ main(void)
 		cmocka_unit_test_setup_teardown(test_full_spool, setup,
 		    teardown),
 		cmocka_unit_test_setup_teardown(test_config, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit_writers,
+		    setup, teardown),
+		cmocka_unit_test_setup_teardown(test_group_commit_rules,
+		    setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
