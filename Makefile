@@ -66,8 +66,6 @@ DEB_TEST += systemd man-db dpkg-dev debhelper lintian
 # Two pytest workers (one test module each at a time): the e2e suite
 # waits on daemons more than it computes.
 DEB_TEST += python3-pytest-xdist
-# one rerun for the one test known to be flaky under load (test_exec.py)
-DEB_TEST += python3-pytest-rerunfailures
 
 CORE_SRCS = bastion/log.c bastion/conf_lex.c bastion/config.c bastion/keys.c \
 	    bastion/names.c bastion/target_choice.c policy/policy.c \

@@ -211,7 +211,15 @@ add_digests(struct bridge *b, json_t *ev)
 static int	bridge_audit(struct bridge *, enum audit_kind, const char *,
 		    const char *, const char *, const char *, size_t);
 
-/* Passes back the exit status, EOF and close, in the client's order. */
+/*
+ * Passes back the exit status, EOF and close, in the client's order.
+ *
+ * The client may have closed its side already: the channel is ours to
+ * close until we send CLOSE ourselves (RFC 4254 5.3), and finish() is the
+ * one place that does, once.  So the exit status still goes out after the
+ * client's CLOSE, as sshd sends it; only a connection that is gone takes
+ * nothing more.
+ */
 static void
 finish(struct bridge *b)
 {
@@ -219,7 +227,7 @@ finish(struct bridge *b)
 
 	if (b->state == BRIDGE_DONE)
 		return;
-	if (!ssh_channel_is_closed(b->down)) {
+	if (ssh_is_connected(b->sess->ssh)) {
 		if (b->exit_signal[0] != '\0')
 			ssh_channel_request_send_exit_signal(b->down,
 			    b->exit_signal, b->exit_core, "", "");
@@ -989,8 +997,18 @@ running_step(struct bridge *b)
 		finish(b);
 		return;
 	}
-	if (down_closed) {
-		finish(b);	/* the client went away */
+	/*
+	 * Once the target's EOF went down, the client's CLOSE may be only
+	 * its answer to it: an OpenSSH ControlMaster closes a multiplexed
+	 * session as soon as both directions have ended, before the exit
+	 * status, which the target sends after its EOF (under load, on a
+	 * later read).  Ending here would lose that status and the client
+	 * would exit 255, so wait for the target to close.  A CLOSE before
+	 * the target's EOF is a client that went away: end now, which
+	 * closes the target's channel.
+	 */
+	if (down_closed && !b->eof_sent_down) {
+		finish(b);
 		return;
 	}
 	if (!b->eof_sent_up && ssh_channel_is_eof(b->down) &&

@@ -118,38 +118,51 @@ log_event(struct forward *f, const char *what, json_t *ev)
 }
 
 static void
-destination(const struct forward *f, char *buf, size_t len)
+destination(const char *host, int port, char *buf, size_t len)
 {
 	/* An IPv6 literal in brackets, as the grammar writes it. */
-	if (strchr(f->host, ':') != NULL)
-		snprintf(buf, len, "[%s]:%d", f->host, f->port);
+	if (strchr(host, ':') != NULL)
+		snprintf(buf, len, "[%s]:%d", host, port);
 	else
-		snprintf(buf, len, "%s:%d", f->host, f->port);
+		snprintf(buf, len, "%s:%d", host, port);
 }
 
+/*
+ * A forward's event in the audit trail (audit.h), from its fields: a
+ * refused forward has no struct forward.  cred is NULL until the policy
+ * chose one; the login asked for stands in for it then.
+ */
 static int
-audit(const struct forward *f, enum audit_kind kind, const char *outcome,
+audit_forward(const struct session *s, const struct config_credential *cred,
+    const char *host, int port, enum audit_kind kind, const char *outcome,
     const char *rule)
 {
 	struct audit_event ev;
 	char dest[FORWARD_HOST_MAX + 16];
 
-	destination(f, dest, sizeof(dest));
+	destination(host, port, dest, sizeof(dest));
 	memset(&ev, 0, sizeof(ev));
 	ev.kind = kind;
-	ev.person = f->sess->auth.user->name;
-	ev.source_addr = f->sess->peer_addr;
-	ev.source_port = f->sess->peer_port;
-	ev.target = f->sess->auth.choice.target[0] != '\0' ?
-	    f->sess->auth.choice.target : NULL;
-	ev.login = f->credential != NULL ? f->credential->login :
-	    f->sess->auth.choice.login;
+	ev.person = s->auth.user->name;
+	ev.source_addr = s->peer_addr;
+	ev.source_port = s->peer_port;
+	ev.target = s->auth.choice.target[0] != '\0' ?
+	    s->auth.choice.target : NULL;
+	ev.login = cred != NULL ? cred->login : s->auth.choice.login;
 	ev.action = "port-forward";
 	ev.outcome = outcome;
 	ev.rule = rule;
-	ev.session_id = f->sess->id;
+	ev.session_id = s->id;
 	ev.detail = dest;
 	return audit_emit(&ev);
+}
+
+/* An open (or opening) forward's channel event. */
+static int
+audit_channel(const struct forward *f, const char *outcome)
+{
+	return audit_forward(f->sess, f->credential, f->host, f->port,
+	    AUDIT_CHANNEL, outcome, f->rule);
 }
 
 static void
@@ -173,7 +186,7 @@ finish(struct forward *f)
 	if (f->up != NULL && !ssh_channel_is_closed(f->up))
 		ssh_channel_close(f->up);
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	destination(f, dest, sizeof(dest));
+	destination(f->host, f->port, dest, sizeof(dest));
 	ev = json_pack("{s:s, s:s, s:s, s:s, s:I, s:I, s:f, s:s}",
 	    "kind", "port-forward", "target", f->target->name,
 	    "login", f->credential->login, "destination", dest,
@@ -195,8 +208,7 @@ finish(struct forward *f)
 	    " (%llu bytes to the target, %llu back)", f->sess->id, f->id,
 	    dest, f->target->name, (unsigned long long)f->to_up.bytes[0],
 	    (unsigned long long)f->to_down.bytes[0]);
-	audit(f, AUDIT_CHANNEL, f->record_failed ? "recording-failed" :
-	    "closed", f->rule);
+	audit_channel(f, f->record_failed ? "recording-failed" : "closed");
 }
 
 /* --- opening --------------------------------------------------------------- */
@@ -205,13 +217,8 @@ static void
 refuse_open(struct session *s, ssh_message msg, const char *host, int port,
     const char *why, const char *rule)
 {
-	struct forward tmp;
-
-	memset(&tmp, 0, sizeof(tmp));
-	tmp.sess = s;
-	snprintf(tmp.host, sizeof(tmp.host), "%s", host);
-	tmp.port = port;
-	audit(&tmp, AUDIT_POLICY_DENIAL, "denied", rule != NULL ? rule : why);
+	audit_forward(s, NULL, host, port, AUDIT_POLICY_DENIAL, "denied",
+	    rule != NULL ? rule : why);
 	/* SSH2_OPEN_ADMINISTRATIVELY_PROHIBITED, as OpenSSH's sshd says. */
 	ssh_message_reply_default(msg);
 }
@@ -359,13 +366,13 @@ forward_open(struct session *s, ssh_message msg, int id)
 	    sizeof(why));
 	kh_client_forward(NULL, 0);
 	if (f->upstream == NULL || open_upstream(f, orig, orig_port) < 0) {
-		audit(f, AUDIT_CHANNEL, "target-refused", f->rule);
+		audit_channel(f, "target-refused");
 		ssh_message_reply_default(msg);
 		forward_free(f);
 		return NULL;
 	}
 	/* Fail closed: a forward the audit trail cannot record is refused. */
-	if (audit(f, AUDIT_CHANNEL, "opened", f->rule) < 0) {
+	if (audit_channel(f, "opened") < 0) {
 		ssh_message_reply_default(msg);
 		forward_free(f);
 		return NULL;

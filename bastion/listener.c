@@ -62,6 +62,7 @@ struct child {
 	pid_t	pid;
 	int	startup_fd;	/* -1 once authenticated */
 	char	source[64];
+	int	port;
 };
 static struct child *children;
 static int nchildren, children_cap, startups;
@@ -211,6 +212,15 @@ reap_children(void)
 		}
 		for (i = 0; i < nchildren; i++)
 			if (children[i].pid == pid) {
+				/* As sshd says it (the child's alarm handler
+				 * can only _exit; session.h). */
+				if (WIFEXITED(status) && WEXITSTATUS(status) ==
+				    SESSION_EXIT_GRACE)
+					log_info("timeout before authentication"
+					    " for %s port %d"
+					    " (login-grace-time)",
+					    children[i].source,
+					    children[i].port);
 				startup_done(&children[i]);
 				children[i] = children[--nchildren];
 				break;
@@ -340,6 +350,7 @@ accept_one(int lfd, const struct config *conf, ssh_key hostkey)
 	children[nchildren].startup_fd = pipefd[0];
 	snprintf(children[nchildren].source, sizeof(children[nchildren].source),
 	    "%s", addr);
+	children[nchildren].port = port;
 	nchildren++;
 	startups++;
 }

@@ -39,7 +39,7 @@ static void
 grace_alarm(int sig)
 {
 	(void)sig;
-	_exit(1);	/* async-signal-safe, nothing else here */
+	_exit(SESSION_EXIT_GRACE);	/* async-signal-safe, nothing else */
 }
 
 struct upstream *

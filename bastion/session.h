@@ -14,6 +14,9 @@
 #include "../recorder/session_log.h"
 
 #define SESSION_MAX_CHANNELS	16
+/* The child's exit status when login-grace-time ran out (as timeout(1)):
+ * the master logs it, since the alarm handler itself may only _exit. */
+#define SESSION_EXIT_GRACE	124
 
 struct bridge;
 struct forward;

@@ -445,15 +445,14 @@ def test_full_spool_refuses_new_sessions(bed, store):
     assert "FULL" in st, st
     b.start()
     mark = b.log_mark()
-    t0 = time.monotonic()
     argv = bed.ssh_argv("alice", "alice", "pve1", "id", port=b.port,
                         known_hosts=b.known_hosts)
     cp = subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
                         stderr=subprocess.PIPE, timeout=60)
     cp.argv = argv
+    # refused at authentication (an answer, not a timeout), and why:
     assert cp.returncode == 255 and b"Permission denied" in cp.stderr, \
         show(cp)
-    assert time.monotonic() - t0 < 30
     log = b.wait_log("ALERT: the audit spool", mark)
     assert "ALERT: the audit spool" in log and "refusing alice" in log, log
     # the shipper says why nothing leaves

@@ -143,6 +143,7 @@ def test_asciinema_still_plays_the_cast(bed):
 
 def test_kill_9_leaves_an_unfinished_recording(bed):
     before = {s["id"] for s in sessions(bed)}
+    casts_before = set(bed.recordings_dir.glob("*.cast"))
     kids_before = bed_children(bed)
     argv = bed.ssh_argv("alice", "alice", "pve1", tty=True)
     child = pexpect.spawn(argv[0], argv[1:], dimensions=(30, 100),
@@ -150,7 +151,11 @@ def test_kill_9_leaves_an_unfinished_recording(bed):
     child.expect(PROMPT_RE)
     child.sendline(b"echo before-the-kill")
     child.expect(PROMPT_RE)
-    time.sleep(1.5)     # the recorder writes at least every second
+    # the recorder writes at least every second: wait until it has
+    def on_disk():
+        return any(b"before-the-kill" in p.read_bytes() for p in
+                   set(bed.recordings_dir.glob("*.cast")) - casts_before)
+    assert wait_for(on_disk, 10), "the output never reached the recording"
     new = bed_children(bed) - kids_before
     assert new, "no session child found"
     for pid in new:

@@ -8,7 +8,6 @@ import os
 import re
 import subprocess
 import threading
-import time
 
 import pytest
 from paramiko.common import MSG_CHANNEL_REQUEST
@@ -84,11 +83,13 @@ def test_exit_statuses_passed_back(bed):
 
 
 def test_death_by_signal(bed):
-    t0 = time.monotonic()
+    mark = bed.bastion.log_mark()
     cp = ssh(bed, "alice", "alice", "pve1 sh -c 'kill -TERM $$'",
              timeout=30)
     assert cp.returncode == 255, show(cp)
-    assert time.monotonic() - t0 < 20
+    # the channel ended on the target's signal (not on a timeout)
+    log = bed.bastion.wait_log("outcome=closed", mark)
+    assert re.search(r"outcome=closed .*detail=signal TERM", log), log
     out, err, status, sigs = paramiko_exec(
         bed, "alice", "alice", "pve1 sh -c 'kill -TERM $$'")
     assert sigs == ["TERM"], (sigs, status, err)
@@ -103,18 +104,24 @@ def test_100MiB_download_byte_exact(bed):
     argv = bed.ssh_argv("alice", "alice", "pve1 " + KEYSTREAM % n)
     p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # a hang guard, as subprocess.run(timeout=) is: a stalled stream
+    # ends in a kill, reported below, rather than a test that never ends
+    guard = threading.Timer(600, p.kill)
+    guard.start()
     h = hashlib.sha256()
     got = 0
-    t0 = time.monotonic()
-    while True:
-        chunk = p.stdout.read(MiB)
-        if not chunk:
-            break
-        h.update(chunk)
-        got += len(chunk)
-        assert time.monotonic() - t0 < 120, "too slow: %d bytes" % got
-    err = p.stderr.read()
-    rc = p.wait(timeout=30)
+    try:
+        while True:
+            chunk = p.stdout.read(MiB)
+            if not chunk:
+                break
+            h.update(chunk)
+            got += len(chunk)
+        err = p.stderr.read()
+        rc = p.wait(timeout=30)
+    finally:
+        guard.cancel()
+    assert rc != -9, "the stream stalled at %d bytes: client killed" % got
     assert rc == 0, (rc, err)
     assert got == n, (got, err)
     assert h.hexdigest() == want
@@ -134,41 +141,77 @@ def test_stdin_eof_reaches_target(bed):
     assert cp.returncode == 0 and cp.stdout.strip() == b"12345", show(cp)
 
 
-# Under load (two xdist workers on two cores) a multiplexed client exits
-# 255 after the right output about one run in six; not understood yet (see
-# the closing note of the session that added this): one rerun, never more.
-@pytest.mark.flaky(reruns=1)
+class ControlMaster:
+    """An OpenSSH ControlMaster (-f -N) to the bastion as alice, with its
+    own debug log (-vv -E): the log tells what the master did on its one
+    connection.  A context manager: leaving it stops the master."""
+
+    def __init__(self, bed, name):
+        self.bed = bed
+        self.sock = bed.root / ("%s.sock" % name)
+        self.log = bed.root / ("%s-master.log" % name)
+        self.cm = ["-o", "ControlPath=%s" % self.sock]
+        self.pid = None
+
+    def __enter__(self):
+        argv = self.bed.ssh_argv("alice", "alice", opts=())
+        # -vv before the LogLevel=ERROR of ssh_argv: the first one counts
+        argv[1:1] = ["-vv", "-E", str(self.log)] + self.cm + [
+            "-o", "ControlMaster=yes", "-o", "ControlPersist=no",
+            "-f", "-N"]
+        cp = subprocess.run(argv, stdin=subprocess.DEVNULL,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            timeout=30)
+        cp.argv = argv
+        assert cp.returncode == 0, show(cp)
+        try:
+            chk = self.check()
+            m = re.search(rb"pid=(\d+)", chk.stderr + chk.stdout)
+            assert chk.returncode == 0 and m, chk
+            self.pid = int(m.group(1))
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def __exit__(self, *exc):
+        subprocess.run(["ssh", "-F", "/dev/null"] + self.cm +
+                       ["-O", "exit", "alice@%s" % self.bed.bastion.address],
+                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       timeout=10)
+        if self.pid is not None:
+            try:
+                os.kill(self.pid, 9)
+            except ProcessLookupError:
+                pass
+
+    def check(self):
+        """ssh -O check: is the master (and its connection) alive?"""
+        return subprocess.run(
+            ["ssh", "-F", "/dev/null"] + self.cm +
+            ["-O", "check", "alice@%s" % self.bed.bastion.address],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
+
+    def argv(self, cmd):
+        """A client that must go through the master (never on its own)."""
+        argv = self.bed.ssh_argv("alice", "alice", cmd)
+        argv[1:1] = self.cm + ["-o", "ControlMaster=no"]
+        return argv
+
+    def log_mark(self):
+        return self.log.stat().st_size if self.log.exists() else 0
+
+    def log_since(self, mark):
+        with open(self.log, "rb") as f:
+            f.seek(mark)
+            return f.read().decode(errors="replace")
+
+
 def test_controlmaster(bed):
-    sock = bed.root / "cm.sock"
-    cm = ["-o", "ControlPath=%s" % sock]
-    master = bed.ssh_argv("alice", "alice", opts=())
-    master[1:1] = cm + ["-o", "ControlMaster=yes", "-o",
-                        "ControlPersist=no", "-f", "-N"]
-    cp = subprocess.run(master, stdin=subprocess.DEVNULL,
-                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                        timeout=30)
-    cp.argv = master
-    assert cp.returncode == 0, show(cp)
-    pid = None
-    try:
-        def check():
-            return subprocess.run(
-                ["ssh", "-F", "/dev/null"] + cm +
-                ["-O", "check", "alice@%s" % bed.bastion.address],
-                stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=10)
-        chk = check()
-        m = re.search(rb"pid=(\d+)", chk.stderr + chk.stdout)
-        assert chk.returncode == 0 and m, chk
-        pid = int(m.group(1))
-
-        def via_master(cmd):
-            argv = bed.ssh_argv("alice", "alice", cmd)
-            argv[1:1] = cm + ["-o", "ControlMaster=no"]
-            return argv
-
+    with ControlMaster(bed, "cm") as cm:
         mark = bed.bastion.log_mark()
         for word in ("a", "b"):
-            argv = via_master("pve1 echo %s" % word)
+            argv = cm.argv("pve1 echo %s" % word)
             c = subprocess.run(argv, stdin=subprocess.DEVNULL,
                                stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, timeout=30)
@@ -176,15 +219,29 @@ def test_controlmaster(bed):
             assert c.returncode == 0 and c.stdout == word.encode() + b"\n", \
                 show(c)
             # (a dead master makes ssh fall back to a connection of its own)
-            assert check().returncode == 0, \
+            assert cm.check().returncode == 0, \
                 "the ControlMaster connection died after channel %r" % word
 
-        # two channels at once on the one connection
+        # two channels at once on the one connection: both commands wait
+        # until the bastion has allowed the two of them
         mark2 = bed.bastion.log_mark()
-        procs = [subprocess.Popen(via_master(
-            "pve1 sh -c 'sleep 2; echo c%d'" % i), stdin=subprocess.DEVNULL,
+        flag = bed.root / "cm-both-open"
+        procs = [subprocess.Popen(cm.argv(
+            "pve1 sh -c 'while [ ! -e %s ]; do sleep 0.05; done; echo c%d'"
+            % (flag, i)), stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE) for i in (1, 2)]
-        outs = [p.communicate(timeout=30) for p in procs]
+        try:
+            # (the audit event of a command started on the target)
+            both = wait_for(lambda: bed.bastion.log_since(mark2).count(
+                " outcome=started ") == 2, 30)
+            flag.touch()
+            outs = [p.communicate(timeout=30) for p in procs]
+        finally:
+            for p in procs:
+                if p.poll() is None:
+                    p.kill()
+                    p.wait()
+        assert both, bed.bastion.log_since(mark2)
         for i, (p, (o, e)) in enumerate(zip(procs, outs), 1):
             assert p.returncode == 0 and o == b"c%d\n" % i, (p.returncode,
                                                              o, e)
@@ -197,19 +254,47 @@ def test_controlmaster(bed):
         sessions = {re.search(r"session (\S+) channel", log[i]).group(1)
                     for i in opened}
         assert len(sessions) == 1, sessions
-        assert check().returncode == 0, "the ControlMaster connection died"
+        assert cm.check().returncode == 0, "the ControlMaster connection died"
         # the multiplexed sessions did not authenticate again
         assert "authentication failed" not in bed.bastion.log_since(mark)
-    finally:
-        subprocess.run(["ssh", "-F", "/dev/null"] + cm +
-                       ["-O", "exit", "alice@%s" % bed.bastion.address],
-                       stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                       timeout=10)
-        if pid is not None:
-            try:
-                os.kill(pid, 9)
-            except ProcessLookupError:
-                pass
+
+
+def test_controlmaster_exit_status_after_close(bed):
+    """A command ends its output (EOF) before it exits.  A ControlMaster
+    whose client's input has ended (stdin /dev/null) closes that session
+    channel as soon as the EOF arrives, before the exit status, which the
+    target sends when the command exits.  The status must still reach the
+    client: the bastion once took that CLOSE for a client gone away and
+    dropped it, and the client exited 255 (the ControlMaster flake under
+    load, where the target's EOF and exit status come on two reads).
+
+    The command waits for a file that the test creates once the master's
+    log says it sent CLOSE, so the order is certain, not timed."""
+    flag = bed.root / "cm-exit-flag"
+    with ControlMaster(bed, "cm-exit") as cm:
+        mark = bed.bastion.log_mark()
+        lmark = cm.log_mark()
+        argv = cm.argv("pve1 sh -c 'echo out; exec >&- 2>&-; "
+                       "while [ ! -e %s ]; do sleep 0.05; done; exit 3'"
+                       % flag)
+        p = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        try:
+            sent = wait_for(lambda: re.search(
+                r"channel \d+: send close", cm.log_since(lmark)), 30)
+            flag.touch()
+            out, err = p.communicate(timeout=30)
+        finally:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+        assert sent, "the master never closed the channel:\n%s" % \
+            cm.log_since(lmark)[-3000:]
+        assert (p.returncode, out) == (3, b"out\n"), (p.returncode, out, err)
+        assert cm.check().returncode == 0, "the ControlMaster connection died"
+        text = bed.bastion.wait_log(" ended (status 3)", mark)
+        assert " ended (status 3)" in text, text
+        assert "exit-status 3" in text, text
 
 
 def test_accept_env_filters(bed):

@@ -5,6 +5,7 @@ grant's `forward` lines list what may be reached.  ProxyJump (-J, which is
 refused: the bastion cannot record what they would carry."""
 
 import hashlib
+import re
 import socket
 import socketserver
 import subprocess
@@ -126,10 +127,18 @@ def test_forward_not_granted_is_refused_and_logged(bed, person, login, dest):
     assert cp.returncode != 0, show(cp)
     assert b"forwarding failed" in cp.stderr, show(cp)
     host, port = dest.rsplit(":", 1)
-    assert bed.bastion.wait_log(
-        "deny %s port-forward to %s port %s" % (person, host, port), mark)
-    assert bed.bastion.wait_log("audit policy-denial person=%s" % person,
-                                mark)
+    deny = "deny %s port-forward to %s port %s" % (person, host, port)
+    assert deny in bed.bastion.wait_log(deny, mark), \
+        bed.bastion.log_since(mark)
+    # the audit event names the target and the destination asked for
+    # (no login: the login name chose none, and the policy gave none)
+    target = login.split("+")[1]
+    audit = re.compile(
+        r"audit policy-denial person=%s .*target=%s login=- "
+        r"action=port-forward outcome=denied .*detail=%s\n" % (
+            person, target, re.escape(dest)))
+    log = bed.bastion.wait_log("audit policy-denial", mark)
+    assert audit.search(log), log
 
 
 def test_proxyjump_is_refused(bed):
@@ -138,7 +147,9 @@ def test_proxyjump_is_refused(bed):
     cp = ssh(bed, "alice", "alice", input=b"",
              opts=("-W", "%s:22" % bed.targets["pve1"].address))
     assert cp.returncode != 0, show(cp)
-    assert bed.bastion.wait_log("ProxyJump is not supported", mark)
+    why = "ProxyJump is not supported"
+    assert why in bed.bastion.wait_log(why, mark), \
+        bed.bastion.log_since(mark)
 
 
 def test_remote_forward_is_refused(bed):
@@ -147,4 +158,6 @@ def test_remote_forward_is_refused(bed):
         "-N", "-R", "0:127.0.0.1:9", "ExitOnForwardFailure=yes"),
         timeout=30)
     assert cp.returncode != 0, show(cp)
-    assert bed.bastion.wait_log("remote forward (-R); refused", mark)
+    why = "remote forward (-R); refused"
+    assert why in bed.bastion.wait_log(why, mark), \
+        bed.bastion.log_since(mark)

@@ -40,7 +40,7 @@ def _reload(bed, ok=True):
     mark = bed.bastion.log_mark()
     os.kill(bed.bastion.pid, signal.SIGHUP)
     needle = "configuration reloaded" if ok else "the old one stays in force"
-    assert bed.bastion.wait_log(needle, mark, timeout=10), \
+    assert needle in bed.bastion.wait_log(needle, mark, timeout=10), \
         bed.bastion.log_since(mark)
     return bed.bastion.log_since(mark)
 

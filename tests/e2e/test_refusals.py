@@ -3,6 +3,7 @@ signatures, targets outside a role, bad names, a target whose host key is
 not the pinned one, sftp without a target or a grant, and forwards."""
 
 import os
+import re
 import subprocess
 import time
 
@@ -119,19 +120,19 @@ def test_forged_publickey_signature_refused(bed, keyclass):
     "signature tests above) but the client waits until login-grace-time. "
     "strict=True: this turns red when libssh starts answering."))
 def test_forged_signature_refused_promptly_and_logged(bed):
-    """A bad signature gets USERAUTH_FAILURE at once (as OpenSSH does) and a
+    """A bad signature gets USERAUTH_FAILURE (as OpenSSH does) and a
     failed-login event, rather than silence until a timeout."""
     key = GarbageSignature(filename=str(bed.users["alice"].key))
     mark = bed.bastion.log_mark()
     t = _transport(bed)
     try:
-        t0 = time.monotonic()
-        with pytest.raises(paramiko.SSHException):
+        with pytest.raises(paramiko.SSHException) as exc:
             t.auth_publickey("alice", key)
-        elapsed = time.monotonic() - t0
         assert not t.is_authenticated()
-        assert elapsed < 5, "no answer to a forged signature for %.1fs" \
-            % elapsed
+        # an answer, not paramiko giving up on a silent server (its
+        # auth_timeout, a hang guard) nor a dropped connection
+        assert "timeout" not in str(exc.value).lower(), exc.value
+        assert t.is_active(), "the connection was dropped, not answered"
     finally:
         t.close()
     log = bed.bastion.wait_log("authentication failed", mark)
@@ -331,12 +332,15 @@ def test_hostile_target(bed, kind):
          ["alice"])])
     try:
         b2.start()
-        t0 = time.monotonic()
+        mark = b2.log_mark()
         cp = ssh(bed, "alice", "alice", "evil id", port=b2.port,
                  known_hosts=b2.known_hosts, timeout=60)
         assert cp.returncode == 255, show(cp)
         assert refusal_lines(cp.stderr), show(cp)
-        assert time.monotonic() - t0 < 30
+        # refused for what the target sent (not after a timeout)
+        log = b2.wait_log("connection failed", mark)
+        assert re.search(r"target evil \(.*\): connection failed: "
+                         r"read_packet\(\)", log), log
         # the daemon keeps serving others
         cp = ssh(bed, "alice", "alice", "pve1 echo still", port=b2.port,
                  known_hosts=b2.known_hosts)
