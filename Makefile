@@ -62,6 +62,9 @@ DEB_TEST += curl openssl nginx wrk
 DEB_TEST += $(if $(shell command -v npm 2>/dev/null),,nodejs npm)
 # tests/e2e/test_install.py: the unit's rating, man pages, the .deb
 DEB_TEST += systemd man-db dpkg-dev debhelper lintian
+# tests/e2e/test_install.py boots systemd in a container (systemd-nspawn)
+# where systemd is not PID 1
+DEB_TEST += systemd-container
 
 # Two pytest workers (one test module each at a time): the e2e suite
 # waits on daemons more than it computes.
