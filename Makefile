@@ -212,6 +212,10 @@ bench: deps all $(BUILD)/bench/policy_bench
 	$(BUILD)/bench/policy_bench
 	HVB_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) bench/api_bastion.py
 	HVB_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) bench/audit_bench.py
+	HVB_BIN_DIR=$(CURDIR)/$(BUILD) $(PYTHON) bench/sep_bench.py
+
+# Privilege separation ON against OFF (issue 8): the test daemon's switch.
+bench: $(BUILD)/hvbastiond-testhooks
 
 # Policy decision time on a large generated policy (BENCHMARKS.md).
 $(BUILD)/bench/policy_bench: bench/policy_bench.c $(CORE_OBJS)
