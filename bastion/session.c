@@ -382,7 +382,7 @@ enter_sandbox(struct session *s)
 	/* Per channel: a recording, its chain, an upstream and its agent. */
 	sp.max_fds = 64 + 8 * SESSION_MAX_CHANNELS;
 #ifdef HVB_TEST_HOOKS
-	if (testhooks_separation_off())
+	if (testhooks_sandbox_off())
 		return 0;	/* the benchmark's separation off */
 #endif
 	if (sandbox_enter(&sp) < 0) {

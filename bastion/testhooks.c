@@ -198,6 +198,15 @@ testhooks_separation_off(void)
 	return v != NULL && strcmp(v, "off") == 0;
 }
 
+int
+testhooks_sandbox_off(void)
+{
+	const char *v = getenv("HVB_TEST_SEPARATION");
+
+	return testhooks_separation_off() ||
+	    (v != NULL && strcmp(v, "sandbox-off") == 0);
+}
+
 /*
  * upstream_connect() as it was before the key holder (34744d7): libssh
  * connects to the target itself, the pinned host key is checked, then

@@ -40,8 +40,11 @@ void	testhooks_after_sandbox(const struct config *, const char *person);
  * decision there, no agent socket).  The child must be able to read the
  * key files (owned by the daemon's user, or run it with -u root and keys
  * owned by root).  The key holder still runs and still seals recordings.
+ * HVB_TEST_SEPARATION=sandbox-off turns off the sandbox only (the key
+ * holder still connects and signs), to tell the two costs apart.
  */
 int	testhooks_separation_off(void);
+int	testhooks_sandbox_off(void);
 int	testhooks_upstream_connect(const struct config *,
 	    const struct config_target *, const struct config_credential *,
 	    struct upstream **, char *why, size_t whylen);
