@@ -50,10 +50,14 @@ def bed(request):
 
 
 def _child_seccomp(bastion, argv):
-    """Seccomp mode of the session child serving argv (a `sleep`)."""
+    """Seccomp mode of the session child serving argv (`sleep 30`), once
+    its command runs on the target (the child is set up by then)."""
+    mark = bastion.log_mark()
     proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
+        assert bastion.wait_log("detail=sleep 30", mark, timeout=30), \
+            bastion.log_since(mark)
         def child():
             for pid in testbed.process_tree(bastion.pid):
                 try:
