@@ -303,21 +303,41 @@ def boot_paired(pairs, n=2000, seed=8):
     return r[int(0.025 * n)], r[int(0.975 * n) - 1]
 
 
-def compare(on, off, higher_is_better):
+def boot_paired_means(on, off, n=2000, seed=8):
+    """95 % bootstrap interval of sum(on) / sum(off), rounds resampled
+    as pairs (for the CPU times, counted in clock ticks: a mean over all
+    rounds has the resolution that a median of rounds lacks)."""
+    rnd = random.Random(seed)
+    idx = range(len(on))
+    r = []
+    for _ in range(n):
+        pick = [rnd.choice(idx) for _ in idx]
+        r.append(sum(on[i] for i in pick) / sum(off[i] for i in pick))
+    r.sort()
+    return r[int(0.025 * n)], r[int(0.975 * n) - 1]
+
+
+def compare(on, off, higher_is_better, means=False):
     """The figures of one measure: ratio ON/OFF (>1: ON costs more for a
     time, or goes faster for a rate).  The verdict uses the paired
-    interval (the arms ran interleaved, round by round)."""
-    ratio = statistics.median(on) / statistics.median(off)
+    interval (the arms ran interleaved, round by round): of the median of
+    the within-round ratios, or with means=True of the ratio of the
+    means."""
     pairs = [a / b for a, b in zip(on, off)]
     q1, q3 = quartiles(pairs) if len(pairs) >= 2 else (pairs[0], pairs[0])
-    lo, hi = boot_paired(pairs)
+    if means:
+        ratio = sum(on) / sum(off)
+        lo, hi = boot_paired_means(on, off)
+    else:
+        ratio = statistics.median(on) / statistics.median(off)
+        lo, hi = boot_paired(pairs)
     if higher_is_better:
         ok, bad = lo >= 1 - LIMIT, hi < 1 - LIMIT
     else:
         ok, bad = hi <= 1 + LIMIT, lo > 1 + LIMIT
     verdict = ("within 5 %" if ok else "over 5 %" if bad
                else "not decided (noise)")
-    return {"ratio": ratio, "ci95": [lo, hi],
+    return {"ratio": ratio, "ci95": [lo, hi], "means": means,
             "ci95_unpaired": list(boot_ratio(on, off)),
             "pair_median": statistics.median(pairs), "pair_iqr": [q1, q3],
             "verdict": verdict}
@@ -325,8 +345,30 @@ def compare(on, off, higher_is_better):
 
 def arm_stats(v):
     q1, q3 = quartiles(v) if len(v) >= 2 else (v[0], v[0])
-    return {"median": statistics.median(v), "iqr": [q1, q3], "n": len(v),
-            "runs": v}
+    return {"median": statistics.median(v), "mean": statistics.mean(v),
+            "iqr": [q1, q3], "n": len(v), "runs": v}
+
+
+def figures(res):
+    """The comparisons, from the runs kept in res (so that a results.json
+    can be figured again: --from-json)."""
+    s, e = res["setup"], res["exec"]
+    wall = {a: v["runs"] for a, v in s["wall_ms"].items()}
+    cpu = {a: v["runs"] for a, v in s["cpu_ms"].items()}
+    s["wall_ms"] = {a: arm_stats(v) for a, v in wall.items()}
+    s["cpu_ms"] = {a: arm_stats(v) for a, v in cpu.items()}
+    s["wall"] = compare(wall["on"], wall["off"], False)
+    s["cpu"] = compare(cpu["on"], cpu["off"], False, means=True)
+    s["prod_wall"] = compare(wall["prod"], wall["on"], False)
+    if "nosb" in cpu:
+        s["sandbox_cpu"] = compare(cpu["on"], cpu["nosb"], False, True)
+        s["keyholder_cpu"] = compare(cpu["nosb"], cpu["off"], False, True)
+    rate = {a: v["runs"] for a, v in e["mbps"].items()}
+    cpg = {a: v["runs"] for a, v in e["cpu_s_per_gib"].items()}
+    e["mbps"] = {a: arm_stats(v) for a, v in rate.items()}
+    e["cpu_s_per_gib"] = {a: arm_stats(v) for a, v in cpg.items()}
+    e["mbps_cmp"] = compare(rate["on"], rate["off"], True)
+    e["cpu_cmp"] = compare(cpg["on"], cpg["off"], False, means=True)
 
 
 # --------------------------------------------------------------------------
@@ -356,27 +398,13 @@ def run(b, args, res):
             "%s %.0f ms" % (a, wall[a][-1]) for a in arms)))
     res["setup"] = {
         "rounds": rounds, "batch": batch,
-        "wall_ms": {a: arm_stats(wall[a]) for a in arms},
-        "cpu_ms": {a: arm_stats(cpu[a]) for a in arms},
-        "wall": compare(wall["on"], wall["off"], False),
-        "cpu": compare(cpu["on"], cpu["off"], False),
-        "prod_wall": compare(wall["prod"], wall["on"], False),
-        "sandbox_cpu": compare(cpu["on"], cpu["nosb"], False),
-        "keyholder_cpu": compare(cpu["nosb"], cpu["off"], False),
+        "wall_ms": {a: {"runs": wall[a]} for a in arms},
+        "cpu_ms": {a: {"runs": cpu[a]} for a in arms},
     }
-    s = res["setup"]
-    log("set-up wall ms, medians: on %.1f off %.1f prod %.1f; ON/OFF %.3f "
-        "[%.3f, %.3f] %s" % (s["wall_ms"]["on"]["median"],
-                             s["wall_ms"]["off"]["median"],
-                             s["wall_ms"]["prod"]["median"],
-                             s["wall"]["ratio"], *s["wall"]["ci95"],
-                             s["wall"]["verdict"]))
-    log("set-up CPU ms of the daemon, medians: on %.2f nosb %.2f off %.2f;"
-        " ON/OFF %.3f [%.3f, %.3f] %s" % (s["cpu_ms"]["on"]["median"],
-                                  s["cpu_ms"]["nosb"]["median"],
-                                  s["cpu_ms"]["off"]["median"],
-                                  s["cpu"]["ratio"], *s["cpu"]["ci95"],
-                                  s["cpu"]["verdict"]))
+    log("set-up wall ms, medians: %s; daemon CPU ms, means: %s" % (
+        ", ".join("%s %.1f" % (a, statistics.median(wall[a]))
+                  for a in arms),
+        ", ".join("%s %.2f" % (a, statistics.mean(cpu[a])) for a in arms)))
     log("exec: %d rounds of %d bytes, on and off alternating" % (
         args.reps, args.bytes))
     rate = {"on": [], "off": []}
@@ -391,33 +419,36 @@ def run(b, args, res):
             r + 1, rate["on"][-1], rate["off"][-1]))
     res["exec"] = {
         "bytes": args.bytes, "rounds": args.reps,
-        "mbps": {a: arm_stats(rate[a]) for a in rate},
-        "cpu_s_per_gib": {a: arm_stats(cpg[a]) for a in cpg},
-        "mbps_cmp": compare(rate["on"], rate["off"], True),
-        "cpu_cmp": compare(cpg["on"], cpg["off"], False),
+        "mbps": {a: {"runs": rate[a]} for a in rate},
+        "cpu_s_per_gib": {a: {"runs": cpg[a]} for a in cpg},
     }
+    figures(res)
 
 
 def table(res):
     s, e = res["setup"], res["exec"]
-    rows = [("figure", "ON", "OFF", "ON/OFF of medians",
-             "ON/OFF in rounds: median [IQR]", "its 95% interval",
+    rows = [("figure", "ON", "OFF", "ON/OFF",
+             "ON/OFF in rounds: median [IQR]", "95% interval (paired)",
              "5% limit")]
 
     def row(name, on, off, cmp, fmt):
-        rows.append((name, fmt % on["median"], fmt % off["median"],
+        k = "mean" if cmp["means"] else "median"
+        rows.append((name, fmt % on[k], fmt % off[k],
                      "%.3f" % cmp["ratio"],
                      "%.3f [%.3f-%.3f]" % (cmp["pair_median"],
                                            *cmp["pair_iqr"]),
                      "%.3f-%.3f" % tuple(cmp["ci95"]),
                      cmp["verdict"]))
-    row("set-up, wall (ms)", s["wall_ms"]["on"], s["wall_ms"]["off"],
+    row("set-up, wall (ms, medians)", s["wall_ms"]["on"],
+        s["wall_ms"]["off"],
         s["wall"], "%.1f")
-    row("set-up, daemon CPU (ms)", s["cpu_ms"]["on"], s["cpu_ms"]["off"],
+    row("set-up, daemon CPU (ms, means)", s["cpu_ms"]["on"],
+        s["cpu_ms"]["off"],
         s["cpu"], "%.2f")
-    row("exec throughput (MB/s)", e["mbps"]["on"], e["mbps"]["off"],
+    row("exec throughput (MB/s, medians)", e["mbps"]["on"],
+        e["mbps"]["off"],
         e["mbps_cmp"], "%.0f")
-    row("exec, daemon CPU (s/GiB)", e["cpu_s_per_gib"]["on"],
+    row("exec, daemon CPU (s/GiB, means)", e["cpu_s_per_gib"]["on"],
         e["cpu_s_per_gib"]["off"], e["cpu_cmp"], "%.2f")
     return rows
 
@@ -448,13 +479,14 @@ def write_doc(res):
         "%.1f against %.1f ms (ratio %.3f, interval %.3f-%.3f)." % (
             s["wall_ms"]["prod"]["median"], s["wall_ms"]["on"]["median"],
             s["prod_wall"]["ratio"], *s["prod_wall"]["ci95"]),
-        "Daemon CPU per set-up, the sandbox alone off (key holder on): "
-        "%.2f ms; so the sandbox costs ON/no-sandbox %.3f (interval "
-        "%.3f-%.3f) and the key holder no-sandbox/OFF %.3f (interval "
-        "%.3f-%.3f)." % (
-            s["cpu_ms"]["nosb"]["median"], s["sandbox_cpu"]["ratio"],
-            *s["sandbox_cpu"]["ci95"], s["keyholder_cpu"]["ratio"],
-            *s["keyholder_cpu"]["ci95"]),
+        ("Daemon CPU per set-up (means) with the sandbox alone off (key "
+         "holder on): %.2f ms; the sandbox's share ON/no-sandbox %.3f "
+         "(interval %.3f-%.3f), the key holder's no-sandbox/OFF %.3f "
+         "(interval %.3f-%.3f)." % (
+             s["cpu_ms"]["nosb"]["mean"], s["sandbox_cpu"]["ratio"],
+             *s["sandbox_cpu"]["ci95"], s["keyholder_cpu"]["ratio"],
+             *s["keyholder_cpu"]["ci95"]) if "nosb" in s["cpu_ms"]
+         else "(No sandbox-only arm in this run.)"),
         "Load average at the start and the end: %s; %s." % (
             res["load_start"], res["load_end"]),
         MARK_END])
@@ -482,7 +514,17 @@ def main():
     ap.add_argument("--batch", type=int, default=None)
     ap.add_argument("--reps", type=int, default=None)
     ap.add_argument("--bytes", type=int, default=None)
+    ap.add_argument("--from-json", type=Path, default=None,
+                    help="figure the runs of an earlier results.json again "
+                    "(prints; rewrites BENCHMARKS.md unless --no-doc)")
     args = ap.parse_args()
+    if args.from_json:
+        res = json.loads(args.from_json.read_text())
+        figures(res)
+        print(format_rows(table(res), False))
+        if not args.no_doc:
+            write_doc(res)
+        return 0
     q = args.quick
     args.rounds = args.rounds or (3 if q else 20)
     args.batch = args.batch or (3 if q else 10)
