@@ -337,6 +337,8 @@ def compare(on, off, higher_is_better, means=False):
         ok, bad = hi <= 1 + LIMIT, lo > 1 + LIMIT
     verdict = ("within 5 %" if ok else "over 5 %" if bad
                else "not decided (noise)")
+    if len(pairs) < 8:
+        verdict = "too few rounds"
     return {"ratio": ratio, "ci95": [lo, hi], "means": means,
             "ci95_unpaired": list(boot_ratio(on, off)),
             "pair_median": statistics.median(pairs), "pair_iqr": [q1, q3],
