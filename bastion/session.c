@@ -54,6 +54,14 @@ session_upstream(struct session *s, const struct config_target *t,
 			up->refs++;
 			return up;
 		}
+#ifdef HVB_TEST_HOOKS
+	/* The benchmark's separation off (testhooks.h). */
+	if (testhooks_separation_off()) {
+		if (testhooks_upstream_connect(s->conf, t, c, &up, why,
+		    whylen) != UPSTREAM_OK)
+			return NULL;
+	} else
+#endif
 	if (upstream_connect(s->conf, t, c, &up, why, whylen) != UPSTREAM_OK)
 		return NULL;
 	ssh_set_blocking(up->ssh, 0);
@@ -373,6 +381,10 @@ enter_sandbox(struct session *s)
 	sp.allow_remove = s->conf->compress_recordings;
 	/* Per channel: a recording, its chain, an upstream and its agent. */
 	sp.max_fds = 64 + 8 * SESSION_MAX_CHANNELS;
+#ifdef HVB_TEST_HOOKS
+	if (testhooks_sandbox_off())
+		return 0;	/* the benchmark's separation off */
+#endif
 	if (sandbox_enter(&sp) < 0) {
 		log_error("session %s: the sandbox could not be set up;"
 		    " disconnecting", s->id);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "keys.h"
 #include "kh_client.h"
 #include "kh_proto.h"
 #include "log.h"
@@ -187,4 +188,77 @@ testhooks_after_sandbox(const struct config *conf, const char *person)
 	else
 		log_error("test hook: unknown action %s", act);
 	_exit(3);
+}
+
+int
+testhooks_separation_off(void)
+{
+	const char *v = getenv("HVB_TEST_SEPARATION");
+
+	return v != NULL && strcmp(v, "off") == 0;
+}
+
+int
+testhooks_sandbox_off(void)
+{
+	const char *v = getenv("HVB_TEST_SEPARATION");
+
+	return testhooks_separation_off() ||
+	    (v != NULL && strcmp(v, "sandbox-off") == 0);
+}
+
+/*
+ * upstream_connect() as it was before the key holder (34744d7): libssh
+ * connects to the target itself, the pinned host key is checked, then
+ * the child reads the private key file and signs the authentication.
+ */
+int
+testhooks_upstream_connect(const struct config *conf,
+    const struct config_target *t, const struct config_credential *c,
+    struct upstream **out, char *why, size_t whylen)
+{
+	struct upstream *up = NULL;
+	ssh_key pin = NULL, seen = NULL, priv = NULL;
+	int rc = UPSTREAM_INTERNAL;
+
+	*out = NULL;
+	snprintf(why, whylen, "internal error");
+	if (keys_import_line(t->host_key, &pin) < 0 ||
+	    (up = calloc(1, sizeof(*up))) == NULL ||
+	    (up->ssh = ssh_new()) == NULL ||
+	    upstream_set_options(up->ssh, conf, t, c, ssh_key_type(pin)) < 0)
+		goto out;
+	up->target = t;
+	up->credential = c;
+	if (ssh_connect(up->ssh) != SSH_OK) {
+		snprintf(why, whylen, "cannot connect to target %s", t->name);
+		rc = UPSTREAM_CONNECT_FAILED;
+		goto out;
+	}
+	if (ssh_get_server_publickey(up->ssh, &seen) != SSH_OK ||
+	    ssh_key_cmp(seen, pin, SSH_KEY_CMP_PUBLIC) != 0) {
+		snprintf(why, whylen, "host key mismatch for %s", t->name);
+		rc = UPSTREAM_HOSTKEY_MISMATCH;
+		goto out;
+	}
+	if (ssh_pki_import_privkey_file(c->key_file, NULL, NULL, NULL,
+	    &priv) != SSH_OK ||
+	    ssh_userauth_publickey(up->ssh, NULL, priv) != SSH_AUTH_SUCCESS) {
+		log_error("test hook: separation off: %s: cannot authenticate"
+		    " with %s: %s", t->name, c->key_file,
+		    ssh_get_error(up->ssh));
+		snprintf(why, whylen, "target %s refused the bastion's"
+		    " credential", t->name);
+		rc = UPSTREAM_AUTH_FAILED;
+		goto out;
+	}
+	rc = UPSTREAM_OK;
+	*out = up;
+	up = NULL;
+out:
+	ssh_key_free(priv);	/* ssh_key_free wipes the private parts */
+	ssh_key_free(seen);
+	ssh_key_free(pin);
+	upstream_free(up);
+	return rc;
 }

@@ -26,7 +26,27 @@
 #define HVB_TESTHOOKS_H
 
 #include "config.h"
+#include "upstream.h"
 
 void	testhooks_after_sandbox(const struct config *, const char *person);
+
+/*
+ * Privilege separation off, for the benchmark only (bench/sep_bench.py,
+ * BENCHMARKS.md): HVB_TEST_SEPARATION=off in the daemon's environment.
+ * Then a child does not enter the sandbox (no seccomp, no Landlock, no
+ * rlimits), and connects to a target and authenticates itself, reading
+ * the credential's private key file and signing with it as the bastion
+ * did before the key holder (no key holder round trip, no second policy
+ * decision there, no agent socket).  The child must be able to read the
+ * key files (owned by the daemon's user, or run it with -u root and keys
+ * owned by root).  The key holder still runs and still seals recordings.
+ * HVB_TEST_SEPARATION=sandbox-off turns off the sandbox only (the key
+ * holder still connects and signs), to tell the two costs apart.
+ */
+int	testhooks_separation_off(void);
+int	testhooks_sandbox_off(void);
+int	testhooks_upstream_connect(const struct config *,
+	    const struct config_target *, const struct config_credential *,
+	    struct upstream **, char *why, size_t whylen);
 
 #endif

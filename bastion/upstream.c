@@ -40,8 +40,8 @@ hostkey_algorithms(enum ssh_keytypes_e type)
 	}
 }
 
-static int
-set_options(ssh_session ssh, const struct config *conf,
+int
+upstream_set_options(ssh_session ssh, const struct config *conf,
     const struct config_target *t, const struct config_credential *c,
     enum ssh_keytypes_e pin_type)
 {
@@ -91,7 +91,8 @@ upstream_connect(const struct config *conf, const struct config_target *t,
 		goto out;
 	up->target = t;
 	up->credential = c;
-	if (set_options(up->ssh, conf, t, c, ssh_key_type(pin)) < 0) {
+	if (upstream_set_options(up->ssh, conf, t, c, ssh_key_type(pin)) <
+	    0) {
 		log_error("target %s: cannot set SSH options: %s", t->name,
 		    ssh_get_error(up->ssh));
 		goto out;

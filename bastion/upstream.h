@@ -43,4 +43,13 @@ int	upstream_connect(const struct config *, const struct config_target *,
 	    char *why, size_t whylen);
 void	upstream_free(struct upstream *);
 
+/*
+ * The options of an upstream session for t and c (host, user, algorithms,
+ * the host key algorithm of the pinned key, nothing read from files).
+ * Also used by the test build's separation-off path (testhooks.h).
+ */
+int	upstream_set_options(ssh_session, const struct config *,
+	    const struct config_target *, const struct config_credential *,
+	    enum ssh_keytypes_e);
+
 #endif

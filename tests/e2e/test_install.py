@@ -13,8 +13,10 @@ lock file serialises the test between concurrent runs, and the package is
 only purged by the run that installed it (a marker file; a package that
 was installed otherwise makes the test fail rather than remove it).
 
-This machine may have no systemd as PID 1: starting the unit itself is
-then skipped, with that reason.
+The installed unit is then started by systemd (`systemctl start
+hvbastiond`), served through and stopped: by the machine's systemd when
+it is PID 1, else by systemd booted as PID 1 of a container on the
+machine's own file system (BootedHost: systemd-nspawn, --volatile=overlay).
 """
 
 import fcntl
@@ -435,22 +437,225 @@ def test_installed_daemon_serves_a_session(served):
             (0o600, "hvbastion", "hvbastion"), f
 
 
-def test_installed_unit_under_systemd(served):
-    if not Path("/run/systemd/system").is_dir() or \
-            Path("/proc/1/comm").read_text().strip() != "systemd":
-        pytest.skip("started under systemd: skipped (no systemd PID 1)")
-    served.bastion.stop()
-    cp = run(["systemctl", "start", "hvbastiond"], timeout=60)
-    try:
+# -- the installed unit, started by systemd
+
+NSPAWN = shutil.which("systemd-nspawn")
+
+
+class BootedHost:
+    """This machine's own file system, booted by systemd as PID 1 in a
+    container: `systemd-nspawn` on a bind mount of / (in a mount namespace
+    of its own) with --volatile=overlay, so everything the container
+    writes goes to a tmpfs and is gone when it stops; it shares the
+    machine's network (loopback), so the test's targets and ssh client
+    reach it as they reach the host.  It sees what the package installed
+    on the host (the unit, the users, /etc/hvbastion, /var/lib/hvbastion).
+
+    systemd boots sysinit.target only (journald, sysusers, tmpfiles): the
+    machine's multi-user services (sshd on port 22, ...) are not started.
+    nspawn refuses / itself as the container's root ("Spawning container
+    on root directory is not supported") unless the whole root is a tmpfs
+    (--volatile=yes) or /var is (--volatile=state), hence the bind mount.
+    """
+
+    def __init__(self, root):
+        self.root = Path(root)
+        self.mnt = self.root / "nspawn-root"
+        self.log_path = self.root / "nspawn.log"
+        self.name = "hvbtest-%d" % os.getpid()
+        self.proc = None
+        self.init = None
+
+    def cgroups(self):
+        """A cgroup of its own in the hierarchies systemd uses (cgroup2,
+        and name=systemd on a hybrid host): nspawn (--keep-unit) makes its
+        payload/ and supervisor/ below its own cgroup, and the machine's
+        root cgroup is everybody's."""
+        out = []
+        with open("/proc/self/mounts") as f:
+            for line in f:
+                dev, mnt, fs, opts = line.split()[:4]
+                if fs == "cgroup2" or (fs == "cgroup" and
+                                       "name=systemd" in opts.split(",")):
+                    out.append(Path(mnt) / self.name)
+        return out
+
+    def start(self, timeout=60):
+        self.mnt.mkdir(exist_ok=True)
+        for cg in self.cgroups():
+            cg.mkdir(exist_ok=True)
+        script = ('for cg in $4; do echo $$ >"$cg/cgroup.procs" || exit; '
+                  'done; mount --bind / "$1" && exec "$2" -D "$1" '
+                  '--volatile=overlay --register=no --keep-unit '
+                  '--quiet -b -M "$3" -- --unit=sysinit.target')
+        with open(self.log_path, "ab") as log:
+            self.proc = subprocess.Popen(
+                ["unshare", "--mount", "--propagation", "private", "--",
+                 "sh", "-c", script, "sh", str(self.mnt), NSPAWN,
+                 self.name, " ".join(str(c) for c in self.cgroups())],
+                stdin=subprocess.DEVNULL, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True)
+        # nspawn's child is the container's PID 1 (sh and unshare exec)
+        kids = Path("/proc/%d/task/%d/children" % (self.proc.pid,
+                                                   self.proc.pid))
+
+        def booted():
+            if self.proc.poll() is not None:
+                raise AssertionError("systemd-nspawn exited %s: %s" % (
+                    self.proc.returncode, self.log_text()[-3000:]))
+            if self.init is None:
+                for pid in kids.read_text().split():
+                    if Path("/proc/%s/comm" % pid).read_text().strip() \
+                            == "systemd":
+                        self.init = int(pid)
+                if self.init is None:
+                    return False
+            cp = self.run(["systemctl", "is-system-running"], timeout=30)
+            return cp.stdout.strip() in ("running", "degraded")
+
+        assert wait_for(booted, timeout), self.log_text()[-3000:]
+
+    def nsenter(self):
+        return ["nsenter", "-t", str(self.init), "-a", "--"]
+
+    def run(self, argv, timeout=60, **kw):
+        return run(self.nsenter() + list(argv), timeout=timeout, **kw)
+
+    def write(self, path, text, mode="a"):
+        """Write (or append to) a file of the container: its overlay, not
+        the host's file."""
+        cp = self.run(["sh", "-c", 'cat >%s "$1"' % (
+            ">" if mode == "a" else ""), "sh", path], input=text)
         assert cp.returncode == 0, show(cp)
+
+    def log_text(self):
+        try:
+            return self.log_path.read_text(errors="replace")
+        except OSError:
+            return ""
+
+    def stop(self):
+        if self.proc is None:
+            return
+        # SIGTERM: nspawn asks the container's systemd to power off
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, 9)
+                self.proc.wait(timeout=30)
+        self.proc = None
+        for cg in self.cgroups():
+            for d in sorted((p for p in cg.rglob("*") if p.is_dir()),
+                            key=lambda p: -len(p.parts)) + [cg]:
+                try:
+                    d.rmdir()
+                except OSError:
+                    pass
+
+
+def _unit_smoke(served, systemctl, status_of, journal):
+    """`systemctl start hvbastiond`, a session through it with the real
+    ssh client and both factors, what its processes run as, and `systemctl
+    stop`.  systemctl and status_of run on the booted system (the host or
+    a container)."""
+    uid = pwd.getpwnam("hvbastion").pw_uid
+    cp = systemctl("start", "hvbastiond")
+    try:
+        assert cp.returncode == 0, show(cp) + journal()
+        cp = systemctl("is-active", "hvbastiond")
+        assert cp.stdout.strip() == "active", show(cp) + journal()
         testbed.wait_listen(served.bastion.address, served.bastion.port)
         secret = served.users["alice"].totp_secret
         code = _code(secret, int(time.time()) // STEP + 1)
         cp = _mfa_ssh(served, code, "pve1", "echo", "under-systemd")
         assert cp.returncode == 0 and cp.stdout == b"under-systemd\n", \
-            show(cp)
-        cp = run(["systemctl", "show", "-p", "User", "-p", "MainPID",
-                  "hvbastiond"], timeout=30)
-        assert "User=hvbastion" in cp.stdout, show(cp)
+            show(cp) + journal()
+        cp = systemctl("show", "-p", "User", "-p", "MainPID", "hvbastiond")
+        assert "User=hvbastion\n" in cp.stdout, show(cp)
+        main = int(re.search(r"MainPID=(\d+)", cp.stdout).group(1))
+        assert main > 0, cp.stdout
+        st = status_of(main)
+        assert st["Uid"].split() == [str(uid)] * 4, st["Uid"]
+        assert st["Gid"].split()[0] == str(pwd.getpwnam(
+            "hvbastion").pw_gid), st["Gid"]
+        # The unit's bounding set is CAP_NET_BIND_SERVICE (10) and
+        # CAP_AUDIT_WRITE (29).  Its system call filter (~@privileged)
+        # denies capset, so the daemon cannot drop CAP_NET_BIND_SERVICE
+        # itself once bound: both stay, nothing else (SECURITY.md).
+        two = (1 << 10) | (1 << 29)
+        eff = int(st["CapEff"], 16)
+        assert eff == two, st["CapEff"]
+        assert int(st["CapBnd"], 16) == two, st["CapBnd"]
+        assert int(st["CapAmb"], 16) & ~two == 0, st["CapAmb"]
+        assert st["NoNewPrivs"].strip() == "1"
+        assert st["Seccomp"].strip() == "2"     # the unit's filter
+        # its other processes (the key holder at least, and the child of
+        # the session if it is still ending) run as the same user
+        cp = status_of.ps(main)
+        kids = [l.split() for l in cp.splitlines() if l.strip()]
+        assert kids and all(k[1] == str(uid) for k in kids), cp
     finally:
-        run(["systemctl", "stop", "hvbastiond"], timeout=60)
+        cp = systemctl("stop", "hvbastiond")
+    assert cp.returncode == 0, show(cp)
+    cp = systemctl("is-active", "hvbastiond")
+    assert cp.stdout.strip() == "inactive", show(cp)
+    return eff
+
+
+class _HostView:
+    """_unit_smoke's view of the processes of a booted system."""
+
+    def __init__(self, cat):
+        self.cat = cat          # argv prefix that runs a command there
+
+    def __call__(self, pid):
+        cp = run(self.cat + ["cat", "/proc/%d/status" % pid], timeout=30)
+        assert cp.returncode == 0, show(cp)
+        return dict(l.split(":", 1) for l in cp.stdout.splitlines()
+                    if ":" in l)
+
+    def ps(self, ppid):
+        """'PID UID' of the children of ppid."""
+        cp = run(self.cat + ["ps", "-o", "pid=,uid=", "--ppid", str(ppid)],
+                 timeout=30)
+        return cp.stdout
+
+
+def test_installed_unit_under_systemd(served):
+    """The installed unit started by systemd: on this machine when systemd
+    is PID 1, else on this machine's file system booted by systemd in a
+    container (BootedHost)."""
+    served.bastion.stop()
+    if Path("/run/systemd/system").is_dir() and \
+            Path("/proc/1/comm").read_text().strip() == "systemd":
+        _unit_smoke(
+            served, lambda *a: run(["systemctl"] + list(a), timeout=60),
+            _HostView([]),
+            lambda: run(["journalctl", "-u", "hvbastiond", "-n", "50",
+                         "--no-pager"], timeout=30).stdout)
+        return
+    if NSPAWN is None:
+        pytest.fail("no systemd as PID 1 here and no systemd-nspawn "
+                    "(package systemd-container, `make deps`)")
+    host = BootedHost(served.root)
+    try:
+        host.start()
+        # The persons are local accounts of the booted system (on the
+        # host the test bed makes them known through nss_wrapper, which
+        # the unit's environment does not have).
+        for name in ("passwd", "group"):
+            have = {l.split(":", 1)[0] for l in host.run(
+                ["cat", "/etc/" + name]).stdout.splitlines()}
+            add = [l for l in (served.root / name).read_text().splitlines()
+                   if l and l.split(":", 1)[0] not in have]
+            host.write("/etc/" + name, "".join(l + "\n" for l in add))
+        _unit_smoke(
+            served,
+            lambda *a: host.run(["systemctl"] + list(a), timeout=60),
+            _HostView(host.nsenter()),
+            lambda: "\n" + host.run(["journalctl", "-u", "hvbastiond",
+                                     "-n", "50", "--no-pager"]).stdout)
+    finally:
+        host.stop()

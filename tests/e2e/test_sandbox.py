@@ -113,10 +113,12 @@ def test_production_build_has_no_hooks():
     real_bin = Path(os.environ.get("HVB_BIN_DIR") or testbed.default_bin_dir())
     daemon = real_bin / "hvbastiond"
     data = daemon.read_bytes()
-    for needle in (b"HVB_TEST_HOOKS", b"test hook", b"testhooks_"):
+    for needle in (b"HVB_TEST_HOOKS", b"test hook", b"testhooks_",
+                   b"HVB_TEST_SEPARATION"):
         assert needle not in data, "%s found in %s" % (needle, daemon)
     # and the test daemon does have them: the check above can fail
-    assert b"HVB_TEST_HOOKS" in (real_bin / "hvbastiond-testhooks").read_bytes()
+    th = (real_bin / "hvbastiond-testhooks").read_bytes()
+    assert b"HVB_TEST_HOOKS" in th and b"HVB_TEST_SEPARATION" in th
 
 
 def test_processes_run_unprivileged_and_children_sandboxed(bed):
