@@ -731,13 +731,17 @@ class Bastion(Service):
             return ""
 
     def wait_log(self, needle, mark=0, timeout=5.0):
+        """The log since mark once it holds needle.  Raises on timeout:
+        returning the text anyway made `assert wait_log(...)` always
+        true."""
         deadline = time.monotonic() + timeout
         while True:
             text = self.log_since(mark)
             if needle in text:
                 return text
             if time.monotonic() > deadline:
-                return text
+                raise AssertionError("the log never showed %r; since the"
+                                     " mark:\n%s" % (needle, text[-4000:]))
             time.sleep(0.05)
 
 
