@@ -118,6 +118,55 @@ read_tokens(const char *path, struct token_line *t, size_t max)
 	return n;
 }
 
+/*
+ * The last store read, kept while its file is unchanged (same inode,
+ * size and modification time to the nanosecond): the API monitor checks
+ * a personal token on every call, and the file changes only when a token
+ * is created or revoked (write_tokens() replaces it by a rename, so a new
+ * inode).  It holds token ids and hashes, never a secret.
+ */
+static struct {
+	char			path[PATH_MAX];
+	dev_t			dev;
+	ino_t			ino;
+	off_t			size;
+	struct timespec		mtim;
+	int			n;
+	struct token_line	t[TOKENS_MAX];
+} tcache;
+
+static int
+cached_tokens(const char *path, struct token_line *t, size_t max)
+{
+	struct stat sb;
+	int n;
+
+	if (lstat(path, &sb) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (tcache.n >= 0 && strcmp(tcache.path, path) == 0 &&
+	    tcache.dev == sb.st_dev && tcache.ino == sb.st_ino &&
+	    tcache.size == sb.st_size &&
+	    tcache.mtim.tv_sec == sb.st_mtim.tv_sec &&
+	    tcache.mtim.tv_nsec == sb.st_mtim.tv_nsec &&
+	    (size_t)tcache.n <= max) {
+		memcpy(t, tcache.t, (size_t)tcache.n * sizeof(*t));
+		return tcache.n;
+	}
+	tcache.path[0] = '\0';
+	n = read_tokens(path, t, max);
+	if (n >= 0 && (size_t)n <= TOKENS_MAX &&
+	    strlen(path) < sizeof(tcache.path)) {
+		memcpy(tcache.t, t, (size_t)n * sizeof(*t));
+		tcache.n = n;
+		tcache.dev = sb.st_dev;
+		tcache.ino = sb.st_ino;
+		tcache.size = sb.st_size;
+		tcache.mtim = sb.st_mtim;
+		snprintf(tcache.path, sizeof(tcache.path), "%s", path);
+	}
+	return n;
+}
+
 /* The store belongs to the state directory's owner (state_owner.h). */
 static int
 write_tokens(const char *state_dir, const char *path,
@@ -299,7 +348,7 @@ api_token_check(const char *state_dir, const char *value, char *userid,
 		return -EACCES;
 	}
 	explicit_bzero(secret, sizeof(secret));
-	n = read_tokens(path, t, TOKENS_MAX);
+	n = cached_tokens(path, t, TOKENS_MAX);
 	for (i = 0; i < n; i++)
 		if (strcmp(t[i].id, id) == 0 &&
 		    CRYPTO_memcmp(t[i].hash, hex, 64) == 0)

@@ -554,6 +554,8 @@ do_api_auth(struct conn *child, const struct kh_msg *req)
 	pr.acl_path = req->acl_path;
 	pr.privilege = req->privilege[0] != '\0' ? req->privilege : NULL;
 	pr.source = child->source[0] != '\0' ? child->source : NULL;
+	pr.pool = req->pool[0] != '\0' ? req->pool : NULL;
+	pr.when = time(NULL);
 	if (!policy_decide_api(kh_conf, &pr, &d) || d.api_credential == NULL) {
 		log_info("key holder: refused child %ld (%s): API token for"
 		    " %s on %s (%s): %s", (long)child->pid, child->source,
