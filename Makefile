@@ -185,7 +185,7 @@ $(BUILD)/hvbastiond-testhooks: $(BUILD)/obj/bastion/hvbastiond.o \
 		$(filter-out $(BUILD)/obj/bastion/session.o \
 		$(BUILD)/obj/bastion/api_server.o,$(DAEMON_OBJS)) \
 		$(TH_OBJS) $(CORE_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpam $(SECCOMP_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpam $(SECCOMP_LIBS) $(SAN_LIBS)
 
 unit-build: $(BUILD)/hvbastiond-testhooks
 
