@@ -89,6 +89,7 @@ CORE_SRCS += bastion/config_api.c
 # The Proxmox API front (issue 7): parsers and tickets, unit-tested.
 CORE_SRCS += bastion/api_http.c bastion/api_path.c bastion/api_ticket.c
 CORE_SRCS += bastion/api_form.c bastion/api_token.c bastion/api_ws.c
+CORE_SRCS += bastion/api_vncbind.c
 # The Proxmox API policy (issue 7): ACL map, privileges, grammar, lists.
 CORE_SRCS += policy/api_acl.c policy/api_privs.c policy/api_filter.c
 CORE_SRCS += bastion/config_api_policy.c

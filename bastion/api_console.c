@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include <jansson.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/sha.h>
 
@@ -222,18 +223,137 @@ close_log(struct api_console *c, struct session_log *log,
 	    c->session_id, c->person, c->node->name, c->addr, seal);
 }
 
+/* --- the termproxy auth line (api_vncbind.h) ----------------------------- */
+
+struct first_msg {
+	int		 got;
+	int		 opcode;
+	int		 fin;
+	unsigned char	*p;
+	size_t		 len;
+};
+
+static int
+first_frame(void *arg, int opcode, int fin, const unsigned char *p,
+    size_t len)
+{
+	struct first_msg *f = arg;
+
+	if (f->got)
+		return -1;
+	f->got = 1;
+	f->opcode = opcode;
+	f->fin = fin;
+	if ((f->p = malloc(len + 1)) == NULL)
+		return -1;
+	memcpy(f->p, p, len);
+	f->len = len;
+	return 0;
+}
+
+/*
+ * "AUTHID:BOUND\n" -> a masked frame of "AUTHID:TICKET\n" in out (malloc'd);
+ * 0, or -1 when the line does not carry the ticket the bastion bound.
+ */
+static int
+swap_line(const struct api_console *c, const struct first_msg *f,
+    unsigned char **out, size_t *outlen)
+{
+	size_t bl = strlen(c->vnc_bound), tl = strlen(c->vnc_ticket);
+	size_t al, nl, plen, hl, i;
+	const unsigned char *colon;
+	unsigned char mask[4], *fr;
+
+	*out = NULL;
+	if ((f->opcode != 1 && f->opcode != 2) || !f->fin || f->len == 0 ||
+	    (colon = memchr(f->p, ':', f->len)) == NULL)
+		return -1;
+	al = (size_t)(colon - f->p);
+	nl = f->p[f->len - 1] == '\n' ? 1 : 0;
+	if (f->len - al - 1 - nl != bl || CRYPTO_memcmp(colon + 1,
+	    c->vnc_bound, bl) != 0)
+		return -1;
+	plen = al + 1 + tl + nl;
+	hl = plen < 126 ? 6 : 8;
+	if (plen > 0xffff || getrandom(mask, sizeof(mask), 0) !=
+	    sizeof(mask) || (fr = malloc(hl + plen)) == NULL)
+		return -1;
+	fr[0] = (unsigned char)(0x80 | f->opcode);
+	if (plen < 126)
+		fr[1] = (unsigned char)(0x80 | plen);
+	else {
+		fr[1] = 0x80 | 126;
+		fr[2] = (unsigned char)(plen >> 8);
+		fr[3] = (unsigned char)plen;
+	}
+	memcpy(fr + hl - 4, mask, 4);
+	memcpy(fr + hl, f->p, al + 1);
+	memcpy(fr + hl + al + 1, c->vnc_ticket, tl);
+	if (nl)
+		fr[hl + plen - 1] = '\n';
+	for (i = 0; i < plen; i++)
+		fr[hl + i] ^= mask[i & 3];
+	*out = fr;
+	*outlen = hl + plen;
+	return 0;
+}
+
+/*
+ * Until the first client message is whole, client bytes are held; then
+ * it goes to the node with the node's ticket.  *used: bytes of buf taken
+ * (the rest is ordinary traffic).  0 (more may be needed: *done says),
+ * or -1 (refused: the console ends).
+ */
+static int
+auth_line(struct api_console *c, struct api_ws_reader *rd,
+    struct first_msg *f, const unsigned char *buf, size_t n, size_t *used,
+    SSL *up, struct api_ws_reader *from_client, struct rec *rec, int *done)
+{
+	unsigned char *fr = NULL;
+	size_t i, flen = 0;
+	int rc = 0;
+
+	*done = 0;
+	/* Byte by byte: where the first frame ends is where it swaps. */
+	for (i = 0; i < n && !f->got; i++)
+		if (api_ws_feed(rd, buf + i, 1, first_frame, f) < 0)
+			return -1;
+	*used = i;
+	if (!f->got)
+		return 0;
+	*done = 1;
+	if (swap_line(c, f, &fr, &flen) < 0 ||
+	    api_ws_feed(from_client, fr, flen, client_frame, rec) < 0 ||
+	    api_tls_write_all(up, fr, flen) < 0)
+		rc = -1;
+	if (fr != NULL) {
+		explicit_bzero(fr, flen);
+		free(fr);
+	}
+	return rc;
+}
+
 /* Relays until a side closes; "completed" or why it ended. */
 static const char *
 relay(struct api_console *c, SSL *up, int upfd, struct rec *rec,
     const char *early, size_t nearly)
 {
-	struct api_ws_reader from_client, from_node;
+	struct api_ws_reader from_client, from_node, first;
+	struct first_msg fm;
 	unsigned char *buf = malloc(IO_CHUNK);
 	const char *why = "completed";
+	int swapping = c->vnc_bound != NULL;
 
+	memset(&fm, 0, sizeof(fm));
+	memset(&first, 0, sizeof(first));
+	memset(&from_client, 0, sizeof(from_client));
+	memset(&from_node, 0, sizeof(from_node));
 	if (buf == NULL || api_ws_reader_init(&from_client, 1) < 0 ||
-	    api_ws_reader_init(&from_node, 0) < 0) {
+	    api_ws_reader_init(&from_node, 0) < 0 ||
+	    (swapping && api_ws_reader_init(&first, 1) < 0)) {
 		free(buf);
+		api_ws_reader_free(&from_client);
+		api_ws_reader_free(&from_node);
 		return "out of memory";
 	}
 	if (nearly > 0 && (api_ws_feed(&from_node, (const unsigned char *)
@@ -263,15 +383,29 @@ relay(struct api_console *c, SSL *up, int upfd, struct rec *rec,
 		if (ready <= 0)
 			continue;
 		if (pfd[0].revents != 0) {
+			unsigned char *p = buf;
+			size_t used = 0;
+			int done = 0;
+
 			if ((n = api_tls_read(c->client, buf, IO_CHUNK)) <= 0)
 				break;
-			if (api_ws_feed(&from_client, buf, (size_t)n,
+			if (swapping) {
+				if (auth_line(c, &first, &fm, buf, (size_t)n,
+				    &used, up, &from_client, rec, &done) < 0) {
+					why = "bad console ticket line";
+					break;
+				}
+				swapping = !done;
+				p += used;
+				n -= (long)used;
+			}
+			if (n > 0 && api_ws_feed(&from_client, p, (size_t)n,
 			    client_frame, rec) < 0) {
 				why = rec->failed ? "recording-failed" :
 				    "bad frame from the client";
 				break;
 			}
-			if (api_tls_write_all(up, buf, (size_t)n) < 0)
+			if (n > 0 && api_tls_write_all(up, p, (size_t)n) < 0)
 				break;
 		}
 		if (pfd[1].revents != 0) {
@@ -289,6 +423,11 @@ relay(struct api_console *c, SSL *up, int upfd, struct rec *rec,
 	}
 	api_ws_reader_free(&from_client);
 	api_ws_reader_free(&from_node);
+	api_ws_reader_free(&first);
+	if (fm.p != NULL) {
+		explicit_bzero(fm.p, fm.len);
+		free(fm.p);
+	}
 	free(buf);
 	return why;
 }

@@ -30,6 +30,14 @@ struct api_console {
 	const char			*ws_key;	/* the client's */
 	int				 ws_binary;	/* "binary" asked */
 	int				 record;	/* a node shell */
+	/*
+	 * termproxy: the first client message "AUTHID:TICKET\n" must carry
+	 * vnc_bound (the ticket as the bastion gave it, api_vncbind.h) and
+	 * goes to the node with vnc_ticket (the node's own) instead.  NULL:
+	 * a VNC server, the bytes go through as they are.
+	 */
+	const char			*vnc_bound;
+	const char			*vnc_ticket;
 	char				 session_id[64];	/* out */
 };
 

@@ -174,6 +174,12 @@ do_login(struct mon *m, struct api_mon_msg *q)
 		return reply(m, &rep, -1);
 	}
 	snprintf(uid, sizeof(uid), "%s", q->userid);
+	if (!config_api_realm_ok(m->conf, realm)) {
+		api_mon_wipe(q);
+		snprintf(rep.why, sizeof(rep.why), "realm not accepted"
+		    " (api-realms)");
+		return reply(m, &rep, -1);
+	}
 	known = config_find_user(m->conf, name) != NULL;
 	/* An unknown name runs PAM too, under the reserved name, so that
 	 * the answer (and its time) does not say who exists. */
@@ -286,7 +292,8 @@ do_auth(struct mon *m, struct api_mon_msg *q)
 	}
 	explicit_bzero(q->credential, sizeof(q->credential));
 	if (api_userid_split(userid, name, sizeof(name), realm,
-	    sizeof(realm)) < 0 || config_find_user(m->conf, name) == NULL) {
+	    sizeof(realm)) < 0 || !config_api_realm_ok(m->conf, realm) ||
+	    config_find_user(m->conf, name) == NULL) {
 		snprintf(rep.why, sizeof(rep.why), "invalid ticket");
 		goto out;
 	}

@@ -62,6 +62,7 @@
 #include "api_ticket.h"
 #include "api_tls.h"
 #include "api_upstream.h"
+#include "api_vncbind.h"
 #include "audit.h"
 #include "log.h"
 #include "names.h"
@@ -104,6 +105,10 @@ struct conn {
 	struct pool_entry	 pools[POOL_CACHE];
 	size_t			 npools;
 	time_t			 pools_at;
+	/* The console websocket being opened (api_vncbind.h). */
+	char			 vnc_bound[API_VNCBIND_MAX];
+	char			 vnc_ticket[API_VNCTICKET_MAX + 1];
+	int			 vnc_kind;
 };
 
 int
@@ -120,12 +125,41 @@ api_server_prepare(const struct config *conf)
 		return -1;
 	}
 	if (seal_key_load(conf->state_dir, 1, key, err, sizeof(err)) < 0 ||
-	    api_ticket_set_key(key, sizeof(key)) < 0) {
+	    api_ticket_set_key(key, sizeof(key)) < 0 ||
+	    api_vncbind_set_key(key, sizeof(key)) < 0) {
 		explicit_bzero(key, sizeof(key));
 		log_error("API ticket key: %s", err);
 		return -1;
 	}
 	explicit_bzero(key, sizeof(key));
+	return 0;
+}
+
+/*
+ * SIGHUP: the certificate and key are read again (a renewed certificate
+ * needs no restart).  The new context replaces the old one only once it
+ * has loaded whole (chain, key, key matching the certificate, key file
+ * mode); otherwise the old pair keeps serving and the error is logged.
+ * Running connections live in children that forked with their own copy
+ * of the context: they are not touched either way.
+ */
+int
+api_server_reload_tls(const struct config *conf)
+{
+	SSL_CTX *fresh;
+	char err[512];
+
+	if (server_ctx == NULL || conf->api_listen_address == NULL)
+		return 0;
+	if ((fresh = api_tls_server_ctx(conf, err, sizeof(err))) == NULL) {
+		log_error("SIGHUP: the API certificate was not reloaded (%s);"
+		    " the old certificate and key stay in use", err);
+		return -1;
+	}
+	SSL_CTX_free(server_ctx);
+	server_ctx = fresh;
+	log_info("SIGHUP: API certificate %s and key reloaded",
+	    conf->api_certificate);
 	return 0;
 }
 
@@ -366,8 +400,8 @@ authenticate(struct conn *c, const struct api_acl *acl)
 	explicit_bzero(ticket, sizeof(ticket));
 	if (rc == 0 && rep.status == API_MON_OK &&
 	    api_userid_split(rep.userid, c->person, sizeof(c->person), realm,
-	    sizeof(realm)) == 0 && config_find_user(c->conf, c->person) !=
-	    NULL) {
+	    sizeof(realm)) == 0 && config_api_realm_ok(c->conf, realm) &&
+	    config_find_user(c->conf, c->person) != NULL) {
 		/* api_userid_split() took it: shorter than API_USERID_MAX. */
 		memcpy(c->userid, rep.userid, strlen(rep.userid) + 1);
 		c->by_token = kind == API_MON_CRED_TOKEN;
@@ -462,6 +496,13 @@ handle_login(struct conn *c)
 	    sizeof(realm)) < 0) {
 		explicit_bzero(secret, sizeof(secret));
 		return login_failed(c, "", "invalid user name");
+	}
+	/* pveproxy: "auth domain 'x' does not exist", answered as any
+	 * other failure (401 authentication failure, delayed). */
+	if (!config_api_realm_ok(c->conf, realm)) {
+		explicit_bzero(secret, sizeof(secret));
+		return login_failed(c, name, "realm not accepted"
+		    " (api-realms)");
 	}
 	tfa = api_form_get(q->body, q->body_len, json, "tfa-challenge",
 	    challenge, sizeof(challenge)) == 0;
@@ -770,6 +811,74 @@ relay(struct conn *c, const struct api_acl *acl,
 	/* (the status line's reason is cleaned by send_response) */
 }
 
+/*
+ * A console's websocket (GET .../vncwebsocket) must bring a VNC ticket the
+ * bastion bound to this person, path and port (api_vncbind.h); it goes to
+ * the node that issued it, with the node's own ticket.  0 (*node set,
+ * c->query rewritten), or the refusal was sent: 1 (-1 on a write error).
+ */
+static int
+vnc_websocket(struct conn *c, const struct api_acl *acl, const char *role,
+    const char *rule, const struct config_api_node **node)
+{
+	char q[API_QUERY_MAX], name[API_VNCBIND_NODE_MAX];
+	int rc;
+
+	c->vnc_kind = 0;
+	if (api_form_get(c->query, strlen(c->query), 0, "vncticket",
+	    c->vnc_bound, sizeof(c->vnc_bound)) < 0)
+		c->vnc_bound[0] = '\0';
+	rc = api_vncbind_query(c->query, c->userid, acl->path, time(NULL), q,
+	    sizeof(q), c->vnc_ticket, sizeof(c->vnc_ticket), name,
+	    sizeof(name), &c->vnc_kind);
+	if (rc == 0 && (*node = config_find_api_node(c->conf, name)) ==
+	    NULL) {
+		explicit_bzero(c->vnc_ticket, sizeof(c->vnc_ticket));
+		audit_call(c, AUDIT_API_CALL, role, name, "error", rule,
+		    "the node that issued the console is not configured");
+		return send_error(c, 502, "no answer from the node") < 0 ?
+		    -1 : 1;
+	}
+	if (rc < 0) {
+		/* pveproxy's answer to a bad VNC ticket (a handler's 401). */
+		audit_call(c, AUDIT_POLICY_DENIAL, role, acl->node, "denied",
+		    rule, rc == -ETIMEDOUT ? "expired console ticket" :
+		    "console ticket not issued to this person here");
+		audit_call(c, AUDIT_API_CALL, role, acl->node, "denied", rule,
+		    "invalid console ticket");
+		failure_delay(c);
+		return send_error(c, 401, "permission denied - invalid PVEVNC"
+		    " ticket") < 0 ? -1 : 1;
+	}
+	snprintf(c->query, sizeof(c->query), "%s", q);
+	return 0;
+}
+
+/*
+ * A node's vncproxy/termproxy answer: its VNC ticket bound to the person
+ * and to that node before the client sees it.  0, or -1 (not understood:
+ * the caller answers 502, fail closed).
+ */
+static int
+vnc_bind_answer(struct conn *c, const struct api_acl *acl,
+    const struct config_api_node *node, struct api_upstream_response *r)
+{
+	size_t n = strlen(c->path);
+	int kind = n >= 10 && strcmp(c->path + n - 10, "/termproxy") == 0 ?
+	    API_VNCBIND_TERM : API_VNCBIND_VNC;
+	char *body;
+	size_t len;
+
+	if (api_vncbind_answer(r->body, r->body_len, c->userid, acl->path,
+	    node->name, kind, time(NULL), &body, &len) < 0)
+		return -1;
+	explicit_bzero(r->body, r->body_len);
+	free(r->body);
+	r->body = body;
+	r->body_len = len;
+	return 0;
+}
+
 #ifdef HVB_TEST_HOOKS
 static void	test_hook(struct conn *);
 #endif
@@ -853,6 +962,11 @@ handle_call(struct conn *c)
 		return send_error(c, 403, reason);
 	}
 	node = pick_node(c->conf, acl.node);
+	if ((acl.flags & API_ACL_WEBSOCKET) && node != NULL &&
+	    (rc = vnc_websocket(c, &acl, role->name, d.rule, &node)) != 0) {
+		held_done(c);
+		return rc < 0 ? -1 : 0;
+	}
 	/* Allowed through the guest's pool: the key holder is asked with
 	 * it (the first answer, without it, was a refusal). */
 	if (pr.pool != NULL && c->token_status != API_MON_OK) {
@@ -887,6 +1001,7 @@ handle_call(struct conn *c)
 	rq.authorization = auth;
 	rc = api_upstream_call(c->conf, node, &rq, &r, err, sizeof(err));
 	explicit_bzero(auth, sizeof(auth));
+	explicit_bzero(c->vnc_ticket, sizeof(c->vnc_ticket));
 	if (rc < 0) {
 		audit_call(c, AUDIT_API_CALL, role->name, node->name,
 		    rc == -EPERM ? "pin-mismatch" : "error", d.rule, err);
@@ -894,6 +1009,13 @@ handle_call(struct conn *c)
 		return send_error(c, 502, rc == -EPERM ?
 		    "node certificate does not match its pin" :
 		    "no answer from the node");
+	}
+	if ((acl.flags & API_ACL_CONSOLE) && r.status == 200 &&
+	    vnc_bind_answer(c, &acl, node, &r) < 0) {
+		api_upstream_response_clear(&r);
+		audit_call(c, AUDIT_API_CALL, role->name, node->name, "error",
+		    d.rule, "console answer without a ticket and port");
+		return send_error(c, 502, "console answer not understood");
 	}
 	snprintf(detail, sizeof(detail), "status %d", r.status);
 	audit_call(c, AUDIT_API_CALL, role->name, node->name,
@@ -924,6 +1046,7 @@ console(struct conn *c, const struct api_acl *acl,
 	if (upg == NULL || strcasecmp(upg, "websocket") != 0 || ver == NULL ||
 	    strcmp(ver, "13") != 0) {
 		explicit_bzero(auth, strlen(auth));
+		explicit_bzero(c->vnc_ticket, sizeof(c->vnc_ticket));
 		return send_plain_error(c, 400, "bad websocket handshake");
 	}
 	snprintf(target, sizeof(target), "%s%s%s", enc, c->query[0] ? "?" :
@@ -945,10 +1068,16 @@ console(struct conn *c, const struct api_acl *acl,
 	k.ws_binary = proto != NULL && strstr(proto, "binary") != NULL;
 	/* A node's shell is a terminal: recorded like an SSH session. */
 	k.record = acl->vmid < 0 && strncmp(acl->path, "/nodes/", 7) == 0;
+	if (c->vnc_kind == API_VNCBIND_TERM) {
+		k.vnc_bound = c->vnc_bound;
+		k.vnc_ticket = c->vnc_ticket;
+	}
 	audit_call(c, AUDIT_API_CALL, role->name, node->name, "console",
 	    rule, k.record ? "node shell, recorded" : "guest console");
 	rc = api_console_run(&k, err, sizeof(err));
 	explicit_bzero(auth, strlen(auth));
+	explicit_bzero(c->vnc_ticket, sizeof(c->vnc_ticket));
+	explicit_bzero(c->vnc_bound, sizeof(c->vnc_bound));
 	if (rc == 0) {
 		struct audit_event ev;
 
@@ -1162,6 +1291,7 @@ out:
 	SSL_shutdown(c->ssl);
 	SSL_free(c->ssl);
 	close(fd);
+	api_vncbind_wipe_key();
 	_exit(0);
 }
 

@@ -14,6 +14,12 @@
  * A configuration without api-listen needs nothing: returns 0.
  */
 int	api_server_prepare(const struct config *);
+/*
+ * In the master, on SIGHUP: loads the certificate and key named by conf
+ * again; new connections get them.  When they do not load, the old ones
+ * stay in use: -1 (logged).  0 when reloaded or without an API listener.
+ */
+int	api_server_reload_tls(const struct config *);
 /* In the child: serves one connection until it closes; never returns. */
 void	api_server_serve(const struct config *, int fd, const char *addr,
 	    int port, int startup_fd) __attribute__((noreturn));

@@ -56,8 +56,9 @@ api_userid_split(const char *userid, char *name, size_t namelen,
 	memcpy(name, userid, nl);
 	name[nl] = '\0';
 	snprintf(realm, realmlen, "%s", at + 1);
-	if (!names_valid(name) || (strcmp(realm, "pve") != 0 &&
-	    strcmp(realm, "pam") != 0))
+	/* Whether the realm is accepted is the configuration's (api-realms,
+	 * checked by the API front); here only its form. */
+	if (!names_valid(name) || !names_valid_realm(realm))
 		return -EINVAL;
 	return 0;
 }

@@ -28,8 +28,10 @@ void	api_ticket_wipe_key(void);
 
 /*
  * "name@realm" -> name, realm; 0, or -EINVAL when the name is not a
- * bastion name or the realm is not one the bastion answers for ("pve",
- * "pam": one user base, the realm is only what clients expect to type).
+ * bastion name or the realm has not the form of a Proxmox realm id.
+ * Whether the bastion accepts that realm is the configuration's
+ * (api-realms: config_api_realm_ok()): one user base, the realm is only
+ * what clients expect to type.
  */
 int	api_userid_split(const char *userid, char *name, size_t namelen,
 	    char *realm, size_t realmlen);

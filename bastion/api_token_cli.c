@@ -29,6 +29,7 @@ api_token_cli_main(const struct config *conf, int argc, char **argv,
     FILE *out)
 {
 	char secret[API_TOKEN_SECRET_LEN + 1];
+	const char *realm;
 	int rc;
 
 	if (argc < 2) {
@@ -55,6 +56,10 @@ api_token_cli_main(const struct config *conf, int argc, char **argv,
 		    argv[0]);
 		return 2;
 	}
+	/* The user id shown: "pve" when api-realms accepts it (any accepted
+	 * realm works with the token), else the first realm listed. */
+	realm = config_api_realm_ok(conf, "pve") || conf->napi_realms == 0 ?
+	    "pve" : conf->api_realms[0];
 	if (strcmp(argv[0], "create") == 0) {
 		rc = api_token_create(conf->state_dir, argv[1], argv[2],
 		    secret, sizeof(secret));
@@ -66,10 +71,10 @@ api_token_cli_main(const struct config *conf, int argc, char **argv,
 			    strerror(-rc));
 			return 1;
 		}
-		fprintf(out, "token %s@pve!%s created; its secret is shown"
-		    " only now:\n", argv[1], argv[2]);
-		fprintf(out, "Authorization: PVEAPIToken=%s@pve!%s=%s\n",
-		    argv[1], argv[2], secret);
+		fprintf(out, "token %s@%s!%s created; its secret is shown"
+		    " only now:\n", argv[1], realm, argv[2]);
+		fprintf(out, "Authorization: PVEAPIToken=%s@%s!%s=%s\n",
+		    argv[1], realm, argv[2], secret);
 		fprintf(out, "secret %s\n", secret);
 		explicit_bzero(secret, sizeof(secret));
 		return 0;
@@ -81,7 +86,8 @@ api_token_cli_main(const struct config *conf, int argc, char **argv,
 			    rc == -ENOENT ? "no such token" : strerror(-rc));
 			return 1;
 		}
-		fprintf(out, "token %s@pve!%s revoked\n", argv[1], argv[2]);
+		fprintf(out, "token %s@%s!%s revoked\n", argv[1], realm,
+		    argv[2]);
 		return 0;
 	}
 	fprintf(stderr, "hvbastion: api-token: unknown command \"%s\"\n",

@@ -249,6 +249,11 @@ struct config {
 	long long		 audit_spool_max;	/* bytes */
 	int			 audit_spool_full;	/* enum audit_spool_full */
 	int			 audit_libaudit_off;	/* audit-libaudit no */
+	/* API realms (issue 7, api-gaps: config_api.c): the realms a
+	 * name@realm may carry at login and in API user ids; "pam" "pve"
+	 * when api-realms is not given. */
+	char			**api_realms;
+	size_t			 napi_realms;
 };
 
 /* audit-spool-full: what a full spool does (hvbastion.conf(5)). */
@@ -281,6 +286,8 @@ const struct config_api_credential *config_find_api_credential(
 const char	*config_target_kind_name(enum target_kind);
 const struct config_api_node	*config_find_api_node(const struct config *,
 				    const char *name);
+/* 1 if realm is one of api-realms (config_api.c). */
+int		 config_api_realm_ok(const struct config *, const char *realm);
 /* 1 if the "targets" line s selects t. */
 /*
  * The daemon's unprivileged user (privdrop.h), who may own key files

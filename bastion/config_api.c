@@ -7,6 +7,7 @@
  *	api-pam-service "hvbastion-api"
  *	api-ticket-lifetime 7200
  *	api-failure-delay 3000			# milliseconds before a 401
+ *	api-realms "pam" "pve"			# the realms accepted
  *	api-node "pve1" {
  *		address "127.0.0.31"
  *		port 8006
@@ -119,6 +120,63 @@ config_api_block(struct parser *p, struct conf_lex *lx, struct conf_stmt *st)
 	return 1;
 }
 
+int
+config_api_realm_ok(const struct config *conf, const char *realm)
+{
+	size_t i;
+
+	for (i = 0; i < conf->napi_realms; i++)
+		if (strcmp(conf->api_realms[i], realm) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * api-realms REALM...: one user base (the bastion's people), the realm
+ * being only what clients are used to typing after the name; a realm
+ * that is not listed is refused at login, in tickets and in API tokens.
+ */
+static void
+parse_realms(struct parser *p, struct conf_stmt *st)
+{
+	struct config *conf = p->conf;
+	size_t i, j;
+
+	if (conf->api_realms != NULL) {
+		config_perr(p, st->line, "api-realms: given more than once");
+		return;
+	}
+	if (st->nwords < 2) {
+		config_perr(p, st->line, "api-realms: expected one realm or"
+		    " more (e.g. api-realms \"pam\" \"pve\")");
+		return;
+	}
+	if ((conf->api_realms = calloc(st->nwords - 1,
+	    sizeof(*conf->api_realms))) == NULL) {
+		config_perr(p, st->line, "out of memory");
+		return;
+	}
+	for (i = 1; i < st->nwords; i++) {
+		const char *r = st->words[i];
+		int dup = 0;
+
+		for (j = 0; j < conf->napi_realms; j++)
+			if (strcmp(conf->api_realms[j], r) == 0)
+				dup = 1;
+		if (!names_valid_realm(r))
+			config_perr(p, st->line, "api-realms: \"%s\" does not"
+			    " look like a valid realm (a letter, then letters,"
+			    " digits, '.', '-' or '_'; 2 to 32 characters, as"
+			    " in Proxmox)", r);
+		else if (dup)
+			config_perr(p, st->line, "api-realms: \"%s\" given"
+			    " twice", r);
+		else if ((conf->api_realms[conf->napi_realms] =
+		    config_strdup(p, st->line, r)) != NULL)
+			conf->napi_realms++;
+	}
+}
+
 static void
 parse_listen(struct parser *p, struct conf_stmt *st)
 {
@@ -166,7 +224,9 @@ config_api_stmt(struct parser *p, struct conf_stmt *st)
 	} else if (strcmp(kw, "api-ticket-lifetime") == 0) {
 		if (config_parse_long(p, st, 1, 60, 86400, &v) == 0)
 			conf->api_ticket_lifetime = (int)v;
-	} else if (strcmp(kw, "api-failure-delay") == 0) {
+	} else if (strcmp(kw, "api-realms") == 0)
+		parse_realms(p, st);
+	else if (strcmp(kw, "api-failure-delay") == 0) {
 		if (config_parse_long(p, st, 1, 0, 10000, &v) == 0)
 			conf->api_failure_delay_ms = (int)v;
 	} else
@@ -187,6 +247,17 @@ config_api_resolve(struct parser *p)
 	struct config *conf = p->conf;
 	size_t i;
 
+	if (conf->api_realms == NULL) {
+		static const char *const dflt[] = { "pam", "pve" };
+
+		if ((conf->api_realms = calloc(2, sizeof(char *))) == NULL)
+			config_perr(p, 0, "out of memory");
+		for (i = 0; conf->api_realms != NULL && i < 2; i++)
+			if ((conf->api_realms[i] = strdup(dflt[i])) != NULL)
+				conf->napi_realms++;
+			else
+				config_perr(p, 0, "out of memory");
+	}
 	for (i = 0; i < conf->napi_nodes; i++) {
 		struct config_api_node *n = conf->api_nodes[i];
 
@@ -222,6 +293,9 @@ config_api_free(struct config *conf)
 		free(conf->api_nodes[i]);
 	}
 	free(conf->api_nodes);
+	for (i = 0; i < conf->napi_realms; i++)
+		free(conf->api_realms[i]);
+	free(conf->api_realms);
 	free(conf->api_listen_address);
 	free(conf->api_certificate);
 	free(conf->api_private_key);

@@ -437,6 +437,9 @@ listener_run(struct config **confp, ssh_key hostkey)
 		if (got_hup) {
 			got_hup = 0;
 			reload(confp);
+			/* Whether the configuration reloaded or not: a
+			 * renewed certificate must not wait for it. */
+			api_server_reload_tls(*confp);
 		}
 		audit_ship_tick(*confp);
 		tmp = realloc(pfd, (size_t)(nlisten_fds + nchildren) *

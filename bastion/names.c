@@ -53,3 +53,17 @@ names_valid_address(const char *s)
 	}
 	return s[0] != '-';
 }
+
+int
+names_valid_realm(const char *s)
+{
+	size_t i, n = strlen(s);
+
+	if (n < 2 || n > 32 || !isalpha((unsigned char)s[0]))
+		return 0;
+	for (i = 1; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && s[i] != '.' &&
+		    s[i] != '-' && s[i] != '_')
+			return 0;
+	return 1;
+}

@@ -15,5 +15,10 @@ int	names_valid(const char *);
 int	names_valid_login(const char *);
 /* A host name or an IPv4/IPv6 literal. */
 int	names_valid_address(const char *);
+/*
+ * A Proxmox realm id (pve-access-control src/PVE/Auth/Plugin.pm:
+ * $realm_regex [A-Za-z][A-Za-z0-9\.\-_]+, maxLength 32).
+ */
+int	names_valid_realm(const char *);
 
 #endif

@@ -671,3 +671,137 @@ def test_delete_is_decided_and_forwarded(api):
     assert [(q["method"], q["path"], q["identity"])
             for q in forwarded(api, smark)] == [
         ("DELETE", "/api2/json/nodes/pve1/qemu/103", "root@pam!hvb-hv")]
+
+
+# --------------------------------------------------------------------------
+# console tickets bound to the person, the path, the port and the node
+# that answered (api_vncbind.h)
+
+def _parse_http(raw):
+    head, _, body = raw.partition(b"\r\n\r\n")
+    lines = head.decode("latin-1").split("\r\n")
+    m = re.match(r"HTTP/1\.1 (\d+) ?(.*)", lines[0])
+    hdrs = {}
+    for line in lines[1:]:
+        k, _, v = line.partition(":")
+        hdrs[k.strip().lower()] = v.strip()
+    return Resp(int(m.group(1)), m.group(2), hdrs, body.decode())
+
+
+def sim_get(api, node, path, token=("root@pam!hvb-hv", SECRET_HV)):
+    """A GET straight to the simulator (what pveproxy itself answers)."""
+    _, addr, port = api.sim.node(node)
+    cp = subprocess.run(
+        ["curl", "-sS", "-i", "-k", "--max-time", "30", "-H",
+         "Authorization: PVEAPIToken=%s=%s" % token,
+         "https://%s:%d/api2/json%s" % (addr, port, path)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, timeout=60)
+    assert cp.returncode == 0, cp.stderr
+    return _parse_http(cp.stdout)
+
+
+def _shape(r):
+    return (r.status, r.reason, r.headers.get("content-type"), r.json())
+
+
+def test_console_ticket_is_bound_to_person_path_and_port(api):
+    import urllib.parse
+    from wsclient import WsClient, HandshakeError
+    ticket, csrf = session(api, "alice")
+    r = curl(api, "POST", "/nodes/pve1/termproxy", cookie=ticket, csrf=csrf)
+    assert r.status == 200, r
+    d = r.json()["data"]
+    bound = d["ticket"]
+    assert re.match(r"^PVEVNC:\S+:HVB1:pve1:t:[0-9A-F]{8}:[0-9A-F]{64}$",
+                    bound), bound
+    node_ticket = bound[:bound.index(":HVB1:")]
+    port = int(d["port"])
+
+    def ws_get(person_ticket, path, p, vt):
+        q = urllib.parse.urlencode({"port": p, "vncticket": vt})
+        return curl(api, "GET", path + "?" + q, cookie=person_ticket)
+
+    # what pveproxy answers to a VNC ticket it did not issue
+    pve = sim_get(api, "pve1", "/nodes/pve1/vncwebsocket?" +
+                  urllib.parse.urlencode({"port": port,
+                                          "vncticket": "PVEVNC:0::x"}))
+    assert pve.status == 401, pve
+    smark = api.sim.log_mark()
+    mark = api.bastion.log_mark()
+    # the node's own ticket (not bound), another port, another node's
+    # path: refused by the bastion alone, in pveproxy's shape
+    for path, p, vt in [("/nodes/pve1/vncwebsocket", port, node_ticket),
+                        ("/nodes/pve1/vncwebsocket", port + 1, bound),
+                        ("/nodes/pve2/vncwebsocket", port, bound)]:
+        assert _shape(ws_get(ticket, path, p, vt)) == _shape(pve), (path, p)
+    # and the same refusal before a websocket upgrade
+    q = urllib.parse.urlencode({"port": port, "vncticket": node_ticket})
+    with pytest.raises(HandshakeError) as e:
+        WsClient.connect(BASTION_ADDR, api.api["port"],
+                         "/api2/json/nodes/pve1/vncwebsocket?" + q,
+                         headers={"Cookie": "PVEAuthCookie=" + ticket},
+                         cafile=str(api.api_cert))
+    assert " 401 " in e.value.status_line, e.value.status_line
+    assert forwarded(api, smark) == []
+    log = api.bastion.log_since(mark)
+    assert log.count("console ticket not issued to this person here") == 4
+    assert log.count("outcome=denied") == 8, log     # and each api-call
+
+    # a termproxy's first message must repeat the ticket it was opened
+    # with: another one ends the console before the node sees it
+    q = urllib.parse.urlencode({"port": port, "vncticket": bound})
+    ws = WsClient.connect(BASTION_ADDR, api.api["port"],
+                          "/api2/json/nodes/pve1/vncwebsocket?" + q,
+                          headers={"Cookie": "PVEAuthCookie=" + ticket},
+                          cafile=str(api.api_cert))
+    ws.send(("%s:%s\n" % (d["user"], node_ticket)).encode())
+    with pytest.raises(EOFError):
+        ws.read_until(b"OK")
+    ws.close()
+    assert "bad console ticket line" in api.bastion.wait_log(
+        "bad console ticket line", mark, timeout=10)
+    # (a termproxy ticket is good once: the next test asks for another)
+    r = curl(api, "POST", "/nodes/pve1/termproxy", cookie=ticket, csrf=csrf)
+    assert r.status == 200, r
+    d = r.json()["data"]
+    bound = d["ticket"]
+    node_ticket = bound[:bound.index(":HVB1:")]
+    port = int(d["port"])
+    smark = api.sim.log_mark()
+
+    # the right ticket: the node gets its own ticket back
+    r = ws_get(ticket, "/nodes/pve1/vncwebsocket", port, bound)
+    assert r.status == 200 and r.json() == {"data": {"port": str(port)}}, r
+    reqs = forwarded(api, smark)
+    assert [(x["node"], x["path"]) for x in reqs] == [
+        ("pve1", "/api2/json/nodes/pve1/vncwebsocket")], reqs
+    assert urllib.parse.parse_qs(reqs[0]["query"]) == {
+        "port": [str(port)], "vncticket": [node_ticket]}, reqs[0]
+
+
+def test_guest_console_ticket_is_not_another_persons(api):
+    """bob's VNC ticket (his guest's vncproxy) opens nothing for alice,
+    although alice may open consoles of every guest herself."""
+    import urllib.parse
+    bticket, bcsrf = session(api, "bob")
+    aticket, _ = session(api, "alice")
+    r = curl(api, "POST", "/nodes/pve1/qemu/101/vncproxy", cookie=bticket,
+             csrf=bcsrf, data={"websocket": "1"})
+    assert r.status == 200, r
+    d = r.json()["data"]
+    assert ":HVB1:pve1:v:" in d["ticket"], d
+    # a qemu VNC password is cut at 8 characters: those stay the node's
+    assert d["ticket"][:8] == "PVEVNC:" + d["ticket"][7]
+    q = urllib.parse.urlencode({"port": d["port"], "vncticket": d["ticket"]})
+    path = "/nodes/pve1/qemu/101/vncwebsocket?" + q
+    smark = api.sim.log_mark()
+    r = curl(api, "GET", path, cookie=aticket)
+    assert (r.status, r.reason) == (
+        401, "permission denied - invalid PVEVNC ticket"), r
+    assert forwarded(api, smark) == []
+    r = curl(api, "GET", path, cookie=bticket)
+    assert r.status == 200, r
+    # (the bastion's look-up of the guest's pool goes out too)
+    assert [(x["path"], x["identity"]) for x in forwarded(api, smark)
+            if x["path"].endswith("/vncwebsocket")] == [
+        ("/api2/json/nodes/pve1/qemu/101/vncwebsocket", "root@pam!hvb-guest")]

@@ -899,7 +899,7 @@ class TestBed:
 
     def enable_api(self, address, port, nodes, credentials, role_credentials,
                    grants, passwords, failure_delay_ms=0,
-                   ticket_lifetime=7200):
+                   ticket_lifetime=7200, realms=None):
         """Adds the API front to the configuration (call before setup()).
 
         nodes: [(name, address, port, fingerprint)];
@@ -908,8 +908,10 @@ class TestBed:
         grants: {role: [lines of its api-grant block]} (a list of blocks
         when a role has several: [[lines], [lines]]);
         passwords: {person: password} for the password step (pam_pwdfile
-        with a crypt(3) file, the demo's password source)."""
+        with a crypt(3) file, the demo's password source); realms: the
+        api-realms line's words (None: the default, pam and pve)."""
         self.api = {"address": address, "port": port, "nodes": list(nodes),
+                    "realms": list(realms) if realms else None,
                     "credentials": dict(credentials),
                     "role_credentials": dict(role_credentials),
                     "grants": dict(grants), "passwords": dict(passwords),
@@ -934,6 +936,8 @@ class TestBed:
              "api-pam-service hvbastion-api",
              "api-ticket-lifetime %d" % a["ticket_lifetime"],
              "api-failure-delay %d" % a["failure_delay_ms"]]
+        if a.get("realms"):
+            L.append("api-realms " + " ".join(q(r) for r in a["realms"]))
         for name, addr, port, fp in a["nodes"]:
             L += ["api-node %s {" % q(name), "\taddress %s" % q(addr),
                   "\tport %d" % port, "\tfingerprint %s" % q(fp), "}"]

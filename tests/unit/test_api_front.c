@@ -12,10 +12,13 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <jansson.h>
+
 #include "../../bastion/api_form.h"
 #include "../../bastion/api_http.h"
 #include "../../bastion/api_path.h"
 #include "../../bastion/api_ticket.h"
+#include "../../bastion/api_vncbind.h"
 #include "../../bastion/api_token.h"
 #include "unit_util.h"
 
@@ -95,8 +98,15 @@ test_ticket_forgeries(void **state)
 	 * answer for. */
 	assert_int_equal(api_ticket_make("root@pam!tok", 0, NOW, t,
 	    sizeof(t)), -EINVAL);
-	assert_int_equal(api_ticket_make("alice@ldap", 0, NOW, t, sizeof(t)),
+	assert_int_equal(api_ticket_make("alice@9ldap", 0, NOW, t,
+	    sizeof(t)), -EINVAL);
+	assert_int_equal(api_ticket_make("alice@", 0, NOW, t, sizeof(t)),
 	    -EINVAL);
+	/* Any realm of Proxmox's form: api-realms is checked by the front. */
+	assert_int_equal(api_ticket_make("alice@corp.example", 0, NOW, t,
+	    sizeof(t)), 0);
+	assert_int_equal(api_ticket_check(t, 0, NOW, 7200, u, sizeof(u)), 0);
+	assert_string_equal(u, "alice@corp.example");
 	assert_int_equal(api_ticket_make("../x@pve", 0, NOW, t, sizeof(t)),
 	    -EINVAL);
 	api_ticket_wipe_key();
@@ -436,6 +446,106 @@ test_tokens(void **state)
 	cleanup(dir);
 }
 
+/* Console tickets bound to a person, path, port and node (api_vncbind). */
+static void
+test_vncbind(void **state)
+{
+	static const unsigned char vkey[32] = { 9 };
+	static const char node_ticket[] = "PVEVNC:6B8E4A20::aGVs+bG8/=";
+	static const char answer[] = "{\"data\":{\"ticket\":"
+	    "\"PVEVNC:1::x/+=\",\"port\":5905,\"user\":\"u@pve!t\"}}";
+	char b[API_VNCBIND_MAX], t[API_VNCTICKET_MAX + 1], n[64], q[4096];
+	char *body = NULL;
+	size_t blen = 0;
+	int kind = 0;
+
+	(void)state;
+	assert_int_equal(api_vncbind_set_key(vkey, sizeof(vkey)), 0);
+	assert_int_equal(api_vncbind_wrap("alice@pve", "/nodes/pve2", 5901,
+	    "pve1", API_VNCBIND_TERM, NOW, node_ticket, b, sizeof(b)), 0);
+	/* The node's ticket stays first (a qemu VNC password is 8 long). */
+	assert_int_equal(strncmp(b, node_ticket, strlen(node_ticket)), 0);
+	assert_int_equal(api_vncbind_unwrap(b, "alice@pve", "/nodes/pve2",
+	    5901, NOW + 59, t, sizeof(t), n, sizeof(n), &kind), 0);
+	assert_string_equal(t, node_ticket);
+	assert_string_equal(n, "pve1");
+	assert_int_equal(kind, API_VNCBIND_TERM);
+	/* Another person, path, port; too late; from the future. */
+	assert_int_equal(api_vncbind_unwrap(b, "bob@pve", "/nodes/pve2",
+	    5901, NOW, t, sizeof(t), n, sizeof(n), &kind), -EACCES);
+	assert_int_equal(api_vncbind_unwrap(b, "alice@pam", "/nodes/pve2",
+	    5901, NOW, t, sizeof(t), n, sizeof(n), &kind), -EACCES);
+	assert_int_equal(api_vncbind_unwrap(b, "alice@pve", "/nodes/pve1",
+	    5901, NOW, t, sizeof(t), n, sizeof(n), &kind), -EACCES);
+	assert_int_equal(api_vncbind_unwrap(b, "alice@pve", "/nodes/pve2",
+	    5902, NOW, t, sizeof(t), n, sizeof(n), &kind), -EACCES);
+	assert_int_equal(api_vncbind_unwrap(b, "alice@pve", "/nodes/pve2",
+	    5901, NOW + API_VNCBIND_LIFETIME + 1, t, sizeof(t), n, sizeof(n),
+	    &kind), -ETIMEDOUT);
+	assert_int_equal(api_vncbind_unwrap(b, "alice@pve", "/nodes/pve2",
+	    5901, NOW - API_VNCBIND_SKEW - 1, t, sizeof(t), n, sizeof(n),
+	    &kind), -ETIMEDOUT);
+	/* The node's ticket alone, or any byte changed: refused. */
+	assert_int_equal(api_vncbind_unwrap(node_ticket, "alice@pve",
+	    "/nodes/pve2", 5901, NOW, t, sizeof(t), n, sizeof(n), &kind),
+	    -EACCES);
+	b[3] ^= 1;
+	assert_int_equal(api_vncbind_unwrap(b, "alice@pve", "/nodes/pve2",
+	    5901, NOW, t, sizeof(t), n, sizeof(n), &kind), -EACCES);
+	b[3] ^= 1;
+	b[strlen(b) - 70] = 'v';	/* the kind */
+	assert_int_equal(api_vncbind_unwrap(b, "alice@pve", "/nodes/pve2",
+	    5901, NOW, t, sizeof(t), n, sizeof(n), &kind), -EACCES);
+	/* Nothing bound without a node's ticket or a sane node name. */
+	assert_int_equal(api_vncbind_wrap("alice@pve", "/vms/101", 5901,
+	    "pve:1", API_VNCBIND_VNC, NOW, node_ticket, b, sizeof(b)),
+	    -EINVAL);
+	assert_int_equal(api_vncbind_wrap("alice@pve", "/vms/101", 5901,
+	    "pve1", API_VNCBIND_VNC, NOW, "", b, sizeof(b)), -EINVAL);
+
+	/* A node's answer, then the websocket's query. */
+	assert_int_equal(api_vncbind_answer(answer, strlen(answer),
+	    "alice@pve", "/vms/101", "pve2", API_VNCBIND_VNC, NOW, &body,
+	    &blen), 0);
+	assert_non_null(strstr(body, "\"ticket\":\"PVEVNC:1::x/+=:HVB1:pve2:v:"));
+	assert_non_null(strstr(body, "\"user\":\"u@pve!t\""));
+	{
+		json_t *root = json_loads(body, 0, NULL);
+		const char *bt = json_string_value(json_object_get(
+		    json_object_get(root, "data"), "ticket"));
+		char qin[4096];
+		size_t i, o;
+
+		assert_non_null(bt);
+		o = (size_t)snprintf(qin, sizeof(qin), "vncticket=");
+		for (i = 0; bt[i] != '\0'; i++)
+			o += (size_t)snprintf(qin + o, sizeof(qin) - o, "%%%02X",
+			    (unsigned char)bt[i]);
+		snprintf(qin + o, sizeof(qin) - o, "&port=5905");
+		assert_int_equal(api_vncbind_query(qin, "alice@pve",
+		    "/vms/101", NOW + 5, q, sizeof(q), t, sizeof(t), n,
+		    sizeof(n), &kind), 0);
+		assert_string_equal(q, "port=5905&vncticket=PVEVNC%3A1%3A%3Ax"
+		    "%2F%2B%3D");
+		assert_string_equal(n, "pve2");
+		assert_int_equal(kind, API_VNCBIND_VNC);
+		assert_int_equal(api_vncbind_query(qin, "alice@pve",
+		    "/vms/102", NOW + 5, q, sizeof(q), t, sizeof(t), n,
+		    sizeof(n), &kind), -EACCES);
+		json_decref(root);
+	}
+	free(body);
+	assert_int_equal(api_vncbind_query("port=5905", "alice@pve",
+	    "/vms/101", NOW, q, sizeof(q), t, sizeof(t), n, sizeof(n),
+	    &kind), -EACCES);
+	assert_int_equal(api_vncbind_answer("{\"data\":{\"port\":1}}", 19,
+	    "alice@pve", "/vms/101", "pve2", API_VNCBIND_VNC, NOW, &body,
+	    &blen), -EINVAL);
+	api_vncbind_wipe_key();
+	assert_int_not_equal(api_vncbind_wrap("alice@pve", "/vms/101", 5901,
+	    "pve1", API_VNCBIND_VNC, NOW, node_ticket, b, sizeof(b)), 0);
+}
+
 int
 main(void)
 {
@@ -449,6 +559,7 @@ main(void)
 		cmocka_unit_test(test_http_refusals),
 		cmocka_unit_test(test_form),
 		cmocka_unit_test(test_tokens),
+		cmocka_unit_test(test_vncbind),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -14,6 +14,7 @@
 
 #include "unit_util.h"
 #include "../../bastion/config.h"
+#include "../../bastion/names.h"
 
 #define CONF_TEXT_MAX	16384
 
@@ -440,6 +441,32 @@ test_defaults(void **state)
 	assert_int_equal(conf->compress_recordings, 1);
 	config_free(conf);
 
+	/* api-realms (config_api.c): pam and pve unless told. */
+	conf = load(fx, "# nothing\n");
+	assert_non_null(conf);
+	assert_int_equal(conf->napi_realms, 2);
+	assert_true(config_api_realm_ok(conf, "pam"));
+	assert_true(config_api_realm_ok(conf, "pve"));
+	assert_false(config_api_realm_ok(conf, "corp"));
+	config_free(conf);
+	conf = load(fx, "api-realms \"pve\" \"corp-AD.example_1\"\n");
+	unit_msgs_print(&fx->msgs);
+	assert_non_null(conf);
+	assert_int_equal(conf->napi_realms, 2);
+	assert_false(config_api_realm_ok(conf, "pam"));
+	assert_true(config_api_realm_ok(conf, "corp-AD.example_1"));
+	assert_false(config_api_realm_ok(conf, "corp-ad.example_1"));
+	config_free(conf);
+	assert_true(names_valid_realm("ab"));
+	assert_true(names_valid_realm("abcdefghijklmnopqrstuvwxyz012345"));
+	assert_false(names_valid_realm("abcdefghijklmnopqrstuvwxyz0123456"));
+	assert_false(names_valid_realm("a"));
+	assert_false(names_valid_realm("1ab"));
+	assert_false(names_valid_realm("_ab"));
+	assert_false(names_valid_realm("pam!x"));
+	assert_false(names_valid_realm("p m"));
+	assert_false(names_valid_realm(""));
+
 	/* recordings-directory follows state-directory when not given. */
 	conf = load(fx, "state-directory \"/srv/hvb\"\n");
 	assert_non_null(conf);
@@ -480,6 +507,16 @@ struct bad_case {
 };
 
 static const struct bad_case bad_cases[] = {
+	{ "api-realms: invalid, twice, empty, repeated",
+	  "api-realms \"pve\" \"9lives\" \"pve\" \"x\" \"a:b\"\n"
+	  "api-realms \"pam\"\n"
+	  "api-realms\n",
+	  { { 1, "\"9lives\" does not look like a valid realm" },
+	    { 1, "\"pve\" given twice" },
+	    { 1, "\"x\" does not look like a valid realm" },
+	    { 1, "\"a:b\" does not look like a valid realm" },
+	    { 2, "api-realms: given more than once" },
+	    { 3, "api-realms: given more than once" } }, 0 },
 	{ "unknown top-level keyword",
 	  CRED TARGET USER "frobnicate yes\n",
 	  { { 15, "unknown keyword \"frobnicate\"" } }, 0 },
