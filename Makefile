@@ -114,6 +114,9 @@ SECCOMP_LIBS = $(shell pkg-config --libs libseccomp 2>/dev/null)
 # The Proxmox API front's child side (issue 7).
 DAEMON_SRCS += bastion/api_server.c bastion/api_tls.c bastion/api_upstream.c \
 	    bastion/api_login.c bastion/api_console.c
+# Privilege separation of the API front (issues 7, 8): its monitor.
+DAEMON_SRCS += bastion/api_monitor.c bastion/api_mon_client.c
+CORE_SRCS += bastion/api_mon_proto.c
 DAEMON_SRCS += bastion/forward.c bastion/channel_end.c
 DAEMON_SRCS += bastion/audit_ship.c
 CORE_OBJS   = $(CORE_SRCS:%.c=$(BUILD)/obj/%.o)
@@ -177,14 +180,16 @@ unit-build: $(BUILD)/pam_hvbastion.so $(UNIT_TESTS) $(FUZZ_RUNNERS)
 # a child misbehave on demand so that tests/e2e/test_sandbox.py can prove
 # the sandbox and the key holder stop it.  Never installed.
 TH_OBJS = $(BUILD)/th/obj/bastion/session.o $(BUILD)/th/obj/bastion/testhooks.o
+TH_OBJS += $(BUILD)/th/obj/bastion/api_server.o
 $(BUILD)/th/obj/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DHVB_TEST_HOOKS -c -o $@ $<
 
 $(BUILD)/hvbastiond-testhooks: $(BUILD)/obj/bastion/hvbastiond.o \
-		$(filter-out $(BUILD)/obj/bastion/session.o,$(DAEMON_OBJS)) \
+		$(filter-out $(BUILD)/obj/bastion/session.o \
+		$(BUILD)/obj/bastion/api_server.o,$(DAEMON_OBJS)) \
 		$(TH_OBJS) $(CORE_OBJS)
-	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpam $(SECCOMP_LIBS)
+	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpam $(SECCOMP_LIBS) $(SAN_LIBS)
 
 unit-build: $(BUILD)/hvbastiond-testhooks
 

@@ -6,16 +6,23 @@
  * and forks, exactly as for SSH (same max-connections and max-startups
  * accounting: the startup pipe is closed once a request authenticates);
  * it loaded the TLS context and the ticket key before forking and reads
- * no network data.  The child does the TLS handshake, then reads HTTP/1.1
- * requests one by one (api_http.c, pveproxy's limits) and for each:
+ * no network data.  That process splits (api_monitor.h) into a monitor,
+ * which keeps the ticket key, PAM, the token store and the key holder's
+ * socket and reads no client byte, and this network child, which enters
+ * the sandbox (sandbox.h) before the TLS handshake.  The child then reads
+ * HTTP/1.1 requests one by one (api_http.c, pveproxy's limits) and for
+ * each:
  *
- *   normalise the target (api_path.c) -> authenticate (ticket cookie or
- *   header, CSRF token on every method but GET, or a personal API token)
- *   -> api_acl_map() -> policy_decide_api() (the guest's pool learnt from
- *   cluster/resources when a pool grant could decide) -> audit_emit()
- *   -> rebuild the request from scratch for the node (api_upstream.c:
- *   pinned certificate, the role's held token read from its file and
- *   wiped) -> the answer re-framed for the client, list answers filtered
+ *   normalise the target (api_path.c) -> api_acl_map() -> one round trip
+ *   to the monitor: the ticket (cookie or header) and its CSRF token on
+ *   every method but GET, or a personal API token, checked there, and
+ *   the held token of the person's role for that ACL path from the key
+ *   holder -> policy_decide_api() here too, for the 403 and the audit
+ *   (the guest's pool learnt from cluster/resources when a pool grant
+ *   could decide) -> audit_emit() -> rebuild the request from scratch for
+ *   the node (api_upstream.c: a TCP connection from the monitor, TLS and
+ *   the pinned certificate here; the token wiped after the call) -> the
+ *   answer re-framed for the client, list answers filtered
  *   (api_filter_list()).
  *
  * Nothing the client sent is copied to the node but the method, the
@@ -25,14 +32,12 @@
  * audit event; a denied call is never forwarded.
  */
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/time.h>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,22 +56,22 @@
 #include "api_console.h"
 #include "api_form.h"
 #include "api_http.h"
-#include "api_login.h"
+#include "api_monitor.h"
 #include "api_path.h"
 #include "api_server.h"
 #include "api_ticket.h"
 #include "api_tls.h"
-#include "api_token.h"
 #include "api_upstream.h"
 #include "api_vncbind.h"
 #include "audit.h"
 #include "log.h"
 #include "names.h"
+#include "sandbox.h"
+#include "testhooks.h"
 
 #define JSON_CT		"application/json;charset=UTF-8"
 #define IDLE_TIMEOUT	30	/* seconds between keep-alive requests */
 #define READ_CHUNK	16384
-#define SECRET_MAX	256
 #define POOL_CACHE	256
 #define POOL_TTL	10	/* seconds a learnt guest pool is trusted */
 
@@ -82,7 +87,6 @@ struct conn {
 	SSL			*ssl;
 	const char		*addr;
 	int			 port;
-	int			 startup_fd;
 	/* The request being answered. */
 	struct api_http_request	*req;
 	char			 path[API_PATH_MAX];
@@ -93,6 +97,10 @@ struct conn {
 	char			 person[NAMES_MAX + 1];
 	char			 userid[API_USERID_MAX];
 	int			 by_token;
+	/* The monitor's answer for this call: CSRF, the held token. */
+	int			 csrf_ok;
+	int			 token_status;	/* enum api_mon_status */
+	char			 held[API_MON_HEADER_MAX + 1];
 	/* Guests' pools learnt from cluster/resources. */
 	struct pool_entry	 pools[POOL_CACHE];
 	size_t			 npools;
@@ -307,32 +315,38 @@ audit_call(struct conn *c, enum audit_kind kind, const char *role,
 
 /* --- authentication ------------------------------------------------------ */
 
-static void
-startup_done(struct conn *c)
+/* Fits the monitor's field for it (api_mon_proto.h): bound, charset. */
+static int
+mon_str_ok(const char *s, size_t max, int space)
 {
-	/* The master counts this connection as authenticated now. */
-	if (c->startup_fd >= 0) {
-		close(c->startup_fd);
-		c->startup_fd = -1;
-	}
+	size_t i;
+
+	for (i = 0; s[i] != '\0'; i++)
+		if (i >= max || (unsigned char)s[i] > 0x7e ||
+		    (unsigned char)s[i] < (space ? 0x20 : 0x21))
+			return 0;
+	return 1;
 }
 
 /*
- * Sets c->person / c->userid from the request's ticket or API token.
- * Returns 0, or sends the 401 and returns 1 (or -1 on a write error).
+ * Sets c->person / c->userid from the request's ticket or API token, as
+ * the monitor checks them, and with acl (NULL: no token wanted) c->held,
+ * the token for the call, and c->csrf_ok.  Returns 0, or sends the 401
+ * and returns 1 (or -1 on a write error).
  */
 static int
-authenticate(struct conn *c)
+authenticate(struct conn *c, const struct api_acl *acl)
 {
 	const struct api_http_request *q = c->req;
 	const char *cookie = api_http_header(q, "Cookie", NULL);
-	const char *auth;
-	char ticket[API_TICKET_MAX + 64], realm[40], why[200];
-	int nauth, rc;
-	time_t now = time(NULL);
+	const char *auth, *csrf = NULL, *why;
+	char ticket[API_TICKET_MAX + 64], realm[40];
+	struct api_mon_msg rep;
+	int nauth, rc, kind, flags = 0;
 
 	c->person[0] = c->userid[0] = '\0';
-	c->by_token = 0;
+	c->by_token = c->csrf_ok = 0;
+	c->token_status = API_MON_NONE;
 	auth = api_http_header(q, "Authorization", &nauth);
 	if (nauth > 1)
 		return send_unauthorized(c, "Authentication failed!")
@@ -346,57 +360,66 @@ authenticate(struct conn *c)
 		rc = api_form_decode(auth + 14, strlen(auth + 14), 0, ticket,
 		    sizeof(ticket));
 	if (rc == 0) {
-		rc = api_ticket_check(ticket, 0, now,
-		    c->conf->api_ticket_lifetime, c->userid,
-		    sizeof(c->userid));
-		explicit_bzero(ticket, sizeof(ticket));
-		if (rc < 0 || api_userid_split(c->userid, c->person,
-		    sizeof(c->person), realm, sizeof(realm)) < 0 ||
-		    !config_api_realm_ok(c->conf, realm) ||
-		    config_find_user(c->conf, c->person) == NULL) {
-			c->person[0] = '\0';
-			audit_call(c, AUDIT_AUTH_FAILURE, NULL, NULL,
-			    "failure", NULL, rc == -ETIMEDOUT ?
-			    "expired ticket" : "invalid ticket");
-			return send_unauthorized(c, "Authentication failed!") <
-			    0 ? -1 : 1;
+		kind = API_MON_CRED_TICKET;
+		why = "invalid ticket";
+		if (strcmp(q->method, "GET") != 0) {
+			flags |= API_MON_NEED_CSRF;
+			csrf = api_http_header(q, "CSRFPreventionToken", NULL);
+			/* Out of shape: checked (and refused) all the same. */
+			if (csrf == NULL || !mon_str_ok(csrf, API_MON_CSRF_MAX,
+			    0))
+				csrf = "-";
 		}
-		startup_done(c);
-		return 0;
-	}
-	if (rc != -ENOENT) {
+	} else if (rc != -ENOENT) {
 		audit_call(c, AUDIT_AUTH_FAILURE, NULL, NULL, "failure", NULL,
 		    "malformed ticket");
 		return send_unauthorized(c, "Authentication failed!") < 0 ?
 		    -1 : 1;
-	}
-	if (auth != NULL && (strncmp(auth, "PVEAPIToken=", 12) == 0 ||
+	} else if (auth != NULL && (strncmp(auth, "PVEAPIToken=", 12) == 0 ||
 	    strncmp(auth, "PVEAPIToken ", 12) == 0)) {
-		rc = api_token_check(c->conf->state_dir, auth + 12,
-		    c->userid, sizeof(c->userid), why, sizeof(why));
-		if (rc < 0 || api_userid_split(c->userid, c->person,
-		    sizeof(c->person), realm, sizeof(realm)) < 0 ||
-		    !config_api_realm_ok(c->conf, realm) ||
-		    config_find_user(c->conf, c->person) == NULL) {
-			c->person[0] = '\0';
-			audit_call(c, AUDIT_AUTH_FAILURE, NULL, NULL,
-			    "failure", NULL, why[0] ? why :
-			    "invalid API token");
-			return send_unauthorized(c, "Authentication failed!") <
-			    0 ? -1 : 1;
-		}
-		c->by_token = 1;
-		startup_done(c);
-		return 0;
-	}
-	if (auth != NULL) {
+		kind = API_MON_CRED_TOKEN;
+		why = "malformed API token";
+		snprintf(ticket, sizeof(ticket), "%s", auth + 12);
+		if (strlen(auth + 12) >= sizeof(ticket))
+			ticket[0] = '\0';
+	} else if (auth != NULL) {
 		/* Not a credential the bastion issued: never passed on. */
 		audit_call(c, AUDIT_AUTH_FAILURE, NULL, NULL, "failure", NULL,
 		    "foreign Authorization header");
 		return send_unauthorized(c, "Authentication failed!") <
 		    0 ? -1 : 1;
+	} else
+		return send_unauthorized(c, "No ticket") < 0 ? -1 : 1;
+	if (acl != NULL)
+		flags |= API_MON_WANT_TOKEN;
+	rc = -1;
+	memset(&rep, 0, sizeof(rep));
+	if (ticket[0] != '\0' && mon_str_ok(ticket, API_MON_CRED_MAX, 1))
+		rc = api_mon_auth(kind, ticket, csrf, flags, acl ? acl->path :
+		    NULL, acl ? acl->privilege : NULL, NULL, &rep);
+	explicit_bzero(ticket, sizeof(ticket));
+	if (rc == 0 && rep.status == API_MON_OK &&
+	    api_userid_split(rep.userid, c->person, sizeof(c->person), realm,
+	    sizeof(realm)) == 0 && config_api_realm_ok(c->conf, realm) &&
+	    config_find_user(c->conf, c->person) != NULL) {
+		/* api_userid_split() took it: shorter than API_USERID_MAX. */
+		memcpy(c->userid, rep.userid, strlen(rep.userid) + 1);
+		c->by_token = kind == API_MON_CRED_TOKEN;
+		c->csrf_ok = rep.flag;
+		c->token_status = rep.token_status;
+		if (rep.token_status == API_MON_OK)
+			snprintf(c->held, sizeof(c->held), "%s", rep.header);
+		api_mon_wipe(&rep);
+		return 0;
 	}
-	return send_unauthorized(c, "No ticket") < 0 ? -1 : 1;
+	if (rc == 0 && rep.why[0] != '\0')
+		why = rep.why;
+	else if (rc < 0)
+		why = "no answer from the API monitor";
+	c->person[0] = '\0';
+	audit_call(c, AUDIT_AUTH_FAILURE, NULL, NULL, "failure", NULL, why);
+	api_mon_wipe(&rep);
+	return send_unauthorized(c, "Authentication failed!") < 0 ? -1 : 1;
 }
 
 /* --- login --------------------------------------------------------------- */
@@ -409,28 +432,20 @@ caps(void)
 }
 
 static int
-login_ok(struct conn *c, const char *userid, int partial)
+login_ok(struct conn *c, const struct api_mon_msg *rep)
 {
-	char ticket[API_TICKET_MAX], csrf[128];
 	json_t *data;
-	time_t now = time(NULL);
-	int rc;
 
-	if (api_ticket_make(userid, partial, now, ticket, sizeof(ticket)) < 0 ||
-	    api_csrf_make(userid, now, csrf, sizeof(csrf)) < 0)
-		return send_error(c, 500, "internal error");
-	if (partial)
-		data = json_pack("{s:s,s:s,s:s,s:i}", "username", userid,
-		    "ticket", ticket, "CSRFPreventionToken", csrf, "NeedTFA",
-		    1);
+	if (rep->flag)
+		data = json_pack("{s:s,s:s,s:s,s:i}", "username", rep->userid,
+		    "ticket", rep->ticket, "CSRFPreventionToken", rep->csrf,
+		    "NeedTFA", 1);
 	else
-		data = json_pack("{s:s,s:s,s:s,s:o}", "username", userid,
-		    "ticket", ticket, "CSRFPreventionToken", csrf, "cap",
-		    caps());
-	explicit_bzero(ticket, sizeof(ticket));
-	rc = data != NULL ? send_json(c, data) :
+		data = json_pack("{s:s,s:s,s:s,s:o}", "username", rep->userid,
+		    "ticket", rep->ticket, "CSRFPreventionToken", rep->csrf,
+		    "cap", caps());
+	return data != NULL ? send_json(c, data) :
 	    send_error(c, 500, "internal error");
-	return rc;
 }
 
 static int
@@ -451,18 +466,19 @@ is_json_body(const struct api_http_request *q)
 	return ct != NULL && strncasecmp(ct, "application/json", 16) == 0;
 }
 
+/*
+ * The form is parsed here; PAM, the TOTP and the tickets are the
+ * monitor's (api_monitor.h), which answers in one round trip.
+ */
 static int
 handle_login(struct conn *c)
 {
 	const struct api_http_request *q = c->req;
 	char user[API_USERID_MAX], realm[40], name[NAMES_MAX + 1];
 	char userid[API_USERID_MAX + 48], secret[1024], challenge[512];
-	char tuser[API_USERID_MAX], why[300];
-	const char *person;
-	int json = is_json_body(q), rc, known;
-	time_t now = time(NULL);
+	struct api_mon_msg rep;
+	int json = is_json_body(q), rc, tfa;
 
-	why[0] = '\0';
 	if (api_form_get(q->body, q->body_len, json, "username", user,
 	    sizeof(user)) < 0 || api_form_get(q->body, q->body_len, json,
 	    "password", secret, sizeof(secret)) < 0) {
@@ -488,91 +504,66 @@ handle_login(struct conn *c)
 		return login_failed(c, name, "realm not accepted"
 		    " (api-realms)");
 	}
-	known = config_find_user(c->conf, name) != NULL;
-	/* An unknown name runs PAM too, under the reserved name, so that
-	 * the answer (and its time) does not say who exists. */
-	person = known ? name : CONFIG_RESERVED_PERSON;
-	rc = api_form_get(q->body, q->body_len, json, "tfa-challenge",
-	    challenge, sizeof(challenge));
-	if (rc == 0) {
-		/* Second step: the partial ticket and "totp:CODE". */
-		rc = api_ticket_check(challenge, 1, now, 0, tuser,
-		    sizeof(tuser));
-		if (rc < 0 || strcmp(tuser, userid) != 0 || !known ||
-		    strncmp(secret, "totp:", 5) != 0) {
-			explicit_bzero(secret, sizeof(secret));
-			return login_failed(c, name, "invalid TFA challenge"
-			    " or second factor");
-		}
-		rc = api_login_totp(c->conf, person, secret + 5, c->addr,
-		    why, sizeof(why));
-		explicit_bzero(secret, sizeof(secret));
-		if (rc < 0)
-			return login_failed(c, name, why);
-		snprintf(c->person, sizeof(c->person), "%s", name);
-		audit_call(c, AUDIT_AUTH_SUCCESS, NULL, NULL, "success", NULL,
-		    "password and TOTP");
-		startup_done(c);
-		return login_ok(c, userid, 0);
-	}
-	if (strncmp(secret, "PVE:", 4) == 0) {
-		/* Renewal: the current (full) ticket as the password. */
-		rc = api_ticket_check(secret, 0, now,
-		    c->conf->api_ticket_lifetime, tuser, sizeof(tuser));
-		explicit_bzero(secret, sizeof(secret));
-		if (rc < 0 || strcmp(tuser, userid) != 0 || !known)
-			return login_failed(c, name, "invalid ticket for"
-			    " renewal");
-		snprintf(c->person, sizeof(c->person), "%s", name);
-		audit_call(c, AUDIT_AUTH_SUCCESS, NULL, NULL, "success", NULL,
-		    "ticket renewed");
-		startup_done(c);
-		return login_ok(c, userid, 0);
-	}
-	rc = api_login_password(c->conf, person, secret, c->addr, why,
-	    sizeof(why));
+	tfa = api_form_get(q->body, q->body_len, json, "tfa-challenge",
+	    challenge, sizeof(challenge)) == 0;
+	/* A challenge out of shape (or empty) is refused by the monitor
+	 * like any forged one. */
+	if (tfa && (challenge[0] == '\0' ||
+	    !mon_str_ok(challenge, API_MON_CHALLENGE_MAX, 0)))
+		snprintf(challenge, sizeof(challenge), "-");
+	rc = api_mon_login(userid, secret, tfa ? challenge : "", &rep);
 	explicit_bzero(secret, sizeof(secret));
-	if (rc < 0 || !known)
-		return login_failed(c, name, rc < 0 ? why : "unknown person");
-	/* Every API login has a second factor: the bastion's TOTP. */
+	if (rc < 0 || rep.status != API_MON_OK) {
+		rc = login_failed(c, name, rc < 0 ? "no answer from the API"
+		    " monitor" : rep.why[0] ? rep.why : "refused");
+		api_mon_wipe(&rep);
+		return rc;
+	}
 	snprintf(c->person, sizeof(c->person), "%s", name);
-	audit_call(c, AUDIT_AUTH_SUCCESS, NULL, NULL, "partial",
-	    NULL, "password accepted; TOTP needed");
-	c->person[0] = '\0';
-	return login_ok(c, userid, 1);
+	if (rep.flag) {
+		audit_call(c, AUDIT_AUTH_SUCCESS, NULL, NULL, "partial",
+		    NULL, "password accepted; TOTP needed");
+		c->person[0] = '\0';
+	} else
+		audit_call(c, AUDIT_AUTH_SUCCESS, NULL, NULL, "success", NULL,
+		    tfa ? "password and TOTP" : "ticket renewed");
+	rc = login_ok(c, &rep);
+	api_mon_wipe(&rep);
+	return rc;
 }
 
 /* --- the held token ------------------------------------------------------ */
 
-/* "PVEAPIToken=<id>=<secret>" from the secret file; 0 or -1. */
-static int
-held_token(const struct config_api_credential *cr, char *out, size_t outlen)
+/* The token of the call in progress, wiped once copied or refused. */
+static void
+held_done(struct conn *c)
 {
-	char secret[SECRET_MAX + 2];
-	struct stat sb;
-	ssize_t n;
-	int fd, rc = -1;
+	explicit_bzero(c->held, sizeof(c->held));
+	c->token_status = API_MON_NONE;
+}
 
-	fd = open(cr->secret_file, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0)
+/*
+ * The token for a call that the first answer did not cover (a pool
+ * grant, the pools' own listing): asked again for this connection's
+ * person.  0 (auth filled, to wipe) or -1.
+ */
+static int
+held_token(const char *acl_path, const char *privilege, const char *pool,
+    char *auth, size_t len)
+{
+	struct api_mon_msg rep;
+	int rc = -1;
+
+	if (pool != NULL && !names_valid(pool))
 		return -1;
-	if (fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
-	    (sb.st_mode & 077) == 0 &&
-	    (n = read(fd, secret, sizeof(secret) - 1)) > 0 &&
-	    n <= SECRET_MAX) {
-		secret[n] = '\0';
-		while (n > 0 && (secret[n - 1] == '\n' ||
-		    secret[n - 1] == '\r' || secret[n - 1] == ' '))
-			secret[--n] = '\0';
-		if (n > 0 && strcspn(secret, "\r\n\t ") == (size_t)n) {
-			int w = snprintf(out, outlen, "PVEAPIToken=%s=%s",
-			    cr->token_id, secret);
-
-			rc = w > 0 && (size_t)w < outlen ? 0 : -1;
-		}
+	if (api_mon_auth(API_MON_CRED_SAME, "", NULL, API_MON_WANT_TOKEN,
+	    acl_path, privilege, pool, &rep) == 0 &&
+	    rep.status == API_MON_OK && rep.token_status == API_MON_OK &&
+	    strlen(rep.header) < len) {
+		snprintf(auth, len, "%s", rep.header);
+		rc = 0;
 	}
-	explicit_bzero(secret, sizeof(secret));
-	close(fd);
+	api_mon_wipe(&rep);
 	return rc;
 }
 
@@ -612,7 +603,7 @@ learn_pools(struct conn *c, const struct config_role *role)
 	struct api_upstream_request rq;
 	struct api_upstream_response r;
 	const struct config_api_node *node = pick_node(c->conf, NULL);
-	char auth[SECRET_MAX + 160], err[256];
+	char auth[API_MON_HEADER_MAX + 1], err[256];
 	json_t *root, *data, *it;
 	size_t i;
 	time_t now = time(NULL);
@@ -621,8 +612,8 @@ learn_pools(struct conn *c, const struct config_role *role)
 		return;
 	c->npools = 0;
 	c->pools_at = 0;
-	if (node == NULL || role == NULL || held_token(role->api_credential,
-	    auth, sizeof(auth)) < 0)
+	if (node == NULL || role == NULL || held_token("", NULL, NULL, auth,
+	    sizeof(auth)) < 0)
 		return;
 	memset(&rq, 0, sizeof(rq));
 	rq.method = "GET";
@@ -888,6 +879,9 @@ vnc_bind_answer(struct conn *c, const struct api_acl *acl,
 	return 0;
 }
 
+#ifdef HVB_TEST_HOOKS
+static void	test_hook(struct conn *);
+#endif
 static int	console(struct conn *, const struct api_acl *,
 		    const struct config_role *, const char *,
 		    const struct config_api_node *, const char *, char *);
@@ -902,28 +896,32 @@ handle_call(struct conn *c)
 	struct api_upstream_request rq;
 	struct api_upstream_response r;
 	const struct config_role *role;
-	const struct config_api_credential *cred;
 	const struct config_api_node *node;
-	char auth[SECRET_MAX + 160], err[256], enc[API_PATH_MAX * 3 + 16];
+	char auth[API_MON_HEADER_MAX + 1], err[256];
+	char enc[API_PATH_MAX * 3 + 16];
 	char reason[API_PATH_MAX + 128], detail[64];
-	const char *csrf;
-	int rc, allow;
+	int rc, allow, mapped;
 
-	if ((rc = authenticate(c)) != 0)
+	/* One round trip: the credential, its CSRF token and the held
+	 * token for this ACL path (api_monitor.h). */
+	mapped = api_acl_map(q->method, c->path, &acl);
+	if ((rc = authenticate(c, mapped == 0 ? &acl : NULL)) != 0)
 		return rc < 0 ? -1 : 0;
-	if (strcmp(q->method, "GET") != 0 && !c->by_token) {
-		csrf = api_http_header(q, "CSRFPreventionToken", NULL);
-		if (csrf == NULL || api_csrf_check(csrf, c->userid,
-		    time(NULL), c->conf->api_ticket_lifetime) < 0) {
-			audit_call(c, AUDIT_POLICY_DENIAL, NULL, NULL,
-			    "denied", NULL, "invalid CSRF token");
-			return send_unauthorized(c, "Permission denied -"
-			    " invalid csrf token");
-		}
+	/* From here c->held may hold a token: held_done() on every path. */
+	if (strcmp(q->method, "GET") != 0 && !c->by_token && !c->csrf_ok) {
+		held_done(c);
+		audit_call(c, AUDIT_POLICY_DENIAL, NULL, NULL,
+		    "denied", NULL, "invalid CSRF token");
+		return send_unauthorized(c, "Permission denied -"
+		    " invalid csrf token");
 	}
+#ifdef HVB_TEST_HOOKS
+	if (api_http_header(q, "X-Hvb-Test-Hook", NULL) != NULL)
+		test_hook(c);
+#endif
 	memset(&d, 0, sizeof(d));
-	rc = api_acl_map(q->method, c->path, &acl);
-	if (rc < 0) {
+	if ((rc = mapped) < 0) {
+		held_done(c);
 		audit_call(c, AUDIT_POLICY_DENIAL, NULL, NULL, "denied", NULL,
 		    rc == -ENOENT ? "path not known to the bastion" :
 		    "malformed path");
@@ -952,7 +950,8 @@ handle_call(struct conn *c)
 		}
 	}
 	role = d.role;
-	if (!allow || (cred = d.api_credential) == NULL) {
+	if (!allow || d.api_credential == NULL) {
+		held_done(c);
 		audit_call(c, AUDIT_POLICY_DENIAL, role ? role->name : NULL,
 		    acl.node, "denied", d.rule, acl.path);
 		audit_call(c, AUDIT_API_CALL, role ? role->name : NULL,
@@ -964,9 +963,23 @@ handle_call(struct conn *c)
 	}
 	node = pick_node(c->conf, acl.node);
 	if ((acl.flags & API_ACL_WEBSOCKET) && node != NULL &&
-	    (rc = vnc_websocket(c, &acl, role->name, d.rule, &node)) != 0)
+	    (rc = vnc_websocket(c, &acl, role->name, d.rule, &node)) != 0) {
+		held_done(c);
 		return rc < 0 ? -1 : 0;
-	if (node == NULL || held_token(cred, auth, sizeof(auth)) < 0) {
+	}
+	/* Allowed through the guest's pool: the key holder is asked with
+	 * it (the first answer, without it, was a refusal). */
+	if (pr.pool != NULL && c->token_status != API_MON_OK) {
+		held_done(c);
+		if (held_token(acl.path, acl.privilege, pr.pool, c->held,
+		    sizeof(c->held)) == 0)
+			c->token_status = API_MON_OK;
+	}
+	auth[0] = '\0';
+	if (c->token_status == API_MON_OK && strlen(c->held) < sizeof(auth))
+		snprintf(auth, sizeof(auth), "%s", c->held);
+	held_done(c);
+	if (node == NULL || auth[0] == '\0') {
 		audit_call(c, AUDIT_API_CALL, role->name, acl.node, "error",
 		    d.rule, "no node or unreadable API credential");
 		return send_error(c, 500, "API credential not available");
@@ -1141,6 +1154,55 @@ handle(struct conn *c)
 
 /* --- the connection ------------------------------------------------------ */
 
+/*
+ * Set up (TLS context, node TLS context, monitor socket): from here the
+ * child reads the client, so it may only do what sandbox.h allows: no
+ * file opened for reading, no exec, no socket or connect (the monitor
+ * hands over node connections), new files only as console recordings.
+ */
+static int
+enter_sandbox(const struct config *conf)
+{
+	struct sandbox_spec sp;
+
+	api_upstream_set_connector(api_mon_connect);
+	if (api_upstream_prepare() < 0) {
+		log_error("API: the TLS client context cannot be made");
+		return -1;
+	}
+	/* jansson seeds its hash function from /dev/urandom once. */
+	json_object_seed(0);
+	if (audit_prepare_sandbox() < 0) {
+		log_error("API: the audit trail cannot be kept open");
+		return -1;
+	}
+	memset(&sp, 0, sizeof(sp));
+	sp.write_dir = conf->recordings_dir;
+	sp.allow_syslog = log_is_syslog();
+	sp.allow_remove = conf->compress_recordings;
+	/* Pooled node connections, a console's recording and chain. */
+	sp.max_fds = 64 + 16;
+	return sandbox_enter(&sp);
+}
+
+#ifdef HVB_TEST_HOOKS
+/* The test build's misbehaviour on demand (testhooks.h). */
+static void
+test_hook(struct conn *c)
+{
+	const char *h = api_http_header(c->req, "X-Hvb-Test-Hook", NULL);
+	const char *cookie = api_http_header(c->req, "Cookie", NULL);
+	char ticket[API_TICKET_MAX + 64];
+
+	ticket[0] = '\0';
+	if (cookie == NULL || api_form_cookie(cookie, "PVEAuthCookie", ticket,
+	    sizeof(ticket)) < 0)
+		ticket[0] = '\0';
+	held_done(c);
+	testhooks_api(c->conf, c->person, c->userid, h, ticket);
+}
+#endif
+
 static void
 set_timeout(int fd, int seconds)
 {
@@ -1168,8 +1230,16 @@ api_server_serve(const struct config *conf, int fd, const char *addr,
 	c->conf = conf;
 	c->addr = addr;
 	c->port = port;
-	c->startup_fd = startup_fd;
 	c->req = &req;
+	/* The monitor takes the startup pipe, the key holder's socket and
+	 * the ticket key; this process keeps the client and is sandboxed
+	 * before reading a byte of it. */
+	if (api_monitor_split(conf, fd, addr, port, startup_fd) < 0 ||
+	    enter_sandbox(conf) < 0) {
+		log_error("API: %s port %d: cannot separate or sandbox the"
+		    " connection; closing it", addr, port);
+		_exit(1);
+	}
 	set_timeout(fd, conf->login_grace_time);
 	/* Answers are written whole: no need to wait for ACKs (Nagle). */
 	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
@@ -1221,7 +1291,6 @@ out:
 	SSL_shutdown(c->ssl);
 	SSL_free(c->ssl);
 	close(fd);
-	api_ticket_wipe_key();
 	api_vncbind_wipe_key();
 	_exit(0);
 }

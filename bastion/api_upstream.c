@@ -66,9 +66,26 @@ api_upstream_close_all(void)
 			drop(&pool[i]);
 }
 
+/* Who opens the TCP connection: the API monitor, for a sandboxed child. */
+static api_upstream_connector_fn connector;
+
+void
+api_upstream_set_connector(api_upstream_connector_fn fn)
+{
+	connector = fn;
+}
+
+int
+api_upstream_prepare(void)
+{
+	if (client_ctx == NULL && (client_ctx = api_tls_client_ctx()) == NULL)
+		return -1;
+	return 0;
+}
+
 /* Connects with a timeout; the fd, or -1. */
-static int
-tcp_connect(const char *addr, int port, int timeout, char *err,
+int
+api_upstream_tcp_connect(const char *addr, int port, int timeout, char *err,
     size_t errlen)
 {
 	struct addrinfo hints, *ai = NULL;
@@ -142,8 +159,9 @@ api_upstream_connect(const struct config *conf,
 		snprintf(err, errlen, "TLS client context");
 		return -1;
 	}
-	fd = tcp_connect(node->address, node->port, conf->connect_timeout,
-	    err, errlen);
+	fd = connector != NULL ? connector(node->name, err, errlen) :
+	    api_upstream_tcp_connect(node->address, node->port,
+	    conf->connect_timeout, err, errlen);
 	if (fd < 0)
 		return -1;
 	if ((ssl = SSL_new(client_ctx)) == NULL ||

@@ -48,6 +48,18 @@ int	api_upstream_connect(const struct config *,
 	    const struct config_api_node *, SSL **, int *fd, int *pin_failed,
 	    char *err, size_t errlen);
 void	api_upstream_response_clear(struct api_upstream_response *);
+/*
+ * Privilege separation (api_monitor.h): the TLS client context made
+ * before the sandbox (0 or -1), and the function that hands over a TCP
+ * connection to a node by name (the monitor's; NULL: connect here).
+ */
+int	api_upstream_prepare(void);
+typedef int (*api_upstream_connector_fn)(const char *node, char *err,
+	    size_t errlen);
+void	api_upstream_set_connector(api_upstream_connector_fn);
+/* A TCP connection with a timeout, blocking once connected; fd or -1. */
+int	api_upstream_tcp_connect(const char *addr, int port, int timeout,
+	    char *err, size_t errlen);
 /* Closes every pooled connection. */
 void	api_upstream_close_all(void);
 

@@ -45,6 +45,9 @@ struct conn {
 	char		 source[KH_STR_MAX + 1];
 	char		 person[KH_STR_MAX + 1];	/* bound at first use */
 	int		 busy;		/* a connect in progress */
+	/* The API token last given to this connection (logged once, not
+	 * on every call of its keep-alive connection). */
+	char		 api_logged[KH_STR_MAX + 1];
 	/* CONN_AGENT, CONN_PENDING: what it is bound to */
 	char		 credential[KH_STR_MAX + 1];
 	char		 login[KH_STR_MAX + 1];
@@ -554,6 +557,8 @@ do_api_auth(struct conn *child, const struct kh_msg *req)
 	pr.acl_path = req->acl_path;
 	pr.privilege = req->privilege[0] != '\0' ? req->privilege : NULL;
 	pr.source = child->source[0] != '\0' ? child->source : NULL;
+	pr.pool = req->pool[0] != '\0' ? req->pool : NULL;
+	pr.when = time(NULL);
 	if (!policy_decide_api(kh_conf, &pr, &d) || d.api_credential == NULL) {
 		log_info("key holder: refused child %ld (%s): API token for"
 		    " %s on %s (%s): %s", (long)child->pid, child->source,
@@ -573,9 +578,14 @@ do_api_auth(struct conn *child, const struct kh_msg *req)
 		goto send;
 	m.status = KH_OK;
 	snprintf(child->person, sizeof(child->person), "%s", req->person);
-	log_info("key holder: API token %s for %s on %s (%s): %s",
-	    d.api_credential->name, req->person, req->acl_path,
-	    req->privilege, d.rule);
+	/* Every call is an audit event of the API child already; here the
+	 * first token of a connection (or a change of token) is enough. */
+	if (strcmp(child->api_logged, d.api_credential->name) != 0)
+		log_info("key holder: API token %s for %s on %s (%s): %s",
+		    d.api_credential->name, req->person, req->acl_path,
+		    req->privilege, d.rule);
+	snprintf(child->api_logged, sizeof(child->api_logged), "%s",
+	    d.api_credential->name);
 send:
 	if (m.status != KH_OK && m.status != KH_REFUSED)
 		snprintf(m.message, sizeof(m.message), "token unavailable");

@@ -125,8 +125,8 @@ kh_client_identity(const char *person, const char *session_id)
 }
 
 int
-kh_client_api_auth(const char *acl_path, const char *privilege, char *header,
-    size_t len)
+kh_client_api_auth(const char *acl_path, const char *privilege,
+    const char *pool, char *header, size_t len)
 {
 	struct kh_msg req, rep;
 	int rc = -1;
@@ -138,6 +138,7 @@ kh_client_api_auth(const char *acl_path, const char *privilege, char *header,
 	snprintf(req.acl_path, sizeof(req.acl_path), "%s", acl_path);
 	snprintf(req.privilege, sizeof(req.privilege), "%s",
 	    privilege != NULL ? privilege : "");
+	snprintf(req.pool, sizeof(req.pool), "%s", pool != NULL ? pool : "");
 	if (request(&req, &rep, KH_SEAL_TIMEOUT_MS, NULL, 0) == 0) {
 		if (rep.status == KH_OK && strlen(rep.message) < len) {
 			snprintf(header, len, "%s", rep.message);

@@ -27,12 +27,13 @@ int	kh_client_connect(const char *target, const char *credential,
  */
 void	kh_client_forward(const char *host, int port);
 /*
- * The API child (issue 7): the Authorization header value of the API
+ * The API monitor (api_monitor.h): the Authorization header value of the API
  * token the policy gives the identified person for acl_path and privilege
- * (NULL: a listing).  0, -2 (refused) or -1; the caller wipes header.
+ * (NULL: none needed), pool the guest's pool or NULL.  0, -2 (refused)
+ * or -1; the caller wipes header.
  */
 int	kh_client_api_auth(const char *acl_path, const char *privilege,
-	    char *header, size_t len);
+	    const char *pool, char *header, size_t len);
 /* The descriptor (the sandbox keeps it); -1 when none. */
 int	kh_client_fd(void);
 

@@ -131,6 +131,7 @@ kh_msg_encode(const struct kh_msg *m, unsigned char *buf, size_t cap)
 		wr_str(&w, m->person);
 		wr_str(&w, m->acl_path);
 		wr_str(&w, m->privilege);
+		wr_str(&w, m->pool);
 		break;
 	case KH_REP_API_AUTH:
 		wr_u(&w, m->status, 1);
@@ -186,6 +187,7 @@ api_word_ok(const char *s, int path)
 		if (!((s[i] >= 'a' && s[i] <= 'z') ||
 		    (s[i] >= 'A' && s[i] <= 'Z') ||
 		    (s[i] >= '0' && s[i] <= '9') || s[i] == '.' ||
+		    (!path && s[i] == '*') ||	/* "VM.Config.*" */
 		    (path && (s[i] == '/' || s[i] == '-' || s[i] == '_'))))
 			return 0;
 	return i <= 128;
@@ -242,9 +244,12 @@ kh_msg_decode(const unsigned char *buf, size_t len, struct kh_msg *m)
 		rd_str(&r, m->person);
 		rd_str(&r, m->acl_path);
 		rd_str(&r, m->privilege);
+		rd_str(&r, m->pool);
+		/* An empty ACL path: a call on none (version, lists). */
 		ok = !r.bad && names_valid(m->person) &&
-		    api_word_ok(m->acl_path, 1) &&
-		    api_word_ok(m->privilege, 0);
+		    (m->acl_path[0] == '\0' || api_word_ok(m->acl_path, 1)) &&
+		    api_word_ok(m->privilege, 0) &&
+		    (m->pool[0] == '\0' || names_valid(m->pool));
 		break;
 	case KH_REP_API_AUTH:
 		m->status = (uint8_t)rd_u(&r, 1);

@@ -24,7 +24,11 @@
  *   KH_CTL_CHILD    pid, source address, + the key holder's end of a new
  *                   child's socketpair.
  *
- *   KH_REQ_API_AUTH person, ACL path, privilege (empty: a listing)
+ *   KH_REQ_API_AUTH person, ACL path (empty: a call on none, such as
+ *                   version or a list), privilege (empty: none needed),
+ *                   the guest's pool (empty: unknown; learnt by the API
+ *                   child from the node, so it widens nothing a role's
+ *                   own token could not reach)
  *       -> KH_REP_API_AUTH status, message: on success the value of the
  *          Authorization header ("PVEAPIToken=USER@REALM!ID=SECRET") of
  *          the API token held for the role that policy_decide_api()
@@ -66,6 +70,7 @@ struct kh_msg {
 	char		fwd_host[KH_STR_MAX + 1];	/* connect: forward */
 	char		acl_path[KH_STR_MAX + 1];	/* api */
 	char		privilege[KH_STR_MAX + 1];	/* api; "": listing */
+	char		pool[KH_STR_MAX + 1];		/* api; "": none */
 	uint16_t	fwd_port;
 	uint64_t	lines, bytes;			/* seal */
 	uint32_t	pid;				/* ctl */

@@ -173,8 +173,11 @@ serve_child(const struct config *conf, ssh_key hostkey, int fd,
 	if (kh_ctl >= 0)
 		close(kh_ctl);
 	kh_client_init(kh_fd);
-	if (api)
+	if (api) {
+		/* The HTTPS side has no use for the SSH host key. */
+		ssh_key_free(hostkey);
 		api_server_serve(conf, fd, addr, port, startup_fd);
+	}
 	session_serve(conf, hostkey, fd, addr, port, startup_fd);
 	_exit(0);
 }

@@ -189,6 +189,13 @@ seccomp_enter(int allow_syslog, int allow_remove)
 	    seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(openat2),
 	    0) < 0)
 		goto out;
+	/* libaudit names the executable from /proc/self/exe when a record
+	 * is written after set-up (the API child's logins): refused, it
+	 * writes "exe=?" and nothing is read. */
+	if (seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES), SCMP_SYS(readlink),
+	    0) < 0 || seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EACCES),
+	    SCMP_SYS(readlinkat), 0) < 0)
+		goto out;
 	/* Mappings, never executable. */
 	if (seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
 	    SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0)) < 0 ||

@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "keys.h"
+#include "api_monitor.h"
 #include "kh_client.h"
 #include "kh_proto.h"
 #include "log.h"
@@ -123,7 +124,7 @@ kh_api(char *arg)
 
 	if (priv != NULL)
 		*priv++ = '\0';
-	if (kh_client_api_auth(arg, priv, header, sizeof(header)) == 0) {
+	if (kh_client_api_auth(arg, priv, NULL, header, sizeof(header)) == 0) {
 		/* "PVEAPIToken=ID=SECRET": the id only. */
 		if ((eq = strchr(header + 12, '=')) != NULL)
 			*eq = '\0';
@@ -261,4 +262,100 @@ out:
 	ssh_key_free(pin);
 	upstream_free(up);
 	return rc;
+}
+
+static void
+mon_token(char *arg)
+{
+	struct api_mon_msg rep;
+	char *priv = strchr(arg, ':'), *eq;
+
+	if (priv != NULL)
+		*priv++ = '\0';
+	if (api_mon_auth(API_MON_CRED_SAME, "", NULL, API_MON_WANT_TOKEN, arg,
+	    priv, NULL, &rep) == 0 && rep.token_status == API_MON_OK) {
+		/* "PVEAPIToken=ID=SECRET": the id only. */
+		if ((eq = strchr(rep.header + 12, '=')) != NULL)
+			*eq = '\0';
+		log_info("test hook: mon-token: %s: monitor GRANTED %s", arg,
+		    rep.header);
+	} else
+		log_info("test hook: mon-token: %s: monitor refused", arg);
+	api_mon_wipe(&rep);
+}
+
+static void
+mon_login(const char *tag, const char *userid, const char *password,
+    const char *challenge)
+{
+	struct api_mon_msg rep;
+
+	if (api_mon_login(userid, password, challenge, &rep) == 0 &&
+	    rep.status == API_MON_OK)
+		log_error("test hook: %s: monitor MINTED a ticket for %s", tag,
+		    rep.userid);
+	else
+		log_info("test hook: %s: monitor refused a ticket for %s", tag,
+		    userid);
+	api_mon_wipe(&rep);
+}
+
+void
+testhooks_api(const struct config *conf, const char *person,
+    const char *userid, const char *action, const char *ticket)
+{
+	char act[256], *arg, why[256];
+	int fd;
+
+	snprintf(act, sizeof(act), "%s", action);
+	log_info("test hook: api %s (%s): %s", person, userid, act);
+	arg = strchr(act, ':');
+	if (arg != NULL)
+		*arg++ = '\0';
+	if (strcmp(act, "open-file") == 0 && arg != NULL)
+		try_open(arg);
+	else if (strcmp(act, "open-secret") == 0 &&
+	    conf->napi_credentials > 0)
+		try_open(conf->api_credentials[0]->secret_file);
+	else if (strcmp(act, "exec") == 0) {
+		char *argv[] = { (char *)"/bin/true", NULL };
+
+		execv(argv[0], argv);
+		log_error("test hook: exec: returned: %s", strerror(errno));
+	} else if (strcmp(act, "socket") == 0) {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		log_error("test hook: socket: returned %d (%s)", fd,
+		    fd < 0 ? strerror(errno) : "SUCCEEDED");
+	} else if (strcmp(act, "mon-token") == 0 && arg != NULL)
+		mon_token(arg);
+	else if (strcmp(act, "mon-renew") == 0 && arg != NULL)
+		mon_login("mon-renew", arg, ticket, "");
+	else if (strcmp(act, "mon-tfa") == 0 && arg != NULL) {
+		char forged[160];
+
+		/* A partial ticket's shape, its MAC made up. */
+		snprintf(forged, sizeof(forged), "PVE:!tfa!%s:6553F100::%064d",
+		    arg, 0);
+		mon_login("mon-tfa", arg, "totp:123456", forged);
+	} else if (strcmp(act, "mon-connect") == 0 && arg != NULL) {
+		fd = api_mon_connect(arg, why, sizeof(why));
+		if (fd >= 0) {
+			log_error("test hook: mon-connect: %s: CONNECTED", arg);
+			close(fd);
+		} else
+			log_info("test hook: mon-connect: %s: monitor refused"
+			    " (%s)", arg, why);
+	} else if (strcmp(act, "mon-garbage") == 0) {
+		unsigned char junk[3] = { 0x7f, 0, 1 };
+		char c;
+
+		if (send(api_mon_client_fd(), junk, sizeof(junk), 0) < 0 ||
+		    recv(api_mon_client_fd(), &c, 1, 0) <= 0)
+			log_info("test hook: mon-garbage: monitor closed the"
+			    " socket");
+		else
+			log_error("test hook: mon-garbage: monitor ANSWERED");
+	} else
+		log_error("test hook: unknown action %s", act);
+	_exit(3);
 }

@@ -49,4 +49,23 @@ int	testhooks_upstream_connect(const struct config *,
 	    const struct config_target *, const struct config_credential *,
 	    struct upstream **, char *why, size_t whylen);
 
+/*
+ * The API child (api_server.c, api_monitor.h): an authenticated request
+ * with the header "X-Hvb-Test-Hook: ACTION" makes the sandboxed child
+ *   open-file:PATH    open PATH for reading
+ *   open-secret       open the first api-credential's secret-file
+ *   exec, socket      as above
+ *   mon-token:PATH:PRIV  ask the monitor for the held token for PATH and
+ *                     PRIV (logs the token id, never the secret)
+ *   mon-renew:USERID  ask the monitor to renew the request's own ticket
+ *                     as USERID (another person: a ticket to mint)
+ *   mon-tfa:USERID    ask for a full ticket for USERID with a forged TFA
+ *                     challenge
+ *   mon-connect:NODE  ask for a connection to NODE (not configured)
+ *   mon-garbage       send the monitor a request of an unknown type
+ * and logs "test hook: ACTION: ..." with the outcome, then exits 3.
+ */
+void	testhooks_api(const struct config *, const char *person,
+	    const char *userid, const char *action, const char *ticket);
+
 #endif

@@ -43,6 +43,7 @@ fill(struct kh_msg *m, int type)
 	snprintf(m->message, sizeof(m->message), "connected");
 	snprintf(m->acl_path, sizeof(m->acl_path), "/vms/101");
 	snprintf(m->privilege, sizeof(m->privilege), "VM.PowerMgmt");
+	snprintf(m->pool, sizeof(m->pool), "web");
 	m->lines = 7;
 	m->bytes = 1234567890123ULL;
 	m->pid = 4242;

@@ -1,0 +1,187 @@
+/*
+ * api_mon_client.c - the sandboxed API child's side of its monitor
+ * (api_monitor.h): one datagram out, one back, in order.
+ */
+#include <sys/socket.h>
+
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../recorder/seal.h"
+#include "api_monitor.h"
+#include "log.h"
+
+/* PAM may be slow (a directory server); a node connect is bounded by
+ * connect-timeout, which the monitor applies. */
+#define MON_TIMEOUT_MS	120000
+
+static int	mon_fd = -1;
+
+static int
+request(struct api_mon_msg *req, struct api_mon_msg *rep, int *fdp)
+{
+	unsigned char buf[API_MON_MSG_MAX + 1];
+	union {
+		char		buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr	align;
+	} cm;
+	struct pollfd pfd;
+	struct msghdr mh;
+	struct iovec iov;
+	struct cmsghdr *ch;
+	int len, rc, fd = -1;
+	uint8_t want = (uint8_t)(req->type + 128);
+	ssize_t n;
+
+	if (fdp != NULL)
+		*fdp = -1;
+	memset(rep, 0, sizeof(*rep));
+	len = mon_fd < 0 ? -1 : api_mon_encode(req, buf, sizeof(buf));
+	api_mon_wipe(req);
+	if (len < 0)
+		return -1;
+	n = send(mon_fd, buf, (size_t)len, MSG_NOSIGNAL);
+	explicit_bzero(buf, (size_t)len);
+	if (n != len)
+		return -1;
+	pfd.fd = mon_fd;
+	pfd.events = POLLIN;
+	do
+		rc = poll(&pfd, 1, MON_TIMEOUT_MS);
+	while (rc < 0 && errno == EINTR);
+	if (rc <= 0)
+		return -1;
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = buf;
+	iov.iov_len = sizeof(buf);
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cm.buf;
+	mh.msg_controllen = sizeof(cm.buf);
+	if ((n = recvmsg(mon_fd, &mh, MSG_CMSG_CLOEXEC)) <= 0)
+		return -1;
+	for (ch = CMSG_FIRSTHDR(&mh); ch != NULL; ch = CMSG_NXTHDR(&mh, ch))
+		if (ch->cmsg_level == SOL_SOCKET &&
+		    ch->cmsg_type == SCM_RIGHTS &&
+		    ch->cmsg_len == CMSG_LEN(sizeof(int)) && fd < 0)
+			memcpy(&fd, CMSG_DATA(ch), sizeof(int));
+	rc = api_mon_decode(buf, (size_t)n, rep);
+	explicit_bzero(buf, sizeof(buf));
+	if (rc < 0 || rep->type != want || (mh.msg_flags & MSG_CTRUNC) ||
+	    (fd >= 0 && fdp == NULL)) {
+		if (fd >= 0)
+			close(fd);
+		api_mon_wipe(rep);
+		return -1;
+	}
+	if (fdp != NULL)
+		*fdp = fd;
+	return 0;
+}
+
+static int
+seal_by_monitor(void *arg, const char *basename, uint64_t lines,
+    uint64_t bytes, const char *chain_hex, unsigned char mac[SEAL_MAC_LEN])
+{
+	struct api_mon_msg req, rep;
+	int rc = -1;
+
+	(void)arg;
+	memset(&req, 0, sizeof(req));
+	req.type = API_MON_REQ_SEAL;
+	snprintf(req.basename, sizeof(req.basename), "%s", basename);
+	snprintf(req.chain_hex, sizeof(req.chain_hex), "%s", chain_hex);
+	req.lines = lines;
+	req.bytes = bytes;
+	if (request(&req, &rep, NULL) == 0 && rep.status == API_MON_OK) {
+		memcpy(mac, rep.mac, SEAL_MAC_LEN);
+		rc = 0;
+	}
+	api_mon_wipe(&rep);
+	return rc;
+}
+
+void
+api_mon_client_init(int fd)
+{
+	mon_fd = fd;
+	seal_set_signer(seal_by_monitor, NULL);
+}
+
+int
+api_mon_client_fd(void)
+{
+	return mon_fd;
+}
+
+int
+api_mon_login(const char *userid, const char *password,
+    const char *challenge, struct api_mon_msg *rep)
+{
+	struct api_mon_msg req;
+
+	memset(&req, 0, sizeof(req));
+	req.type = API_MON_REQ_LOGIN;
+	if (strlen(userid) >= sizeof(req.userid) ||
+	    strlen(password) >= sizeof(req.password) ||
+	    strlen(challenge) >= sizeof(req.challenge)) {
+		memset(rep, 0, sizeof(*rep));
+		return -1;
+	}
+	snprintf(req.userid, sizeof(req.userid), "%s", userid);
+	snprintf(req.password, sizeof(req.password), "%s", password);
+	snprintf(req.challenge, sizeof(req.challenge), "%s", challenge);
+	return request(&req, rep, NULL);
+}
+
+int
+api_mon_auth(int kind, const char *credential, const char *csrf, int flags,
+    const char *acl_path, const char *privilege, const char *pool,
+    struct api_mon_msg *rep)
+{
+	struct api_mon_msg req;
+
+	memset(&req, 0, sizeof(req));
+	req.type = API_MON_REQ_AUTH;
+	req.kind = (uint8_t)kind;
+	req.flag = (uint8_t)flags;
+	if (strlen(credential) >= sizeof(req.credential) ||
+	    (csrf != NULL && strlen(csrf) >= sizeof(req.csrf))) {
+		memset(rep, 0, sizeof(*rep));
+		return -1;
+	}
+	snprintf(req.credential, sizeof(req.credential), "%s", credential);
+	snprintf(req.csrf, sizeof(req.csrf), "%s", csrf ? csrf : "");
+	snprintf(req.acl_path, sizeof(req.acl_path), "%s",
+	    acl_path ? acl_path : "");
+	snprintf(req.privilege, sizeof(req.privilege), "%s",
+	    privilege ? privilege : "");
+	snprintf(req.pool, sizeof(req.pool), "%s", pool ? pool : "");
+	return request(&req, rep, NULL);
+}
+
+int
+api_mon_connect(const char *node, char *why, size_t whylen)
+{
+	struct api_mon_msg req, rep;
+	int fd;
+
+	memset(&req, 0, sizeof(req));
+	req.type = API_MON_REQ_CONNECT;
+	snprintf(req.node, sizeof(req.node), "%s", node);
+	if (request(&req, &rep, &fd) < 0) {
+		snprintf(why, whylen, "no answer from the API monitor");
+		return -1;
+	}
+	if (rep.status != API_MON_OK || fd < 0) {
+		snprintf(why, whylen, "connect %s: %s", node, rep.why[0] ?
+		    rep.why : "refused");
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}

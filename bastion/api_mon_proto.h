@@ -1,0 +1,111 @@
+/*
+ * api_mon_proto.h - the messages between the sandboxed API child and its
+ * monitor (api_monitor.h), in kh_proto.h's style.
+ *
+ * Transport: an AF_UNIX SOCK_SEQPACKET socketpair made per connection,
+ * one message per datagram, at most API_MON_MSG_MAX bytes; a descriptor
+ * travels as SCM_RIGHTS (an upstream connection).  Layout: one type byte,
+ * then the fields of that type in a fixed order, strings as a 16-bit
+ * big-endian length and the bytes (no NUL), integers big-endian.  Every
+ * string has its own bound and character set; anything else (unknown
+ * type, short or trailing bytes, a string over its bound or with a byte
+ * outside its set) is refused whole.
+ *
+ * The whitelist (child -> monitor), one answer each:
+ *   LOGIN    userid, password, TFA challenge (empty for the first step)
+ *       -> REP_LOGIN status, partial, userid, ticket, CSRF token, why:
+ *          PAM (password, then TOTP) or a renewal, run by the monitor;
+ *          the ticket is minted there, with the key only it holds.
+ *   AUTH     credential kind, credential, CSRF token, need-CSRF flag,
+ *            ACL path, privilege, pool (path empty: no token wanted)
+ *       -> REP_AUTH status, CSRF ok, token status, userid, header, why:
+ *          the ticket or personal API token checked, then (one round
+ *          trip: the hot path) the Authorization header of the Proxmox
+ *          token that the key holder gives that person for that path.
+ *   CONNECT  node name
+ *       -> REP_CONNECT status, why; on success a TCP socket connected to
+ *          that configured node (the child does TLS and the pin check).
+ *   SEAL     basename, lines, bytes, chain hex (a console recording)
+ *       -> REP_SEAL status, 32-byte MAC (from the key holder)
+ */
+#ifndef HVB_API_MON_PROTO_H
+#define HVB_API_MON_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define API_MON_MSG_MAX		4096
+#define API_MON_USERID_MAX	127
+#define API_MON_PASSWORD_MAX	1023
+#define API_MON_CHALLENGE_MAX	511
+#define API_MON_CRED_MAX	511
+#define API_MON_CSRF_MAX	127
+#define API_MON_TICKET_MAX	255
+#define API_MON_PATH_MAX	255
+#define API_MON_PRIV_MAX	128
+#define API_MON_POOL_MAX	63
+#define API_MON_HEADER_MAX	511
+#define API_MON_WHY_MAX		255
+#define API_MON_NAME_MAX	64
+#define API_MON_MAC_LEN		32
+
+enum api_mon_type {
+	API_MON_REQ_LOGIN = 1,
+	API_MON_REQ_AUTH = 2,
+	API_MON_REQ_CONNECT = 3,
+	API_MON_REQ_SEAL = 4,
+	API_MON_REP_LOGIN = 129,
+	API_MON_REP_AUTH = 130,
+	API_MON_REP_CONNECT = 131,
+	API_MON_REP_SEAL = 132,
+};
+
+enum api_mon_status {
+	API_MON_OK = 0,
+	API_MON_REFUSED = 1,	/* authentication or policy said no */
+	API_MON_FAILED = 2,	/* could not be done */
+	API_MON_NONE = 3,	/* token status: none was asked for */
+};
+
+/* AUTH credential kinds. */
+enum api_mon_cred {
+	API_MON_CRED_SAME = 0,	/* the person this connection proved */
+	API_MON_CRED_TICKET = 1,
+	API_MON_CRED_TOKEN = 2,	/* "USER@REALM!ID=SECRET" (or a space) */
+};
+
+struct api_mon_msg {
+	uint8_t		type;
+	uint8_t		status;
+	uint8_t		kind;		/* AUTH: api_mon_cred */
+	uint8_t		flag;		/* LOGIN rep: partial; AUTH: need CSRF;
+					   AUTH rep: CSRF ok */
+	uint8_t		token_status;	/* AUTH rep */
+	char		userid[API_MON_USERID_MAX + 1];
+	char		password[API_MON_PASSWORD_MAX + 1];
+	char		challenge[API_MON_CHALLENGE_MAX + 1];
+	char		credential[API_MON_CRED_MAX + 1];
+	char		csrf[API_MON_CSRF_MAX + 1];
+	char		ticket[API_MON_TICKET_MAX + 1];
+	char		acl_path[API_MON_PATH_MAX + 1];
+	char		privilege[API_MON_PRIV_MAX + 1];
+	char		pool[API_MON_POOL_MAX + 1];
+	char		header[API_MON_HEADER_MAX + 1];
+	char		why[API_MON_WHY_MAX + 1];
+	char		node[API_MON_NAME_MAX + 1];
+	char		basename[API_MON_WHY_MAX + 1];	/* SEAL */
+	char		chain_hex[65];			/* SEAL */
+	uint64_t	lines, bytes;			/* SEAL */
+	unsigned char	mac[API_MON_MAC_LEN];		/* SEAL rep */
+};
+
+/* Encodes m into buf; returns the length, or -1 if it is out of shape. */
+int	api_mon_encode(const struct api_mon_msg *m, unsigned char *buf,
+	    size_t cap);
+/* Decodes one datagram; returns 0, or -1 (m is then zeroed). */
+int	api_mon_decode(const unsigned char *buf, size_t len,
+	    struct api_mon_msg *m);
+/* Wipes a message that may hold a password, a ticket or a token. */
+void	api_mon_wipe(struct api_mon_msg *m);
+
+#endif
