@@ -108,6 +108,7 @@ DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/listener.c
 # Privilege separation (issue 8): key holder, user drop, sandbox.
 DAEMON_SRCS += bastion/keyholder.c bastion/kh_client.c bastion/privdrop.c
+DAEMON_SRCS += bastion/seqpacket.c
 DAEMON_SRCS += bastion/sandbox.c
 DEB_BUILD += libseccomp-dev
 SECCOMP_LIBS = $(shell pkg-config --libs libseccomp 2>/dev/null)

@@ -5,7 +5,6 @@
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include "../recorder/seal.h"
 #include "api_monitor.h"
 #include "log.h"
+#include "seqpacket.h"
 
 /* PAM may be slow (a directory server); a node connect is bounded by
  * connect-timeout, which the monitor applies. */
@@ -24,15 +24,7 @@ static int
 request(struct api_mon_msg *req, struct api_mon_msg *rep, int *fdp)
 {
 	unsigned char buf[API_MON_MSG_MAX + 1];
-	union {
-		char		buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr	align;
-	} cm;
-	struct pollfd pfd;
-	struct msghdr mh;
-	struct iovec iov;
-	struct cmsghdr *ch;
-	int len, rc, fd = -1;
+	int len, rc, fds[1], nfds;
 	uint8_t want = (uint8_t)(req->type + 128);
 	ssize_t n;
 
@@ -43,42 +35,20 @@ request(struct api_mon_msg *req, struct api_mon_msg *rep, int *fdp)
 	api_mon_wipe(req);
 	if (len < 0)
 		return -1;
-	n = send(mon_fd, buf, (size_t)len, MSG_NOSIGNAL);
-	explicit_bzero(buf, (size_t)len);
-	if (n != len)
+	n = seqpacket_call(mon_fd, buf, (size_t)len, sizeof(buf),
+	    MON_TIMEOUT_MS, fds, 1, &nfds);
+	if (n < 0)
 		return -1;
-	pfd.fd = mon_fd;
-	pfd.events = POLLIN;
-	do
-		rc = poll(&pfd, 1, MON_TIMEOUT_MS);
-	while (rc < 0 && errno == EINTR);
-	if (rc <= 0)
-		return -1;
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = buf;
-	iov.iov_len = sizeof(buf);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cm.buf;
-	mh.msg_controllen = sizeof(cm.buf);
-	if ((n = recvmsg(mon_fd, &mh, MSG_CMSG_CLOEXEC)) <= 0)
-		return -1;
-	for (ch = CMSG_FIRSTHDR(&mh); ch != NULL; ch = CMSG_NXTHDR(&mh, ch))
-		if (ch->cmsg_level == SOL_SOCKET &&
-		    ch->cmsg_type == SCM_RIGHTS &&
-		    ch->cmsg_len == CMSG_LEN(sizeof(int)) && fd < 0)
-			memcpy(&fd, CMSG_DATA(ch), sizeof(int));
 	rc = api_mon_decode(buf, (size_t)n, rep);
 	explicit_bzero(buf, sizeof(buf));
-	if (rc < 0 || rep->type != want || (mh.msg_flags & MSG_CTRUNC) ||
-	    (fd >= 0 && fdp == NULL)) {
-		if (fd >= 0)
-			close(fd);
+	if (rc < 0 || rep->type != want || (nfds > 0 && fdp == NULL)) {
+		if (nfds > 0)
+			close(fds[0]);
 		api_mon_wipe(rep);
 		return -1;
 	}
-	if (fdp != NULL)
-		*fdp = fd;
+	if (fdp != NULL && nfds > 0)
+		*fdp = fds[0];
 	return 0;
 }
 

@@ -4,7 +4,6 @@
 #include <sys/socket.h>
 
 #include <errno.h>
-#include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -13,6 +12,7 @@
 #include "kh_client.h"
 #include "kh_proto.h"
 #include "log.h"
+#include "seqpacket.h"
 
 /* A seal answer comes at once; a connect within the connect timeout. */
 #define KH_SEAL_TIMEOUT_MS	10000
@@ -28,60 +28,22 @@ request(const struct kh_msg *req, struct kh_msg *rep, int timeout_ms,
     int *fds, int nfds)
 {
 	unsigned char buf[KH_MSG_MAX + 1];
-	union {
-		char		buf[CMSG_SPACE(2 * sizeof(int))];
-		struct cmsghdr	align;
-	} cm;
-	struct pollfd pfd;
-	struct msghdr mh;
-	struct iovec iov;
-	struct cmsghdr *ch;
-	int len, got = 0, i, rc;
+	int len, got, i;
 	ssize_t n;
 
 	for (i = 0; i < nfds; i++)
 		fds[i] = -1;
 	if (kh_fd < 0 || (len = kh_msg_encode(req, buf, sizeof(buf))) < 0)
 		return -1;
-	if (send(kh_fd, buf, (size_t)len, MSG_NOSIGNAL) != len)
+	if ((n = seqpacket_call(kh_fd, buf, (size_t)len, sizeof(buf),
+	    timeout_ms, fds, nfds, &got)) < 0)
 		return -1;
-	pfd.fd = kh_fd;
-	pfd.events = POLLIN;
-	do
-		rc = poll(&pfd, 1, timeout_ms);
-	while (rc < 0 && errno == EINTR);
-	if (rc <= 0)
-		return -1;
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = buf;
-	iov.iov_len = sizeof(buf);
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	mh.msg_control = cm.buf;
-	mh.msg_controllen = sizeof(cm.buf);
-	if ((n = recvmsg(kh_fd, &mh, MSG_CMSG_CLOEXEC)) <= 0)
-		return -1;
-	for (ch = CMSG_FIRSTHDR(&mh); ch != NULL; ch = CMSG_NXTHDR(&mh, ch))
-		if (ch->cmsg_level == SOL_SOCKET &&
-		    ch->cmsg_type == SCM_RIGHTS) {
-			int k = (int)((ch->cmsg_len - CMSG_LEN(0)) /
-			    sizeof(int));
-
-			for (i = 0; i < k; i++) {
-				int fd;
-
-				memcpy(&fd, CMSG_DATA(ch) + (size_t)i *
-				    sizeof(int), sizeof(int));
-				if (got < nfds)
-					fds[got++] = fd;
-				else
-					close(fd);
-			}
-		}
 	if (kh_msg_decode(buf, (size_t)n, rep) < 0 ||
-	    rep->type != req->type + 128 || (mh.msg_flags & MSG_CTRUNC)) {
-		for (i = 0; i < got; i++)
+	    rep->type != req->type + 128) {
+		for (i = 0; i < got; i++) {
 			close(fds[i]);
+			fds[i] = -1;
+		}
 		return -1;
 	}
 	return got;
