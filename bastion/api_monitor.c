@@ -32,9 +32,31 @@
 #include "api_token.h"
 #include "api_upstream.h"
 #include "audit.h"
+#include "keyholder.h"
 #include "kh_client.h"
 #include "log.h"
 #include "names.h"
+
+/*
+ * A held token the key holder granted this connection's person for one
+ * (ACL path, privilege, pool), kept for the rest of the same second and
+ * only while the key holder's policy generation has not moved: the
+ * policy's inputs are the person and source (fixed for the connection),
+ * the request (the key), the time (whole seconds: pr.when) and the
+ * configuration (the generation).  So the answer is the one the key
+ * holder would give, without its round trip on every call.  Refusals are
+ * not kept: they go to the key holder (and its log) every time.
+ */
+#define MON_GRANTS	8
+
+struct mon_grant {
+	time_t		 sec;		/* 0: empty */
+	unsigned long	 gen;
+	char		 acl_path[API_MON_PATH_MAX + 1];
+	char		 privilege[API_MON_PRIV_MAX + 1];
+	char		 pool[API_MON_POOL_MAX + 1];
+	char		 header[API_MON_HEADER_MAX + 1];
+};
 
 struct mon {
 	const struct config	*conf;
@@ -46,7 +68,61 @@ struct mon {
 	/* The person this connection proved, once it did. */
 	char			 person[NAMES_MAX + 1];
 	char			 userid[API_USERID_MAX];
+	struct mon_grant	 grants[MON_GRANTS];
 };
+
+static void
+grants_wipe(struct mon *m)
+{
+	explicit_bzero(m->grants, sizeof(m->grants));
+}
+
+/* The kept grant for q at (now, gen), or NULL; stale ones are wiped. */
+static struct mon_grant *
+grant_find(struct mon *m, const struct api_mon_msg *q, time_t now,
+    unsigned long gen)
+{
+	struct mon_grant *g, *hit = NULL;
+	size_t i;
+
+	for (i = 0; i < MON_GRANTS; i++) {
+		g = &m->grants[i];
+		if (g->sec == 0)
+			continue;
+		if (g->sec != now || g->gen != gen) {
+			explicit_bzero(g, sizeof(*g));
+			continue;
+		}
+		if (hit == NULL && strcmp(g->acl_path, q->acl_path) == 0 &&
+		    strcmp(g->privilege, q->privilege) == 0 &&
+		    strcmp(g->pool, q->pool) == 0)
+			hit = g;
+	}
+	return hit;
+}
+
+static void
+grant_keep(struct mon *m, const struct api_mon_msg *q, time_t now,
+    unsigned long gen, const char *header)
+{
+	struct mon_grant *g = NULL;
+	size_t i;
+
+	/* Without the key holder's page there is no generation to trust. */
+	if (gen == 0)
+		return;
+	for (i = 0; i < MON_GRANTS && g == NULL; i++)
+		if (m->grants[i].sec == 0)
+			g = &m->grants[i];
+	if (g == NULL)
+		return;		/* full for this second: ask next time */
+	g->sec = now;
+	g->gen = gen;
+	snprintf(g->acl_path, sizeof(g->acl_path), "%s", q->acl_path);
+	snprintf(g->privilege, sizeof(g->privilege), "%s", q->privilege);
+	snprintf(g->pool, sizeof(g->pool), "%s", q->pool);
+	snprintf(g->header, sizeof(g->header), "%s", header);
+}
 
 /* A refusal: the log and the audit trail both say it. */
 static void
@@ -311,10 +387,24 @@ do_auth(struct mon *m, struct api_mon_msg *q)
 	    m->conf->api_ticket_lifetime) < 0))
 		rep.flag = 0;
 	if (rep.flag && (q->flag & API_MON_WANT_TOKEN)) {
+		struct mon_grant *g;
+		/* Read before asking: a reload after this makes the kept
+		 * grant stale at once, whichever policy answered. */
+		unsigned long gen = keyholder_generation();
+		time_t sec = time(NULL);
+
+		if ((g = grant_find(m, q, sec, gen)) != NULL) {
+			snprintf(rep.header, sizeof(rep.header), "%s",
+			    g->header);
+			rep.token_status = API_MON_OK;
+			goto out;
+		}
 		kh_client_identity(name, "api");
 		rc = kh_client_api_auth(q->acl_path, q->privilege[0] ?
 		    q->privilege : NULL, q->pool[0] ? q->pool : NULL,
 		    rep.header, sizeof(rep.header));
+		if (rc == 0)
+			grant_keep(m, q, sec, gen, rep.header);
 		rep.token_status = rc == 0 ? API_MON_OK : rc == -2 ?
 		    API_MON_REFUSED : API_MON_FAILED;
 		/* Logged (and by the key holder) but not audited here: the
@@ -456,6 +546,7 @@ api_monitor_split(const struct config *conf, int client_fd, const char *addr,
 		if (kh_client_fd() >= 0)
 			close(kh_client_fd());
 		kh_client_init(-1);
+		keyholder_generation_forget();
 		api_ticket_wipe_key();
 		api_mon_client_init(sv[1]);
 		return sv[1];
@@ -472,6 +563,7 @@ api_monitor_split(const struct config *conf, int client_fd, const char *addr,
 	m.child = pid;
 	serve(&m);
 	close(m.fd);
+	grants_wipe(&m);
 	api_ticket_wipe_key();
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;

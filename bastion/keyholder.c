@@ -7,6 +7,7 @@
  * child: sends are non-blocking, and a child that does not take its
  * answer loses its socket.
  */
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -216,6 +217,26 @@ load_api_secrets(struct config *conf)
 	kh_napi = conf->napi_credentials;
 }
 
+/* keyholder_generation(): read-only outside the key holder. */
+static unsigned long	*kh_gen_page = MAP_FAILED;
+static const size_t	 kh_gen_len = 4096;
+
+unsigned long
+keyholder_generation(void)
+{
+	if (kh_gen_page == MAP_FAILED)
+		return 0;
+	return __atomic_load_n(kh_gen_page, __ATOMIC_ACQUIRE);
+}
+
+void
+keyholder_generation_forget(void)
+{
+	if (kh_gen_page != MAP_FAILED)
+		munmap(kh_gen_page, kh_gen_len);
+	kh_gen_page = MAP_FAILED;
+}
+
 static void
 reload(void)
 {
@@ -231,6 +252,10 @@ reload(void)
 	load_api_secrets(fresh);
 	config_free(kh_conf);
 	kh_conf = fresh;
+	/* After the new policy is in place: a monitor that sees the new
+	 * value asks again, and is answered by the new policy. */
+	if (kh_gen_page != MAP_FAILED)
+		__atomic_add_fetch(kh_gen_page, 1, __ATOMIC_RELEASE);
 	log_info("key holder: keys and policy re-read");
 }
 
@@ -924,10 +949,17 @@ keyholder_start(const struct config *conf, const struct privdrop *pd,
 		log_error("key holder: socketpair: %s", strerror(errno));
 		return -1;
 	}
+	/* Without the page, keyholder_generation() stays 0 and the API
+	 * monitors keep no token between calls (they ask every time). */
+	kh_gen_page = mmap(NULL, kh_gen_len, PROT_READ | PROT_WRITE,
+	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (kh_gen_page != MAP_FAILED)
+		*kh_gen_page = 1;
 	if ((pid = fork()) < 0) {
 		log_error("key holder: fork: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
+		keyholder_generation_forget();
 		return -1;
 	}
 	if (pid == 0) {
@@ -943,6 +975,10 @@ keyholder_start(const struct config *conf, const struct privdrop *pd,
 		kh_main(sv[1], pd);
 	}
 	close(sv[1]);
+	/* Every other process only reads it. */
+	if (kh_gen_page != MAP_FAILED && mprotect(kh_gen_page, kh_gen_len,
+	    PROT_READ) < 0)
+		keyholder_generation_forget();
 	*pidp = pid;
 	return sv[0];
 }

@@ -46,5 +46,15 @@ int	keyholder_announce(int ctl, pid_t child, const char *source,
 	    int kh_end);
 /* Master: SIGHUP forwarded, so both re-read the same file. */
 void	keyholder_reload(pid_t);
+/*
+ * The key holder's policy generation: a counter in a shared page that the
+ * key holder alone writes, bumped once it has installed a re-read
+ * configuration (0 before keyholder_start() or without the page).  An API
+ * monitor keeps a granted held token only while this has not moved
+ * (api_monitor.c), so a reload takes effect on its next call.
+ */
+unsigned long	keyholder_generation(void);
+/* A sandboxed child unmaps the page: it has no use for it. */
+void		keyholder_generation_forget(void);
 
 #endif
