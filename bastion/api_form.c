@@ -22,6 +22,34 @@ api_form_hexval(int c)
 }
 
 int
+api_form_encode(const char *s, const char *keep, char *out, size_t outlen)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	size_t o = 0;
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+
+		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		    (c >= '0' && c <= '9') || strchr(keep, c) != NULL) {
+			if (o + 1 >= outlen)
+				return -ENAMETOOLONG;
+			out[o++] = (char)c;
+		} else {
+			if (o + 3 >= outlen)
+				return -ENAMETOOLONG;
+			out[o++] = '%';
+			out[o++] = hex[c >> 4];
+			out[o++] = hex[c & 15];
+		}
+	}
+	if (o >= outlen)
+		return -ENAMETOOLONG;
+	out[o] = '\0';
+	return 0;
+}
+
+int
 api_form_decode(const char *s, size_t len, int plus, char *out,
     size_t outlen)
 {

@@ -17,6 +17,11 @@ int	api_form_hexval(int c);
 /* Percent-decoding ('+' as space when plus); 0 or -EINVAL. */
 int	api_form_decode(const char *s, size_t len, int plus, char *out,
 	    size_t outlen);
+/* Percent-encoding of s: letters, digits and the characters of keep as
+ * they are, every other byte as %XX; 0 or -ENAMETOOLONG (api_path.c,
+ * api_vncbind.c). */
+int	api_form_encode(const char *s, const char *keep, char *out,
+	    size_t outlen);
 /* The first cookie NAME of a Cookie header, percent-decoded; 0, -ENOENT
  * or -EINVAL. */
 int	api_form_cookie(const char *cookies, const char *name, char *out,

@@ -150,28 +150,5 @@ api_path_normalise(const char *target, char *path, size_t pathlen,
 int
 api_path_encode(const char *path, char *out, size_t outlen)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0;
-
-	for (; *path != '\0'; path++) {
-		unsigned char c = (unsigned char)*path;
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || strchr("/-._~:@!$&'()*+,;=",
-		    c) != NULL) {
-			if (o + 1 >= outlen)
-				return -ENAMETOOLONG;
-			out[o++] = (char)c;
-		} else {
-			if (o + 3 >= outlen)
-				return -ENAMETOOLONG;
-			out[o++] = '%';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	if (o >= outlen)
-		return -ENAMETOOLONG;
-	out[o] = '\0';
-	return 0;
+	return api_form_encode(path, "/-._~:@!$&'()*+,;=", out, outlen);
 }

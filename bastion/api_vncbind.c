@@ -253,30 +253,7 @@ api_vncbind_answer(const char *body, size_t len, const char *userid,
 static int
 encode_value(const char *s, char *out, size_t outlen)
 {
-	static const char hex[] = "0123456789ABCDEF";
-	size_t o = 0;
-
-	for (; *s != '\0'; s++) {
-		unsigned char c = (unsigned char)*s;
-
-		if ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		    (c >= '0' && c <= '9') || c == '-' || c == '.' ||
-		    c == '_' || c == '~') {
-			if (o + 1 >= outlen)
-				return -ENAMETOOLONG;
-			out[o++] = (char)c;
-		} else {
-			if (o + 3 >= outlen)
-				return -ENAMETOOLONG;
-			out[o++] = '%';
-			out[o++] = hex[c >> 4];
-			out[o++] = hex[c & 15];
-		}
-	}
-	if (o >= outlen)
-		return -ENAMETOOLONG;
-	out[o] = '\0';
-	return 0;
+	return api_form_encode(s, "-._~", out, outlen);
 }
 
 int
