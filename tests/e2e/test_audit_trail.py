@@ -40,8 +40,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 import rsyslog  # noqa: E402
 import testbed  # noqa: E402
+import totp_codes  # noqa: E402
 
-STEP = 30
 COLLECTOR = "%s.9" % NET
 NODE = "bastion-e2e"
 TIME_RE = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$")
@@ -77,25 +77,9 @@ def bed(request, store):
 
 # -- helpers ---------------------------------------------------------------
 
-_last_step = {}
-
-
 def fresh_code(bed, person):
-    while True:
-        t = time.time()
-        now = int(t) // STEP
-        # The bastion takes the steps now-1..now+1 when it checks; the
-        # previous step only while the login has half a window left
-        # (late in a window it would expire on its way: a flake).
-        oldest = now - 1 if t - now * STEP < STEP / 2 else now
-        step = max(oldest, _last_step.get(person, -1) + 1)
-        if step <= now + 1:
-            _last_step[person] = step
-            return subprocess.run(
-                ["oathtool", "--totp", "-b", bed.users[person].totp_secret,
-                 "--now", "@%d" % (step * STEP)], check=True,
-                stdout=subprocess.PIPE, text=True).stdout.strip()
-        time.sleep(1)
+    """A code the bastion has not seen yet for person (totp_codes.py)."""
+    return totp_codes.fresh_code(bed.users[person].totp_secret)
 
 
 def mfa_ssh(bed, person, code, *command, port=None, known_hosts=None,

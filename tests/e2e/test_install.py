@@ -36,13 +36,13 @@ import pytest
 
 from conftest import BASTION_ADDR, _new_bed, show, wait_for
 import testbed
+from totp_codes import STEP, code_at
 
 REPO = testbed.REPO
 UNIT = REPO / "systemd" / "hvbastiond.service"
 LOCK = "/run/lock/hvbastion-e2e-package.lock"
 MARKER = Path("/var/lib/hvbastion-e2e-installed-by-test")
 CAPS = "net_bind_service,audit_write"
-STEP = 30
 
 
 def run(argv, timeout=300, **kw):
@@ -365,12 +365,6 @@ def served(request, package):
             shutil.rmtree(bed.root, ignore_errors=True)
 
 
-def _code(secret, step):
-    return subprocess.run(
-        ["oathtool", "--totp", "-b", secret, "--now", "@%d" % (step * STEP)],
-        check=True, stdout=subprocess.PIPE, text=True).stdout.strip()
-
-
 def _mfa_ssh(bed, code, *command):
     askpass = bed.root / ("askpass-%s" % code)
     askpass.write_text("#!/bin/sh\necho '%s'\n" % code)
@@ -410,8 +404,8 @@ def test_installed_daemon_serves_a_session(served):
     directory), then the right code and a command on pve1, recorded."""
     secret = served.users["alice"].totp_secret
     now = int(time.time()) // STEP
-    good = _code(secret, now)
-    valid = {_code(secret, now + d) for d in (-2, -1, 0, 1, 2)}
+    good = code_at(secret, now)
+    valid = {code_at(secret, now + d) for d in (-2, -1, 0, 1, 2)}
     bad = next(c for c in ("%06d" % ((int(good) + k * 7919) % 1000000)
                            for k in range(1, 10)) if c not in valid)
     cp = _mfa_ssh(served, bad, "pve1", "echo", "no")
@@ -568,7 +562,7 @@ def _unit_smoke(served, systemctl, status_of, journal):
         assert cp.stdout.strip() == "active", show(cp) + journal()
         testbed.wait_listen(served.bastion.address, served.bastion.port)
         secret = served.users["alice"].totp_secret
-        code = _code(secret, int(time.time()) // STEP + 1)
+        code = code_at(secret, int(time.time()) // STEP + 1)
         cp = _mfa_ssh(served, code, "pve1", "echo", "under-systemd")
         assert cp.returncode == 0 and cp.stdout == b"under-systemd\n", \
             show(cp) + journal()

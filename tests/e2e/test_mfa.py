@@ -11,14 +11,13 @@ import json
 import os
 import subprocess
 import threading
-import time
 
 import paramiko
 import pytest
 
 from conftest import show, started_bed
 
-STEP = 30
+import totp_codes  # noqa: E402 (tests/lib, on the path from conftest)
 
 
 @pytest.fixture(scope="module")
@@ -26,30 +25,9 @@ def bed(request):
     yield from started_bed(request, "mfa", mfa=True)
 
 
-_last_step = {}
-
-
-def code_at(secret, step):
-    return subprocess.run(
-        ["oathtool", "--totp", "-b", secret, "--now",
-         "@%d" % (step * STEP)], check=True, stdout=subprocess.PIPE,
-        text=True).stdout.strip()
-
-
 def fresh_code(bed, person):
-    """A code the bastion has not seen yet for person, inside the window."""
-    while True:
-        t = time.time()
-        now = int(t) // STEP
-        # The bastion takes the steps now-1..now+1 when it checks; the
-        # previous step only while the login has half a window left
-        # (late in a window it would expire on its way: a flake).
-        oldest = now - 1 if t - now * STEP < STEP / 2 else now
-        step = max(oldest, _last_step.get(person, -1) + 1)
-        if step <= now + 1:
-            _last_step[person] = step
-            return code_at(bed.users[person].totp_secret, step)
-        time.sleep(1)
+    """A code the bastion has not seen yet for person (totp_codes.py)."""
+    return totp_codes.fresh_code(bed.users[person].totp_secret)
 
 
 def askpass(bed, code, name="askpass"):
