@@ -218,7 +218,9 @@ def _send_userauth_success(t):
 @pytest.mark.parametrize("how", ["success-then-channel", "channel-only",
                                  "failed-auth-then-success"])
 def test_no_channel_before_authentication(bed, how):
+    mark = bed.bastion.log_mark()
     t = _transport(bed)
+    port = t.sock.getsockname()[1]
     try:
         if how == "failed-auth-then-success":
             with pytest.raises(paramiko.SSHException):
@@ -230,8 +232,15 @@ def test_no_channel_before_authentication(bed, how):
             chan = t.open_session(timeout=5)
         assert chan is None
         assert not t.is_authenticated()
-        assert wait_for(lambda: not t.is_active(), 10), \
-            "still connected 10s after a pre-auth channel open"
+        # The bastion hangs up.  paramiko's reader thread sees the EOF;
+        # it can then die in its own clean-up (a channel open_session
+        # already dropped) before it marks the transport inactive, so
+        # the thread's end counts as the close too.
+        assert wait_for(lambda: not t.is_active() or not t.is_alive(),
+                        10), "still connected 10s after a pre-auth channel open"
+        # and the bastion says it ended this connection before any login
+        bed.bastion.wait_log("port %d: connection ended before"
+                             " authentication" % port, mark)
     finally:
         t.close()
 
