@@ -72,31 +72,34 @@ test_kept_for_the_same_second_and_generation(void **state)
 static void
 test_refusals_and_no_generation_never_kept(void **state)
 {
+	static const struct {
+		int		status, token_status;
+		unsigned long	gen;
+		int		kept;
+	} cases[] = {
+		{ API_MON_REFUSED, API_MON_NONE, 7, 0 },
+		/* the person is fine, the held token was refused or failed */
+		{ API_MON_OK, API_MON_REFUSED, 7, 0 },
+		{ API_MON_OK, API_MON_FAILED, 7, 0 },
+		/* without the key holder's page there is nothing to key to */
+		{ API_MON_OK, API_MON_OK, 0, 0 },
+		/* no token asked for: kept */
+		{ API_MON_OK, API_MON_NONE, 7, 1 },
+	};
 	unsigned char key[API_VERDICT_KEY_LEN];
 	struct api_mon_msg q, rep, got;
+	size_t i;
 
 	(void)state;
-	api_verdict_wipe();
 	request(&q);
 	assert_int_equal(api_verdict_key(&q, key), 0);
-	answer(&rep, API_MON_REFUSED, API_MON_NONE);
-	api_verdict_keep(key, 1000, 7, &rep);
-	assert_int_equal(api_verdict_find(key, 1000, 7, &got), 0);
-	/* the person is fine, the held token was refused or failed */
-	answer(&rep, API_MON_OK, API_MON_REFUSED);
-	api_verdict_keep(key, 1000, 7, &rep);
-	assert_int_equal(api_verdict_find(key, 1000, 7, &got), 0);
-	answer(&rep, API_MON_OK, API_MON_FAILED);
-	api_verdict_keep(key, 1000, 7, &rep);
-	assert_int_equal(api_verdict_find(key, 1000, 7, &got), 0);
-	/* without the key holder's page there is nothing to key it to */
-	answer(&rep, API_MON_OK, API_MON_OK);
-	api_verdict_keep(key, 1000, 0, &rep);
-	assert_int_equal(api_verdict_find(key, 1000, 0, &got), 0);
-	/* no token asked for: kept */
-	answer(&rep, API_MON_OK, API_MON_NONE);
-	api_verdict_keep(key, 1000, 7, &rep);
-	assert_int_equal(api_verdict_find(key, 1000, 7, &got), 1);
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		api_verdict_wipe();
+		answer(&rep, cases[i].status, cases[i].token_status);
+		api_verdict_keep(key, 1000, cases[i].gen, &rep);
+		assert_int_equal(api_verdict_find(key, 1000, cases[i].gen,
+		    &got), cases[i].kept);
+	}
 	assert_int_equal(got.token_status, API_MON_NONE);
 	api_verdict_wipe();
 	assert_int_equal(api_verdict_find(key, 1000, 7, &got), 0);
