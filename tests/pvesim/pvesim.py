@@ -2304,8 +2304,7 @@ class Handler(socketserver.BaseRequestHandler):
         mode, node, vmid = console
         term = Terminal(sim, node, vmid, mode, int(data["port"]))
         try:
-            for chunk in term.greeting():
-                self._ws_send(chunk)
+            self._ws_burst(term.greeting())
             self._ws_loop(term)
         except (EOFError, ConnectionError, OSError, ssl.SSLError,
                 WsError):
@@ -2321,6 +2320,22 @@ class Handler(socketserver.BaseRequestHandler):
         else:
             hdr = struct.pack("!BBQ", opcode, 127, n)
         self.send(hdr + payload)
+
+    def _ws_burst(self, chunks):
+        """Frames, each in its own TLS record, leaving in one TCP segment
+        (TCP_CORK): how a busy node's writes often arrive.  A proxy that
+        reads ahead gets them in one read() and must still pass on every
+        record it holds, not wait for the socket to say more."""
+        if len(chunks) < 2:
+            for chunk in chunks:
+                self._ws_send(chunk)
+            return
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        try:
+            for chunk in chunks:
+                self._ws_send(chunk)
+        finally:
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
 
     def _ws_loop(self, term):
         while True:
@@ -2346,8 +2361,7 @@ class Handler(socketserver.BaseRequestHandler):
             payload = bytes(payload)
             if opcode in (1, 2):
                 out, close = term.feed(payload)
-                for chunk in out:
-                    self._ws_send(chunk)
+                self._ws_burst(out)
                 if close:
                     self._ws_send(struct.pack("!H", 1000), 0x88)
                     return
