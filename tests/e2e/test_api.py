@@ -35,6 +35,8 @@ PASSWORDS = {"alice": "alice-api-pw", "bob": "bob-api-pw",
              "carol": "carol-api-pw"}
 SECRET_HV = "5f1bd7c4-8a7e-4c44-9d0f-0c7f1c0e8a11"
 SECRET_GUEST = "2d6c9a4e-3b1f-4f55-8e2a-7a9b0c1d2e33"
+# a query parameter that makes the simulated node send a stray answer
+STRAY_MARKER = "hvb-test-stray"
 
 GUESTS = [
     {"vmid": 101, "type": "qemu", "node": "pve1", "name": "vm101",
@@ -68,7 +70,8 @@ def api(request):
                        "roleid": "PVEPoolUser", "propagate": 1}],
                  pools={"web": [101]}, guests=GUESTS,
                  storage=[{"storage": "local", "node": "pve1",
-                           "type": "dir"}])
+                           "type": "dir"}],
+                 stray_answer_marker=STRAY_MARKER)
     try:
         sim.setup()
         sim.start()
@@ -536,6 +539,26 @@ def test_pipelined_requests_in_records_of_one_segment(api):
                     break
                 out += chunk
     assert out.count(b"HTTP/1.1 200 OK") == 3, out
+
+
+def test_node_bytes_after_an_answer_are_not_the_next_answer(api):
+    """A node that sends an answer nobody asked for right after the real
+    one (its own TLS record, same TCP segment: read ahead with the real
+    answer): the kept-alive node connection is not used again, so the
+    next call gets its own answer, not the stray one."""
+    ticket, _ = session(api, "alice")
+    one = (b"GET /api2/json/version%s HTTP/1.1\r\nHost: x\r\n"
+           b"Cookie: PVEAuthCookie=" + ticket.encode() + b"\r\n\r\n")
+    smark = api.sim.log_mark()
+    # both calls on one client connection: the same child and node pool
+    out = raw_request(api, one % (b"?" + STRAY_MARKER.encode() + b"=1") +
+                      (one % b"").replace(b"Host: x\r\n",
+                                          b"Host: x\r\nConnection: close\r\n"))
+    assert out.count(b"HTTP/1.1 200 OK") == 2, out
+    assert b"stray" not in out, out
+    assert out.count(b'"release":"8.4"') == 2, out
+    assert [q["path"] for q in forwarded(api, smark)] == [
+        "/api2/json/version"] * 2
 
 
 # --------------------------------------------------------------------------

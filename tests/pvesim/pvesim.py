@@ -2168,6 +2168,9 @@ class Handler(socketserver.BaseRequestHandler):
                 params = decode_urlencoded(text)
         params.update(decode_urlencoded(req.query))
         params.pop("_dc", None)
+        if sim.stray_marker and params.pop(sim.stray_marker, None) \
+                is not None:
+            req.stray = True
         # a GET answer depends only on the cluster state, the caller, the
         # request and the clock's second (uptimes): the same key gives the
         # same bytes, so the simulator need not rebuild them (benchmarks)
@@ -2269,8 +2272,27 @@ class Handler(socketserver.BaseRequestHandler):
             if left > 0:
                 time.sleep(left)
         sim.log_request(req, code)
-        self.send(out.encode("latin-1") + (content or b""))
+        if getattr(req, "stray", False):
+            self._send_with_stray(out.encode("latin-1") + (content or b""))
+        else:
+            self.send(out.encode("latin-1") + (content or b""))
         return req.keep_alive > 0
+
+    def _send_with_stray(self, data):
+        """(Simulator only: a misbehaving node.)  The answer, then an
+        answer nobody asked for, each its own TLS record, in one TCP
+        segment: a client that read it ahead must not take it for its
+        next request's answer."""
+        body = b'{"data":"stray answer"}'
+        stray = (b"HTTP/1.1 200 OK\r\nConnection: Keep-Alive\r\n"
+                 b"Content-Type: " + JSON_CT.encode() + b"\r\n"
+                 b"Content-Length: %d\r\n\r\n" % len(body)) + body
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        try:
+            self.send(data)
+            self.send(stray)
+        finally:
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
 
     # -------------------------------------------------------- websocket
     def websocket(self, req, data, console):
@@ -2561,6 +2583,9 @@ class Simulator:
         self.idle_timeout = float(conf.get("idle_timeout", 5.0))
         self.handshake_timeout = float(conf.get("handshake_timeout", 10.0))
         self.ws_timeout = float(conf.get("websocket_timeout", 60.0))
+        # (tests only) a query parameter of this name makes the answer be
+        # followed by an unsolicited second one (Handler.respond())
+        self.stray_marker = conf.get("stray_answer_marker")
         self.log_lock = threading.Lock()
         self.log_f = None
         if conf.get("request_log"):
