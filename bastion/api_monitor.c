@@ -546,7 +546,8 @@ api_monitor_split(const struct config *conf, int client_fd, const char *addr,
 		if (kh_client_fd() >= 0)
 			close(kh_client_fd());
 		kh_client_init(-1);
-		keyholder_generation_forget();
+		/* The policy generation page stays: read-only, and its
+		 * answers kept for a second are keyed to it (api_verdict.h). */
 		api_ticket_wipe_key();
 		api_mon_client_init(sv[1]);
 		return sv[1];

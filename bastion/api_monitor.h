@@ -60,6 +60,7 @@ int	api_mon_login(const char *userid, const char *password,
 /* flags: API_MON_NEED_CSRF, API_MON_WANT_TOKEN. */
 #define API_MON_NEED_CSRF	1
 #define API_MON_WANT_TOKEN	2
+/* An OK answer may come from earlier in the same second (api_verdict.h). */
 int	api_mon_auth(int kind, const char *credential, const char *csrf,
 	    int flags, const char *acl_path, const char *privilege,
 	    const char *pool, struct api_mon_msg *rep);

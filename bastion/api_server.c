@@ -62,6 +62,7 @@
 #include "api_ticket.h"
 #include "api_tls.h"
 #include "api_upstream.h"
+#include "api_verdict.h"
 #include "api_vncbind.h"
 #include "audit.h"
 #include "log.h"
@@ -1296,6 +1297,7 @@ api_server_serve(const struct config *conf, int fd, const char *addr,
 out:
 	api_http_request_clear(&req);
 	api_upstream_close_all();
+	api_verdict_wipe();
 	SSL_shutdown(c->ssl);
 	SSL_free(c->ssl);
 	close(fd);

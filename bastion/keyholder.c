@@ -217,7 +217,14 @@ load_api_secrets(struct config *conf)
 	kh_napi = conf->napi_credentials;
 }
 
-/* keyholder_generation(): read-only outside the key holder. */
+/*
+ * keyholder_generation(): written by the key holder only.  The page is a
+ * sealed memfd: the key holder keeps the writable mapping it inherits,
+ * every other process maps it again read-only after F_SEAL_FUTURE_WRITE,
+ * and such a mapping cannot be made writable with mprotect() (the
+ * kernel drops VM_MAYWRITE), so a compromised child cannot hold the
+ * counter still to keep an answer a reload took back.
+ */
 static unsigned long	*kh_gen_page = MAP_FAILED;
 static const size_t	 kh_gen_len = 4096;
 
@@ -235,6 +242,51 @@ keyholder_generation_forget(void)
 	if (kh_gen_page != MAP_FAILED)
 		munmap(kh_gen_page, kh_gen_len);
 	kh_gen_page = MAP_FAILED;
+}
+
+const void *
+keyholder_generation_page(void)
+{
+	return kh_gen_page == MAP_FAILED ? NULL : (const void *)kh_gen_page;
+}
+
+/* The page, writable here (for the key holder to inherit); its fd or -1. */
+static int
+generation_page_create(void)
+{
+	int fd = memfd_create("hvbastion-policy-generation", MFD_CLOEXEC |
+	    MFD_ALLOW_SEALING);
+
+	if (fd < 0 || ftruncate(fd, (off_t)kh_gen_len) < 0 ||
+	    (kh_gen_page = mmap(NULL, kh_gen_len, PROT_READ | PROT_WRITE,
+	    MAP_SHARED, fd, 0)) == MAP_FAILED) {
+		log_error("key holder: policy generation page: %s",
+		    strerror(errno));
+		if (fd >= 0)
+			close(fd);
+		kh_gen_page = MAP_FAILED;
+		return -1;
+	}
+	*kh_gen_page = 1;
+	return fd;
+}
+
+/* After the fork: this process's mapping replaced by a read-only one. */
+static void
+generation_page_seal(int fd)
+{
+	keyholder_generation_forget();
+	if (fd < 0)
+		return;
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW |
+	    F_SEAL_FUTURE_WRITE | F_SEAL_SEAL) < 0 ||
+	    (kh_gen_page = mmap(NULL, kh_gen_len, PROT_READ, MAP_SHARED, fd,
+	    0)) == MAP_FAILED) {
+		log_error("key holder: policy generation page: %s",
+		    strerror(errno));
+		kh_gen_page = MAP_FAILED;
+	}
+	close(fd);
 }
 
 static void
@@ -942,7 +994,7 @@ int
 keyholder_start(const struct config *conf, const struct privdrop *pd,
     void (*close_inherited)(void), pid_t *pidp)
 {
-	int sv[2];
+	int sv[2], gen_fd;
 	pid_t pid;
 
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
@@ -950,20 +1002,21 @@ keyholder_start(const struct config *conf, const struct privdrop *pd,
 		return -1;
 	}
 	/* Without the page, keyholder_generation() stays 0 and the API
-	 * monitors keep no token between calls (they ask every time). */
-	kh_gen_page = mmap(NULL, kh_gen_len, PROT_READ | PROT_WRITE,
-	    MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (kh_gen_page != MAP_FAILED)
-		*kh_gen_page = 1;
+	 * processes keep no answer between calls (they ask every time). */
+	gen_fd = generation_page_create();
 	if ((pid = fork()) < 0) {
 		log_error("key holder: fork: %s", strerror(errno));
 		close(sv[0]);
 		close(sv[1]);
+		if (gen_fd >= 0)
+			close(gen_fd);
 		keyholder_generation_forget();
 		return -1;
 	}
 	if (pid == 0) {
 		close(sv[0]);
+		if (gen_fd >= 0)
+			close(gen_fd);
 		/* No listening socket here: a daemon restarted while this
 		 * process still serves old sessions must be able to bind. */
 		if (close_inherited != NULL)
@@ -975,10 +1028,8 @@ keyholder_start(const struct config *conf, const struct privdrop *pd,
 		kh_main(sv[1], pd);
 	}
 	close(sv[1]);
-	/* Every other process only reads it. */
-	if (kh_gen_page != MAP_FAILED && mprotect(kh_gen_page, kh_gen_len,
-	    PROT_READ) < 0)
-		keyholder_generation_forget();
+	/* Every other process only reads it, and cannot make it writable. */
+	generation_page_seal(gen_fd);
 	*pidp = pid;
 	return sv[0];
 }

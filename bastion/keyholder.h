@@ -54,7 +54,10 @@ void	keyholder_reload(pid_t);
  * (api_monitor.c), so a reload takes effect on its next call.
  */
 unsigned long	keyholder_generation(void);
-/* A sandboxed child unmaps the page: it has no use for it. */
+/* A process that has no use for the page unmaps it. */
 void		keyholder_generation_forget(void);
+/* Its address here (NULL without it): the test build's check that the
+ * mapping cannot be made writable. */
+const void	*keyholder_generation_page(void);
 
 #endif

@@ -178,8 +178,7 @@ serve_child(const struct config *conf, ssh_key hostkey, int fd,
 		ssh_key_free(hostkey);
 		api_server_serve(conf, fd, addr, port, startup_fd);
 	}
-	/* Only API monitors read the policy generation; mprotect() could
-	 * make a mapping kept here writable again. */
+	/* Only the API processes read the policy generation. */
 	keyholder_generation_forget();
 	session_serve(conf, hostkey, fd, addr, port, startup_fd);
 	_exit(0);

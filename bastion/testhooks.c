@@ -5,11 +5,13 @@
 #error "testhooks.c belongs to the test build only"
 #endif
 
+#include <sys/mman.h>
 #include <sys/socket.h>
 
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -17,6 +19,8 @@
 
 #include "keys.h"
 #include "api_monitor.h"
+#include "api_verdict.h"
+#include "keyholder.h"
 #include "kh_client.h"
 #include "kh_proto.h"
 #include "log.h"
@@ -284,6 +288,21 @@ mon_token(char *arg)
 	api_mon_wipe(&rep);
 }
 
+/* The key holder's policy generation page, made writable? */
+static void
+gen_write(void)
+{
+	void *page = (void *)(uintptr_t)keyholder_generation_page();
+
+	if (page == NULL)
+		log_error("test hook: gen-write: NO PAGE");
+	else if (mprotect(page, 4096, PROT_READ | PROT_WRITE) == 0)
+		log_error("test hook: gen-write: WRITABLE");
+	else
+		log_info("test hook: gen-write: mprotect refused: %s",
+		    strerror(errno));
+}
+
 static void
 mon_login(const char *tag, const char *userid, const char *password,
     const char *challenge)
@@ -326,8 +345,12 @@ testhooks_api(const struct config *conf, const char *person,
 		fd = socket(AF_INET, SOCK_STREAM, 0);
 		log_error("test hook: socket: returned %d (%s)", fd,
 		    fd < 0 ? strerror(errno) : "SUCCEEDED");
-	} else if (strcmp(act, "mon-token") == 0 && arg != NULL)
+	} else if (strcmp(act, "mon-token") == 0 && arg != NULL) {
+		/* The monitor itself, not an answer kept from this call. */
+		api_verdict_wipe();
 		mon_token(arg);
+	} else if (strcmp(act, "gen-write") == 0)
+		gen_write();
 	else if (strcmp(act, "mon-renew") == 0 && arg != NULL)
 		mon_login("mon-renew", arg, ticket, "");
 	else if (strcmp(act, "mon-tfa") == 0 && arg != NULL) {

@@ -293,9 +293,11 @@ class KeepAlive:
     def get_ticket_page(self):
         return self.get("/access/ticket")
 
-    def get(self, path, ticket=None):
+    def get(self, path, ticket=None, header=None):
         cookie = b"" if ticket is None else (
             b"Cookie: PVEAuthCookie=" + ticket.encode() + b"\r\n")
+        if header is not None:
+            cookie += header.encode() + b"\r\n"
         self.t.sendall(b"GET /api2/json" + path.encode() + b" HTTP/1.1\r\n"
                        b"Host: x\r\n" + cookie + b"\r\n")
         buf = b""
@@ -390,3 +392,30 @@ def test_reload_takes_a_grant_back_on_a_running_connection(bed):
     # given back (the 500 closed that connection: a new one)
     r = curl(bed, "GET", "/nodes/pve1/status", cookie=ticket)
     assert r.status == 200, r
+
+
+# --------------------------------------------------------------------------
+# the network child keeps its monitor's answer for the rest of the second
+# (bastion/api_verdict.h): a personal API token revoked while a connection
+# that uses it stays open is refused on it from the next second on
+
+def test_revoked_token_refused_on_a_running_connection(bed):
+    hvb = [str(bed.bin_dir / "hvbastion"), "-f", str(bed.conf)]
+    cp = testbed.run(hvb + ["api-token", "create", "alice", "kept"])
+    secret = cp.stdout.strip().splitlines()[-1].split()[-1]
+    header = "Authorization: PVEAPIToken=alice@pve!kept=" + secret
+    running = KeepAlive(bed)
+    try:
+        for _ in range(3):
+            r = running.get("/nodes/pve1/status", header=header)
+            assert r.status == 200, r
+        testbed.run(hvb + ["api-token", "revoke", "alice", "kept"])
+        revoked = int(time.time())
+        # a condition, not a delay: the second the revocation happened in
+        # is over (an answer kept within it may still be served)
+        while int(time.time()) <= revoked:
+            time.sleep(0.05)
+        r = running.get("/nodes/pve1/status", header=header)
+        assert (r.status, r.reason) == (401, "Authentication failed!"), r
+    finally:
+        running.t.close()

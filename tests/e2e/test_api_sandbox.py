@@ -230,6 +230,17 @@ def test_exec_and_socket_kill_the_child(bed, action):
     _still_serving(bed)
 
 
+def test_policy_generation_page_cannot_be_made_writable(bed):
+    """The child reads the key holder's policy generation (its kept
+    answers are keyed to it) from a sealed memfd mapped read-only: it
+    cannot hold the counter still to outlive a reload."""
+    mark = _hook(bed, "alice", "gen-write")
+    log = _wait_outcome(bed, mark, "test hook: gen-write:")
+    assert "test hook: gen-write: mprotect refused: Permission denied" \
+        in log, log
+    _still_serving(bed)
+
+
 def test_held_token_only_where_the_policy_allows(bed):
     mark = _hook(bed, "alice", "mon-token:/vms/101:VM.PowerMgmt")
     log = _wait_outcome(bed, mark, "test hook: mon-token:")
