@@ -333,43 +333,104 @@ auth_line(struct api_console *c, struct api_ws_reader *rd,
 	return rc;
 }
 
-/* Relays until a side closes; "completed" or why it ended. */
+/* The relay's state: both directions' frame readers, the auth line swap. */
+struct relay {
+	struct api_console	*c;
+	SSL			*up;
+	struct rec		*rec;
+	struct api_ws_reader	 from_client;
+	struct api_ws_reader	 from_node;
+	struct api_ws_reader	 first;
+	struct first_msg	 fm;
+	int			 swapping;
+};
+
+/*
+ * Client bytes (read, or held by the HTTP reader from before the 101):
+ * the termproxy auth line swapped while it is incomplete, then read into
+ * the recording and sent to the node.  NULL, or why the console ends.
+ */
+static const char *
+client_bytes(struct relay *r, const unsigned char *p, size_t n)
+{
+	size_t used = 0;
+	int done = 0;
+
+	if (r->swapping) {
+		if (auth_line(r->c, &r->first, &r->fm, p, n, &used, r->up,
+		    &r->from_client, r->rec, &done) < 0)
+			return "bad console ticket line";
+		r->swapping = !done;
+		p += used;
+		n -= used;
+	}
+	if (n > 0 && api_ws_feed(&r->from_client, p, n, client_frame,
+	    r->rec) < 0)
+		return r->rec->failed ? "recording-failed" :
+		    "bad frame from the client";
+	if (n > 0 && api_tls_write_all(r->up, p, n) < 0)
+		return "node gone";
+	return NULL;
+}
+
+/* Node bytes: into the recording, then to the client. */
+static const char *
+node_bytes(struct relay *r, const unsigned char *p, size_t n)
+{
+	if (api_ws_feed(&r->from_node, p, n, node_frame, r->rec) < 0)
+		return r->rec->failed ? "recording-failed" :
+		    "bad frame from the node";
+	if (api_tls_write_all(r->c->client, p, n) < 0)
+		return "client gone";
+	return NULL;
+}
+
+/*
+ * Relays until a side closes; "completed" or why it ended.  Both TLS
+ * connections read ahead (api_tls.h): what OpenSSL already holds is
+ * served before any poll(), which sees only the sockets.
+ */
 static const char *
 relay(struct api_console *c, SSL *up, int upfd, struct rec *rec,
     const char *early, size_t nearly)
 {
-	struct api_ws_reader from_client, from_node, first;
-	struct first_msg fm;
+	struct relay r;
 	unsigned char *buf = malloc(IO_CHUNK);
-	const char *why = "completed";
-	int swapping = c->vnc_bound != NULL;
+	const char *why = NULL;
 
-	memset(&fm, 0, sizeof(fm));
-	memset(&first, 0, sizeof(first));
-	memset(&from_client, 0, sizeof(from_client));
-	memset(&from_node, 0, sizeof(from_node));
-	if (buf == NULL || api_ws_reader_init(&from_client, 1) < 0 ||
-	    api_ws_reader_init(&from_node, 0) < 0 ||
-	    (swapping && api_ws_reader_init(&first, 1) < 0)) {
+	memset(&r, 0, sizeof(r));
+	r.c = c;
+	r.up = up;
+	r.rec = rec;
+	r.swapping = c->vnc_bound != NULL;
+	if (buf == NULL || api_ws_reader_init(&r.from_client, 1) < 0 ||
+	    api_ws_reader_init(&r.from_node, 0) < 0 ||
+	    (r.swapping && api_ws_reader_init(&r.first, 1) < 0)) {
 		free(buf);
-		api_ws_reader_free(&from_client);
-		api_ws_reader_free(&from_node);
+		api_ws_reader_free(&r.from_client);
+		api_ws_reader_free(&r.from_node);
+		api_ws_reader_free(&r.first);
 		return "out of memory";
 	}
-	if (nearly > 0 && (api_ws_feed(&from_node, (const unsigned char *)
-	    early, nearly, node_frame, rec) < 0 ||
-	    api_tls_write_all(c->client, early, nearly) < 0))
-		why = "bad frame from the node";
-	while (strcmp(why, "completed") == 0) {
+	/* The node's bytes after its 101, then the client's sent before
+	 * ours (a client that did not wait), in the order they came. */
+	if (nearly > 0)
+		why = node_bytes(&r, (const unsigned char *)early, nearly);
+	if (why == NULL && c->client_nearly > 0)
+		why = client_bytes(&r, (const unsigned char *)c->client_early,
+		    c->client_nearly);
+	while (why == NULL) {
 		struct pollfd pfd[2] = { { c->client_fd, POLLIN, 0 },
 			{ upfd, POLLIN, 0 } };
 		long n;
 		int ready = 0;
 
-		/* Bytes OpenSSL already holds are not seen by poll. */
-		if (SSL_pending(c->client) > 0 || SSL_pending(up) > 0) {
-			pfd[0].revents = SSL_pending(c->client) > 0 ? POLLIN : 0;
-			pfd[1].revents = SSL_pending(up) > 0 ? POLLIN : 0;
+		/* Bytes OpenSSL already holds are not seen by poll, and
+		 * SSL_pending() does not count records read ahead. */
+		if (SSL_has_pending(c->client) || SSL_has_pending(up)) {
+			pfd[0].revents = SSL_has_pending(c->client) ?
+			    POLLIN : 0;
+			pfd[1].revents = SSL_has_pending(up) ? POLLIN : 0;
 			ready = 1;
 		} else if ((ready = poll(pfd, 2, 1000)) < 0 &&
 		    errno != EINTR) {
@@ -383,50 +444,27 @@ relay(struct api_console *c, SSL *up, int upfd, struct rec *rec,
 		if (ready <= 0)
 			continue;
 		if (pfd[0].revents != 0) {
-			unsigned char *p = buf;
-			size_t used = 0;
-			int done = 0;
-
 			if ((n = api_tls_read(c->client, buf, IO_CHUNK)) <= 0)
 				break;
-			if (swapping) {
-				if (auth_line(c, &first, &fm, buf, (size_t)n,
-				    &used, up, &from_client, rec, &done) < 0) {
-					why = "bad console ticket line";
-					break;
-				}
-				swapping = !done;
-				p += used;
-				n -= (long)used;
-			}
-			if (n > 0 && api_ws_feed(&from_client, p, (size_t)n,
-			    client_frame, rec) < 0) {
-				why = rec->failed ? "recording-failed" :
-				    "bad frame from the client";
-				break;
-			}
-			if (n > 0 && api_tls_write_all(up, p, (size_t)n) < 0)
+			if ((why = client_bytes(&r, buf, (size_t)n)) != NULL)
 				break;
 		}
 		if (pfd[1].revents != 0) {
 			if ((n = api_tls_read(up, buf, IO_CHUNK)) <= 0)
 				break;
-			if (api_ws_feed(&from_node, buf, (size_t)n,
-			    node_frame, rec) < 0) {
-				why = rec->failed ? "recording-failed" :
-				    "bad frame from the node";
-				break;
-			}
-			if (api_tls_write_all(c->client, buf, (size_t)n) < 0)
-				break;
+			why = node_bytes(&r, buf, (size_t)n);
 		}
 	}
-	api_ws_reader_free(&from_client);
-	api_ws_reader_free(&from_node);
-	api_ws_reader_free(&first);
-	if (fm.p != NULL) {
-		explicit_bzero(fm.p, fm.len);
-		free(fm.p);
+	/* A side that closed (or a write that failed) ends it normally. */
+	if (why == NULL || strcmp(why, "node gone") == 0 ||
+	    strcmp(why, "client gone") == 0)
+		why = "completed";
+	api_ws_reader_free(&r.from_client);
+	api_ws_reader_free(&r.from_node);
+	api_ws_reader_free(&r.first);
+	if (r.fm.p != NULL) {
+		explicit_bzero(r.fm.p, r.fm.len);
+		free(r.fm.p);
 	}
 	free(buf);
 	return why;

@@ -38,6 +38,13 @@ struct api_console {
 	 */
 	const char			*vnc_bound;
 	const char			*vnc_ticket;
+	/*
+	 * Client bytes the HTTP reader already took past the upgrade
+	 * request (a client that sent frames before the 101): relayed
+	 * first, as if just read.
+	 */
+	const char			*client_early;
+	size_t				 client_nearly;
 	char				 session_id[64];	/* out */
 };
 

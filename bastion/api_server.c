@@ -90,6 +90,9 @@ struct conn {
 	int			 port;
 	/* The request being answered. */
 	struct api_http_request	*req;
+	/* Bytes read past it (pipelined, or a console's early frames). */
+	const char		*rest;
+	size_t			 nrest;
 	char			 path[API_PATH_MAX];
 	char			 query[API_QUERY_MAX];
 	char			 action[API_PATH_MAX + 16];
@@ -1073,6 +1076,9 @@ console(struct conn *c, const struct api_acl *acl,
 		k.vnc_bound = c->vnc_bound;
 		k.vnc_ticket = c->vnc_ticket;
 	}
+	/* Frames the client sent before our 101 are its first ones. */
+	k.client_early = c->rest;
+	k.client_nearly = c->nrest;
 	audit_call(c, AUDIT_API_CALL, role->name, node->name, "console",
 	    rule, k.record ? "node shell, recorded" : "guest console");
 	rc = api_console_run(&k, err, sizeof(err));
@@ -1283,6 +1289,8 @@ api_server_serve(const struct config *conf, int fd, const char *addr,
 				send_plain_error(c, req.status, req.reason);
 			break;
 		}
+		c->rest = buf;
+		c->nrest = have;
 		if (handle(c) < 0 || !c->keep_alive)
 			break;
 	}

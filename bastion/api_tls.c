@@ -3,6 +3,15 @@
  *
  * Sockets are blocking with SO_RCVTIMEO/SO_SNDTIMEO set by the caller, so
  * a read or write that stalls fails instead of pinning a child forever.
+ *
+ * Both contexts read ahead: one read() takes whatever the socket holds
+ * (several records, up to the read buffer) instead of two per record
+ * (the 5-byte header, then the body).  The price: bytes OpenSSL holds
+ * are invisible to poll(), and SSL_pending() counts only the record
+ * being returned, not those read ahead.  Whoever waits on one of these
+ * sockets asks SSL_has_pending() first (api_console.c's relay,
+ * api_upstream.c's check of a pooled connection); plain blocking
+ * SSL_read() loops need nothing.
  */
 #include <sys/stat.h>
 
@@ -68,6 +77,7 @@ api_tls_server_ctx(const struct config *conf, char *err, size_t errlen)
 	    SSL_OP_NO_RENEGOTIATION | SSL_OP_CIPHER_SERVER_PREFERENCE |
 	    SSL_OP_NO_TICKET);
 	SSL_CTX_set_session_cache_mode(ctx, SSL_SESS_CACHE_OFF);
+	SSL_CTX_set_read_ahead(ctx, 1);
 	if (SSL_CTX_set_cipher_list(ctx, CIPHERS_TLS12) != 1) {
 		ssl_err(err, errlen, "cipher list", "");
 		goto fail;
@@ -98,6 +108,7 @@ api_tls_client_ctx(void)
 	SSL_CTX_set_min_proto_version(ctx, TLS1_2_VERSION);
 	SSL_CTX_set_options(ctx, SSL_OP_NO_COMPRESSION |
 	    SSL_OP_NO_RENEGOTIATION);
+	SSL_CTX_set_read_ahead(ctx, 1);
 	/* The node's certificate is self-signed (pve-ssl.pem): the pin,
 	 * checked before any byte of a request is sent, is the trust. */
 	SSL_CTX_set_verify(ctx, SSL_VERIFY_NONE, NULL);

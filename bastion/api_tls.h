@@ -3,6 +3,10 @@
  * the master before it forks, so children inherit it and the master reads
  * no network data), the client context for the nodes, and whole-buffer
  * I/O helpers with a deadline.
+ *
+ * Both contexts read ahead (fewer read() calls): a caller that polls a
+ * TLS socket must first ask SSL_has_pending() (not SSL_pending(), which
+ * does not count records read ahead and not yet decrypted).
  */
 #ifndef HVB_API_TLS_H
 #define HVB_API_TLS_H

@@ -137,12 +137,19 @@ api_upstream_tcp_connect(const char *addr, int port, int timeout, char *err,
 	return fd;
 }
 
-/* A pooled connection still usable: nothing to read, not closed. */
+/*
+ * A pooled connection still usable: nothing to read, not closed.  What
+ * the node sent after its last answer may already sit in OpenSSL's read
+ * buffer (read ahead, api_tls.h) where poll() cannot see it: a stray
+ * answer or an alert there makes the connection unusable too.
+ */
 static int
 still_open(const struct pooled *c)
 {
 	struct pollfd pfd = { c->fd, POLLIN, 0 };
 
+	if (SSL_has_pending(c->ssl))
+		return 0;
 	return poll(&pfd, 1, 0) == 0;
 }
 
@@ -341,7 +348,8 @@ exchange(struct pooled *c, const char *head, size_t headlen,
 	http_parser_settings st;
 	struct resp_state s;
 	char buf[16384];
-	long n;
+	size_t used = 0;
+	long n = 0;
 	int got = 0;
 
 	if (api_tls_write_all(c->ssl, head, headlen) < 0 ||
@@ -370,12 +378,14 @@ exchange(struct pooled *c, const char *head, size_t headlen,
 			break;
 		}
 		got = 1;
-		http_parser_execute(&hp, &st, buf, (size_t)n);
+		used = http_parser_execute(&hp, &st, buf, (size_t)n);
 		if (!s.done && HTTP_PARSER_ERRNO(&hp) != HPE_OK)
 			return -2;
 	}
 	r->status = hp.status_code;
-	*keep = http_should_keep_alive(&hp);
+	/* Bytes after the answer (the parser counts the one it paused on):
+	 * the node said more than was asked; its connection is not kept. */
+	*keep = http_should_keep_alive(&hp) && n > 0 && used == (size_t)n;
 	return 0;
 }
 

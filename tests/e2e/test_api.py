@@ -35,6 +35,8 @@ PASSWORDS = {"alice": "alice-api-pw", "bob": "bob-api-pw",
              "carol": "carol-api-pw"}
 SECRET_HV = "5f1bd7c4-8a7e-4c44-9d0f-0c7f1c0e8a11"
 SECRET_GUEST = "2d6c9a4e-3b1f-4f55-8e2a-7a9b0c1d2e33"
+# a query parameter that makes the simulated node send a stray answer
+STRAY_MARKER = "hvb-test-stray"
 
 GUESTS = [
     {"vmid": 101, "type": "qemu", "node": "pve1", "name": "vm101",
@@ -68,7 +70,8 @@ def api(request):
                        "roleid": "PVEPoolUser", "propagate": 1}],
                  pools={"web": [101]}, guests=GUESTS,
                  storage=[{"storage": "local", "node": "pve1",
-                           "type": "dir"}])
+                           "type": "dir"}],
+                 stray_answer_marker=STRAY_MARKER)
     try:
         sim.setup()
         sim.start()
@@ -514,6 +517,50 @@ def test_keep_alive_and_pipelining(api):
     assert out.count(b"HTTP/1.1 200 OK") == 3, out
 
 
+def test_pipelined_requests_in_records_of_one_segment(api):
+    """Pipelined requests each in its own TLS record, all in one TCP
+    segment: the front reads them ahead in one read() and answers each
+    (its read loop never waits on the socket while OpenSSL holds bytes)."""
+    from wsclient import send_records
+    ticket, _ = session(api, "alice")
+    one = (b"GET /api2/json/version HTTP/1.1\r\nHost: x\r\n"
+           b"Cookie: PVEAuthCookie=" + ticket.encode() + b"\r\n\r\n")
+    last = one.replace(b"Host: x\r\n", b"Host: x\r\nConnection: close\r\n")
+    ctx = ssl.create_default_context(cafile=str(api.api_cert))
+    with socket.create_connection((BASTION_ADDR, api.api["port"]),
+                                  timeout=30) as s:
+        with ctx.wrap_socket(s, server_hostname=BASTION_ADDR) as t:
+            # the first request split across two records, then two whole
+            send_records(t, [one[:20], one[20:], one, last])
+            out = b""
+            while True:
+                chunk = t.recv(65536)
+                if not chunk:
+                    break
+                out += chunk
+    assert out.count(b"HTTP/1.1 200 OK") == 3, out
+
+
+def test_node_bytes_after_an_answer_are_not_the_next_answer(api):
+    """A node that sends an answer nobody asked for right after the real
+    one (its own TLS record, same TCP segment: read ahead with the real
+    answer): the kept-alive node connection is not used again, so the
+    next call gets its own answer, not the stray one."""
+    ticket, _ = session(api, "alice")
+    one = (b"GET /api2/json/version%s HTTP/1.1\r\nHost: x\r\n"
+           b"Cookie: PVEAuthCookie=" + ticket.encode() + b"\r\n\r\n")
+    smark = api.sim.log_mark()
+    # both calls on one client connection: the same child and node pool
+    out = raw_request(api, one % (b"?" + STRAY_MARKER.encode() + b"=1") +
+                      (one % b"").replace(b"Host: x\r\n",
+                                          b"Host: x\r\nConnection: close\r\n"))
+    assert out.count(b"HTTP/1.1 200 OK") == 2, out
+    assert b"stray" not in out, out
+    assert out.count(b'"release":"8.4"') == 2, out
+    assert [q["path"] for q in forwarded(api, smark)] == [
+        "/api2/json/version"] * 2
+
+
 # --------------------------------------------------------------------------
 # personal API tokens
 
@@ -633,6 +680,76 @@ def test_node_console_through_the_bastion_is_recorded(api):
     assert '"i", "echo recorded' in cast or '"i","echo recorded' in cast, \
         cast[:2000]
     assert '"100x30"' in cast, cast[:2000]
+
+
+def _termproxy(api, person="alice"):
+    """A node shell's console ticket: (person's ticket, termproxy data)."""
+    ticket, csrf = session(api, person)
+    r = curl(api, "POST", "/nodes/pve1/termproxy", cookie=ticket, csrf=csrf)
+    assert r.status == 200, r
+    return ticket, r.json()["data"]
+
+
+def test_console_passes_on_records_that_arrive_together(api):
+    """TLS records that arrive in one TCP segment are read ahead by the
+    bastion in one read(); every one must still be passed on, both ways.
+    A relay that waited on poll() while OpenSSL held the rest would stall
+    here (and the client's read would time out): client to node, the
+    ticket line and a command in two records of one segment, then two
+    commands so; node to client, the simulated node sends each answer's
+    frames (echo, output, prompt) as records of one segment."""
+    import urllib.parse
+    from wsclient import WsClient, term_data
+    ticket, d = _termproxy(api)
+    q = urllib.parse.urlencode({"port": d["port"], "vncticket": d["ticket"]})
+    ws = WsClient.connect(BASTION_ADDR, api.api["port"],
+                          "/api2/json/nodes/pve1/vncwebsocket?" + q,
+                          headers={"Cookie": "PVEAuthCookie=" + ticket},
+                          cafile=str(api.api_cert))
+    ws.send_together([("%s:%s\n" % (d["user"], d["ticket"])).encode(),
+                      term_data("hostname\r")])
+    out = ws.read_until(b"pve1\r\n")
+    assert out.startswith(b"OK"), out
+    ws.read_until(b"# ")
+    ws.send_together([term_data("echo one\r"), term_data("echo two\r")])
+    # (the shell echoes the command line first: "echo two\r\n")
+    out = ws.read_until(b"\r\ntwo\r\n")
+    assert b"\r\none\r\n" in out, out
+    ws.read_until(b"# ")
+    ws.send(term_data("exit\r"))
+    with pytest.raises(EOFError):
+        ws.read_until(b"never")
+    ws.close()
+
+
+def test_console_frames_sent_before_the_101_are_passed_on(api):
+    """A client that does not wait for the 101: its ticket line comes in
+    the upgrade request's own TLS record (bytes the HTTP reader already
+    holds when the console starts) and a command in the next record of
+    the same segment (read ahead by OpenSSL).  Both reach the node, in
+    order, the ticket line still swapped for the node's."""
+    import urllib.parse
+    from wsclient import WsClient, frame, term_data
+    ticket, d = _termproxy(api)
+    q = urllib.parse.urlencode({"port": d["port"], "vncticket": d["ticket"]})
+    mark = api.bastion.log_mark()
+    ws = WsClient.connect(BASTION_ADDR, api.api["port"],
+                          "/api2/json/nodes/pve1/vncwebsocket?" + q,
+                          headers={"Cookie": "PVEAuthCookie=" + ticket},
+                          cafile=str(api.api_cert),
+                          early=[frame("%s:%s\n" % (d["user"], d["ticket"])),
+                                 frame(term_data("echo early-bird\r"))])
+    out = ws.read_until(b"\r\nearly-bird\r\n")
+    assert out.startswith(b"OK"), out
+    ws.read_until(b"# ")
+    ws.send(term_data("exit\r"))
+    with pytest.raises(EOFError):
+        ws.read_until(b"never")
+    ws.close()
+    log = api.bastion.wait_log("API console", mark, timeout=10)
+    sid = re.search(r"API console (\S+) ended: alice on pve1", log).group(1)
+    cast = (api.recordings_dir / ("%s-c0.cast" % sid)).read_text()
+    assert "early-bird" in cast and d["ticket"] not in cast, cast[:2000]
 
 
 def test_console_needs_the_console_privilege(api):

@@ -36,6 +36,33 @@ def term_resize(cols, rows):
     return b"1:%d:%d:" % (cols, rows)
 
 
+def frame(payload, opcode=0x2):
+    """One masked client frame (RFC 6455 5.2)."""
+    if isinstance(payload, str):
+        payload = payload.encode()
+    n = len(payload)
+    hdr = bytes([0x80 | opcode])
+    if n <= 125:
+        hdr += bytes([0x80 | n])
+    elif n <= 0xFFFF:
+        hdr += bytes([0x80 | 126]) + struct.pack("!H", n)
+    else:
+        hdr += bytes([0x80 | 127]) + struct.pack("!Q", n)
+    mask = os.urandom(4)
+    return hdr + mask + bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+
+
+def send_records(sock, records):
+    """Each byte string its own TLS record, all in one TCP segment
+    (TCP_CORK until the last is written): the peer reads them at once."""
+    sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+    try:
+        for r in records:
+            sock.sendall(r)
+    finally:
+        sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+
+
 class HandshakeError(Exception):
     def __init__(self, status_line, headers, body):
         super().__init__(status_line)
@@ -54,7 +81,11 @@ class WsClient:
     @classmethod
     def connect(cls, addr, port, path, headers=None, cafile=None,
                 protocol="binary", timeout=10.0, server_hostname=None,
-                key=None):
+                key=None, early=()):
+        """early: byte strings sent before the answer is read: the first
+        in the request's own TLS record, each other in a record of its
+        own, all in one TCP segment (a client that does not wait for the
+        101)."""
         ctx = ssl.create_default_context(cafile=cafile)
         ctx.check_hostname = False
         if cafile is None:
@@ -71,7 +102,10 @@ class WsClient:
             lines.append("Sec-WebSocket-Protocol: %s" % protocol)
         for k, v in (headers or {}).items():
             lines.append("%s: %s" % (k, v))
-        sock.sendall(("\r\n".join(lines) + "\r\n\r\n").encode())
+        request = ("\r\n".join(lines) + "\r\n\r\n").encode()
+        early = list(early)
+        send_records(sock, [request + (early[0] if early else b"")] +
+                     early[1:])
         head = self._read_until(b"\r\n\r\n")
         text = head.decode("latin-1").split("\r\n")
         self.status_line = text[0]
@@ -120,19 +154,11 @@ class WsClient:
         return out
 
     def send(self, payload, opcode=0x2):
-        if isinstance(payload, str):
-            payload = payload.encode()
-        n = len(payload)
-        hdr = bytes([0x80 | opcode])
-        if n <= 125:
-            hdr += bytes([0x80 | n])
-        elif n <= 0xFFFF:
-            hdr += bytes([0x80 | 126]) + struct.pack("!H", n)
-        else:
-            hdr += bytes([0x80 | 127]) + struct.pack("!Q", n)
-        mask = os.urandom(4)
-        body = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-        self.sock.sendall(hdr + mask + body)
+        self.sock.sendall(frame(payload, opcode))
+
+    def send_together(self, payloads):
+        """Frames, each its own TLS record, in one TCP segment."""
+        send_records(self.sock, [frame(p) for p in payloads])
 
     def recv(self):
         """One frame: (opcode, payload); EOFError when the peer closed."""

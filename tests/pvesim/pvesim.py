@@ -2168,6 +2168,9 @@ class Handler(socketserver.BaseRequestHandler):
                 params = decode_urlencoded(text)
         params.update(decode_urlencoded(req.query))
         params.pop("_dc", None)
+        if sim.stray_marker and params.pop(sim.stray_marker, None) \
+                is not None:
+            req.stray = True
         # a GET answer depends only on the cluster state, the caller, the
         # request and the clock's second (uptimes): the same key gives the
         # same bytes, so the simulator need not rebuild them (benchmarks)
@@ -2269,8 +2272,27 @@ class Handler(socketserver.BaseRequestHandler):
             if left > 0:
                 time.sleep(left)
         sim.log_request(req, code)
-        self.send(out.encode("latin-1") + (content or b""))
+        if getattr(req, "stray", False):
+            self._send_with_stray(out.encode("latin-1") + (content or b""))
+        else:
+            self.send(out.encode("latin-1") + (content or b""))
         return req.keep_alive > 0
+
+    def _send_with_stray(self, data):
+        """(Simulator only: a misbehaving node.)  The answer, then an
+        answer nobody asked for, each its own TLS record, in one TCP
+        segment: a client that read it ahead must not take it for its
+        next request's answer."""
+        body = b'{"data":"stray answer"}'
+        stray = (b"HTTP/1.1 200 OK\r\nConnection: Keep-Alive\r\n"
+                 b"Content-Type: " + JSON_CT.encode() + b"\r\n"
+                 b"Content-Length: %d\r\n\r\n" % len(body)) + body
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        try:
+            self.send(data)
+            self.send(stray)
+        finally:
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
 
     # -------------------------------------------------------- websocket
     def websocket(self, req, data, console):
@@ -2304,8 +2326,7 @@ class Handler(socketserver.BaseRequestHandler):
         mode, node, vmid = console
         term = Terminal(sim, node, vmid, mode, int(data["port"]))
         try:
-            for chunk in term.greeting():
-                self._ws_send(chunk)
+            self._ws_burst(term.greeting())
             self._ws_loop(term)
         except (EOFError, ConnectionError, OSError, ssl.SSLError,
                 WsError):
@@ -2321,6 +2342,22 @@ class Handler(socketserver.BaseRequestHandler):
         else:
             hdr = struct.pack("!BBQ", opcode, 127, n)
         self.send(hdr + payload)
+
+    def _ws_burst(self, chunks):
+        """Frames, each in its own TLS record, leaving in one TCP segment
+        (TCP_CORK): how a busy node's writes often arrive.  A proxy that
+        reads ahead gets them in one read() and must still pass on every
+        record it holds, not wait for the socket to say more."""
+        if len(chunks) < 2:
+            for chunk in chunks:
+                self._ws_send(chunk)
+            return
+        self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+        try:
+            for chunk in chunks:
+                self._ws_send(chunk)
+        finally:
+            self.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
 
     def _ws_loop(self, term):
         while True:
@@ -2346,8 +2383,7 @@ class Handler(socketserver.BaseRequestHandler):
             payload = bytes(payload)
             if opcode in (1, 2):
                 out, close = term.feed(payload)
-                for chunk in out:
-                    self._ws_send(chunk)
+                self._ws_burst(out)
                 if close:
                     self._ws_send(struct.pack("!H", 1000), 0x88)
                     return
@@ -2547,6 +2583,9 @@ class Simulator:
         self.idle_timeout = float(conf.get("idle_timeout", 5.0))
         self.handshake_timeout = float(conf.get("handshake_timeout", 10.0))
         self.ws_timeout = float(conf.get("websocket_timeout", 60.0))
+        # (tests only) a query parameter of this name makes the answer be
+        # followed by an unsolicited second one (Handler.respond())
+        self.stray_marker = conf.get("stray_answer_marker")
         self.log_lock = threading.Lock()
         self.log_f = None
         if conf.get("request_log"):
