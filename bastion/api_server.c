@@ -781,9 +781,9 @@ relay(struct conn *c, const struct api_acl *acl,
 	    !pool_grants(c->conf, c->person)) {
 		size_t outlen;
 
-		if (api_filter_stream(c->conf, c->person, c->addr,
+		if ((rc = api_filter_stream(c->conf, c->person, c->addr,
 		    time(NULL), acl, r->body, r->body_len, &text,
-		    &outlen) == 0) {
+		    &outlen)) == 0) {
 			if (text == NULL)	/* nothing cut */
 				return send_response(c, r->status,
 				    r->reason[0] ? r->reason : "OK", JSON_CT,
@@ -793,6 +793,9 @@ relay(struct conn *c, const struct api_acl *acl,
 			free(text);
 			return rc;
 		}
+		/* Rare (a node's odd answer): said, for the operator. */
+		log_info("API: list answer not filtered as a stream (%s);"
+		    " filtered as a tree", strerror(-rc));
 		text = NULL;
 	}
 	if ((acl->flags & API_ACL_LIST_FILTER) && r->status == 200) {
