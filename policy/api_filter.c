@@ -27,6 +27,11 @@
  * A guest item whose pool the person may not audit loses its "pool"
  * member, as in Proxmox.  Items of no known shape, or naming an ACL path
  * in a form Proxmox would not write, are removed: fail closed.
+ *
+ * The decision reads only an item's members of interest, as jansson sees
+ * them (struct api_filter_item): api_filter_list() takes them from a
+ * parsed item, api_filter_stream.c from the node's bytes, and both call
+ * the same api_filter_item_decide().
  */
 #include <errno.h>
 #include <stdio.h>
