@@ -94,6 +94,8 @@ CORE_SRCS += bastion/api_vncbind.c
 # The Proxmox API policy (issue 7): ACL map, privileges, grammar, lists.
 CORE_SRCS += policy/api_acl.c policy/api_privs.c policy/api_filter.c
 CORE_SRCS += bastion/config_api_policy.c
+# List answers filtered over the node's bytes (issue 7, streamfilter).
+CORE_SRCS += policy/json_scan.c policy/api_filter_stream.c
 # The audit trail (issue 6): formatter, spool and journal, libaudit, config.
 CORE_SRCS += bastion/audit_fmt.c bastion/audit_spool.c \
 	     bastion/audit_libaudit.c bastion/config_audit.c

@@ -27,6 +27,11 @@
  * A guest item whose pool the person may not audit loses its "pool"
  * member, as in Proxmox.  Items of no known shape, or naming an ACL path
  * in a form Proxmox would not write, are removed: fail closed.
+ *
+ * The decision reads only an item's members of interest, as jansson sees
+ * them (struct api_filter_item): api_filter_list() takes them from a
+ * parsed item, api_filter_stream.c from the node's bytes, and both call
+ * the same api_filter_item_decide().
  */
 #include <errno.h>
 #include <stdio.h>
@@ -37,15 +42,27 @@
 
 #define NAME_MAX_LEN	64
 
-struct filter_ctx {
-	/* Found, with dates and source checked. */
-	const struct config_user	*user;
-	time_t				 when;
+/* The member names a decision reads, in enum api_filter_key's order. */
+static const char *const filter_keys[API_FILTER_NKEYS] = {
+	"type", "id", "vmid", "node", "storage", "pool", "sdn", "zone",
+	"upid", "poolid",
 };
+
+int
+api_filter_key_index(const char *name, size_t len)
+{
+	size_t i;
+
+	for (i = 0; i < API_FILTER_NKEYS; i++)
+		if (strlen(filter_keys[i]) == len &&
+		    memcmp(filter_keys[i], name, len) == 0)
+			return (int)i;
+	return -1;
+}
 
 /* 1 if the person holds priv on path (guest items: also via pool). */
 static int
-holds(const struct filter_ctx *f, const char *path, const char *priv,
+holds(const struct api_filter_scope *f, const char *path, const char *priv,
     const char *pool)
 {
 	struct policy_api_request req;
@@ -75,31 +92,36 @@ name_ok(const char *s)
 	return strcmp(s, ".") != 0 && strcmp(s, "..") != 0;
 }
 
+/* The member as a string (json_string_value()), or NULL. */
 static const char *
-str_member(json_t *item, const char *key)
+str_member(const struct api_filter_item *item, enum api_filter_key key)
 {
-	json_t *v = json_object_get(item, key);
+	return item->f[key].kind == API_FILTER_STRING ? item->f[key].str :
+	    NULL;
+}
 
-	return json_is_string(v) ? json_string_value(v) : NULL;
+/* json_object_get() != NULL: present, of any type. */
+static int
+has_member(const struct api_filter_item *item, enum api_filter_key key)
+{
+	return item->f[key].kind != API_FILTER_ABSENT;
 }
 
 /* A vmid as a number or a string of digits; -1 if none or odd. */
 static long
-vmid_member(json_t *item, const char *key)
+vmid_member(const struct api_filter_item *item, enum api_filter_key key)
 {
-	json_t *v = json_object_get(item, key);
+	const struct api_filter_field *v = &item->f[key];
 	const char *s;
 	long n = 0;
 	size_t i;
 
-	if (json_is_integer(v)) {
-		json_int_t x = json_integer_value(v);
-
-		return x >= 1 && x <= 999999999 ? (long)x : -1;
-	}
-	if (!json_is_string(v))
+	if (v->kind == API_FILTER_INTEGER)
+		return v->integer >= 1 && v->integer <= 999999999 ?
+		    (long)v->integer : -1;
+	if (v->kind != API_FILTER_STRING)
 		return -1;
-	s = json_string_value(v);
+	s = v->str;
 	for (i = 0; s[i] != '\0'; i++) {
 		if (i >= 9 || s[i] < '0' || s[i] > '9')
 			return -1;
@@ -109,8 +131,8 @@ vmid_member(json_t *item, const char *key)
 }
 
 static int
-holds_on(const struct filter_ctx *f, const char *prefix, const char *name,
-    const char *priv)
+holds_on(const struct api_filter_scope *f, const char *prefix,
+    const char *name, const char *priv)
 {
 	char path[API_ACL_PATH_MAX];
 
@@ -120,72 +142,86 @@ holds_on(const struct filter_ctx *f, const char *prefix, const char *name,
 	return holds(f, path, priv, NULL);
 }
 
-/* A guest: VM.Audit on /vms/N (or its pool); strips a pool not audited. */
-static int
-guest_visible(const struct filter_ctx *f, json_t *item, long vmid)
+static enum api_filter_verdict
+keep_if(int visible)
+{
+	return visible ? API_FILTER_KEEP : API_FILTER_DROP;
+}
+
+/* A guest: VM.Audit on /vms/N (or its pool); a pool not audited goes. */
+static enum api_filter_verdict
+guest_visible(const struct api_filter_scope *f,
+    const struct api_filter_item *item, long vmid)
 {
 	char path[API_ACL_PATH_MAX];
-	const char *pool = str_member(item, "pool");
+	const char *pool = str_member(item, API_FILTER_POOL);
 
 	if (vmid < 1)
-		return 0;
-	if (json_object_get(item, "pool") != NULL && !name_ok(pool))
-		return 0;
+		return API_FILTER_DROP;
+	if (has_member(item, API_FILTER_POOL) && !name_ok(pool))
+		return API_FILTER_DROP;
 	snprintf(path, sizeof(path), "/vms/%ld", vmid);
 	if (!holds(f, path, "VM.Audit", pool))
-		return 0;
+		return API_FILTER_DROP;
 	if (pool != NULL && !holds_on(f, "/pool/", pool, "Pool.Audit"))
-		json_object_del(item, "pool");
-	return 1;
+		return API_FILTER_KEEP_NOPOOL;
+	return API_FILTER_KEEP;
 }
 
 static int
-storage_visible(const struct filter_ctx *f, const char *id, int any)
+storage_visible(const struct api_filter_scope *f, const char *id, int any)
 {
 	return holds_on(f, "/storage/", id, "Datastore.Audit") ||
 	    (any && holds_on(f, "/storage/", id, "Datastore.AllocateSpace"));
 }
 
 /* An item of cluster/resources (and of /nodes): by its "type". */
-static int
-resource_visible(const struct filter_ctx *f, json_t *item, const char *type)
+static enum api_filter_verdict
+resource_visible(const struct api_filter_scope *f,
+    const struct api_filter_item *item, const char *type)
 {
+	const char *zone;
+
 	if (strcmp(type, "qemu") == 0 || strcmp(type, "lxc") == 0)
-		return guest_visible(f, item, vmid_member(item, "vmid"));
+		return guest_visible(f, item, vmid_member(item,
+		    API_FILTER_VMID));
 	if (strcmp(type, "node") == 0)
-		return holds_on(f, "/nodes/", str_member(item, "node"),
-		    "Sys.Audit");
+		return keep_if(holds_on(f, "/nodes/", str_member(item,
+		    API_FILTER_NODE), "Sys.Audit"));
 	if (strcmp(type, "storage") == 0)
-		return storage_visible(f, str_member(item, "storage"), 0);
+		return keep_if(storage_visible(f, str_member(item,
+		    API_FILTER_STORAGE), 0));
 	if (strcmp(type, "pool") == 0)
-		return holds_on(f, "/pool/", str_member(item, "pool"),
-		    "Pool.Audit");
+		return keep_if(holds_on(f, "/pool/", str_member(item,
+		    API_FILTER_POOL), "Pool.Audit"));
 	if (strcmp(type, "sdn") == 0)
-		return holds_on(f, "/sdn/zones/", str_member(item, "sdn"),
-		    "SDN.Audit");
-	if (strcmp(type, "network") == 0)
-		return holds_on(f, "/sdn/zones/", str_member(item, "zone") !=
-		    NULL ? str_member(item, "zone") : "localnetwork",
-		    "SDN.Audit");
-	return 0;
+		return keep_if(holds_on(f, "/sdn/zones/", str_member(item,
+		    API_FILTER_SDN), "SDN.Audit"));
+	if (strcmp(type, "network") == 0) {
+		zone = str_member(item, API_FILTER_ZONE);
+		return keep_if(holds_on(f, "/sdn/zones/", zone != NULL ?
+		    zone : "localnetwork", "SDN.Audit"));
+	}
+	return API_FILTER_DROP;
 }
 
-static int
-task_visible(const struct filter_ctx *f, json_t *item)
+static enum api_filter_verdict
+task_visible(const struct api_filter_scope *f,
+    const struct api_filter_item *item)
 {
-	const char *node = str_member(item, "node");
-	long vmid = vmid_member(item, "id");
+	const char *node = str_member(item, API_FILTER_NODE);
+	long vmid = vmid_member(item, API_FILTER_ID);
 
 	if (!name_ok(node))
-		return 0;
+		return API_FILTER_DROP;
 	if (holds_on(f, "/nodes/", node, "Sys.Audit"))
-		return 1;
-	return vmid > 0 && guest_visible(f, item, vmid);
+		return API_FILTER_KEEP;
+	return vmid > 0 ? guest_visible(f, item, vmid) : API_FILTER_DROP;
 }
 
 /* cluster/resources and /nodes items: "type" with an "id" to match. */
 static const char *
-resource_type(json_t *item)
+resource_type(const struct api_filter_item *item)
 {
 	static const struct {
 		const char	*type;
@@ -196,8 +232,8 @@ resource_type(json_t *item)
 		{ "pool", "pool/" }, { "sdn", "sdn/" },
 		{ "network", "network/" },
 	};
-	const char *type = str_member(item, "type");
-	const char *id = str_member(item, "id");
+	const char *type = str_member(item, API_FILTER_TYPE);
+	const char *id = str_member(item, API_FILTER_ID);
 	size_t i;
 
 	if (type == NULL || id == NULL)
@@ -209,47 +245,47 @@ resource_type(json_t *item)
 	return NULL;
 }
 
-static int
-item_visible(const struct filter_ctx *f, json_t *item)
+enum api_filter_verdict
+api_filter_item_decide(const struct api_filter_scope *f,
+    const struct api_filter_item *item)
 {
 	const char *type;
 
-	if (!json_is_object(item))
-		return 0;
-	if (json_object_get(item, "upid") != NULL)
+	if (f->user == NULL)
+		return API_FILTER_DROP;
+	if (has_member(item, API_FILTER_UPID))
 		return task_visible(f, item);
 	if ((type = resource_type(item)) != NULL)
 		return resource_visible(f, item, type);
 	/* A resource whose "id" and "type" disagree: not placed. */
-	if (str_member(item, "id") != NULL && str_member(item, "type") != NULL)
-		return 0;
-	if (json_object_get(item, "storage") != NULL)
-		return storage_visible(f, str_member(item, "storage"), 1);
-	if (json_object_get(item, "vmid") != NULL)
-		return guest_visible(f, item, vmid_member(item, "vmid"));
-	if (json_object_get(item, "poolid") != NULL)
-		return holds_on(f, "/pool/", str_member(item, "poolid"),
-		    "Pool.Audit");
-	return 0;
+	if (str_member(item, API_FILTER_ID) != NULL &&
+	    str_member(item, API_FILTER_TYPE) != NULL)
+		return API_FILTER_DROP;
+	if (has_member(item, API_FILTER_STORAGE))
+		return keep_if(storage_visible(f, str_member(item,
+		    API_FILTER_STORAGE), 1));
+	if (has_member(item, API_FILTER_VMID))
+		return guest_visible(f, item, vmid_member(item,
+		    API_FILTER_VMID));
+	if (has_member(item, API_FILTER_POOLID))
+		return keep_if(holds_on(f, "/pool/", str_member(item,
+		    API_FILTER_POOLID), "Pool.Audit"));
+	return API_FILTER_DROP;
 }
 
 int
-api_filter_list(const struct config *conf, const char *person,
-    const char *source, time_t when, const struct api_acl *acl,
-    json_t *data)
+api_filter_scope_init(struct api_filter_scope *f, const struct config *conf,
+    const char *person, const char *source, time_t when,
+    const struct api_acl *acl)
 {
 	struct policy_api_request req;
 	struct policy_decision d;
-	struct filter_ctx f;
-	json_t *keep, *item;
-	size_t i;
-	int rc;
 
-	if (conf == NULL || person == NULL || acl == NULL ||
-	    !(acl->flags & API_ACL_LIST_FILTER) || !json_is_array(data))
+	if (f == NULL || conf == NULL || person == NULL || acl == NULL ||
+	    !(acl->flags & API_ACL_LIST_FILTER))
 		return -EINVAL;
 	/* One clock for the whole list. */
-	f.when = when != 0 ? when : time(NULL);
+	f->when = when != 0 ? when : time(NULL);
 	/*
 	 * The person, their dates and source once: the call on no ACL path
 	 * is allowed exactly when they are, and some api-grant of theirs is
@@ -258,9 +294,69 @@ api_filter_list(const struct config *conf, const char *person,
 	memset(&req, 0, sizeof(req));
 	req.person = person;
 	req.source = source;
-	req.when = f.when;
-	if (!policy_decide_api(conf, &req, &d) ||
-	    (f.user = config_find_user(conf, person)) == NULL) {
+	req.when = f->when;
+	f->user = NULL;
+	if (policy_decide_api(conf, &req, &d))
+		f->user = config_find_user(conf, person);
+	return 0;
+}
+
+/* The members a decision reads, from a jansson object (as borrowed
+ * pointers into it). */
+static void
+item_from_json(json_t *obj, struct api_filter_item *item)
+{
+	json_t *v;
+	size_t i;
+
+	memset(item, 0, sizeof(*item));
+	for (i = 0; i < API_FILTER_NKEYS; i++) {
+		if ((v = json_object_get(obj, filter_keys[i])) == NULL)
+			continue;
+		if (json_is_string(v)) {
+			item->f[i].kind = API_FILTER_STRING;
+			item->f[i].str = json_string_value(v);
+		} else if (json_is_integer(v)) {
+			item->f[i].kind = API_FILTER_INTEGER;
+			item->f[i].integer = json_integer_value(v);
+		} else
+			item->f[i].kind = API_FILTER_OTHER;
+	}
+}
+
+static int
+item_visible(const struct api_filter_scope *f, json_t *obj)
+{
+	struct api_filter_item item;
+
+	if (!json_is_object(obj))
+		return 0;
+	item_from_json(obj, &item);
+	switch (api_filter_item_decide(f, &item)) {
+	case API_FILTER_KEEP:
+		return 1;
+	case API_FILTER_KEEP_NOPOOL:
+		json_object_del(obj, "pool");
+		return 1;
+	default:
+		return 0;
+	}
+}
+
+int
+api_filter_list(const struct config *conf, const char *person,
+    const char *source, time_t when, const struct api_acl *acl,
+    json_t *data)
+{
+	struct api_filter_scope f;
+	json_t *keep, *item;
+	size_t i;
+	int rc;
+
+	if (!json_is_array(data) ||
+	    api_filter_scope_init(&f, conf, person, source, when, acl) < 0)
+		return -EINVAL;
+	if (f.user == NULL) {
 		json_array_clear(data);
 		return 0;
 	}

@@ -400,6 +400,25 @@ def test_guest_admin_lists_only_its_vms(api):
     assert sorted(x["vmid"] for x in r.json()["data"]) == [101]
 
 
+def test_hv_admin_list_pools_cut(api):
+    """alice (no grant on /pool: the stream filter's case) sees every
+    guest and node, but neither the pool nor the guests' "pool" member
+    (Pool.Audit, as in Proxmox); the list is read over the node's bytes,
+    with no fall-back to the tree filter."""
+    ticket, _ = session(api, "alice")
+    mark = api.bastion.log_mark()
+    r = curl(api, "GET", "/cluster/resources", cookie=ticket)
+    assert r.status == 200, r
+    data = r.json()["data"]
+    assert sorted(x["vmid"] for x in data if "vmid" in x) == [101, 102,
+                                                             103], data
+    assert [x for x in data if x.get("type") == "pool" or "pool" in x] \
+        == [], data
+    assert sorted(x["node"] for x in data if x.get("type") == "node") == \
+        ["pve1", "pve2"], data
+    assert "filtered as a tree" not in api.bastion.log_since(mark)
+
+
 def test_auditor_without_api_role(api):
     ticket, _ = session(api, "carol")
     smark = api.sim.log_mark()
