@@ -434,9 +434,12 @@ def test_collector_outage_during_burst(bed, store):
     missing = [s for s in range(first, last + 1) if s not in set(seqs)]
     assert not missing, "%d missing, first %r" % (len(missing), missing[:10])
     _delivered_in_order(seqs, first, last)
-    # and the shipper knows it delivered them all (a hang guard only)
-    st = _wait_status(bed, bed.conf, lambda s: s["spool_events"] == 0,
-                      timeout=120)
+    # and the shipper knows it delivered them all (the timeout is a hang
+    # guard only).  Both at once: the shipper writes the offset (the
+    # spool's depth) before its status (delivered_seq), so one "audit
+    # status" can see the first done and not yet the second.
+    st = _wait_status(bed, bed.conf, lambda s: s["spool_events"] == 0 and
+                      s["shipper"]["delivered_seq"] >= last, timeout=120)
     assert st["spool_events"] == 0, st
     assert st["shipper"]["delivered_seq"] >= last, st
 
