@@ -5,11 +5,16 @@
  *	the spool's depth (events and bytes not yet delivered), the
  *	shipper's last delivery and last error (STATE/audit/status), the
  *	journal's last sequence number
- *   hvbastion audit test [--sessions N]
+ *   hvbastion audit test [--sessions N] [--pause-every K]
  *	records the events of N synthetic sessions (auth-success,
  *	session-start, command, session-end; person "hvbastion-test",
  *	action "test"), through the same path as the daemon's, to check the
- *	way to the log store end to end (and to measure it: make bench)
+ *	way to the log store end to end (and to measure it: make bench).
+ *	With --pause-every, after every K sessions (while more remain) it
+ *	says how far it got on stdout and waits for a line on stdin (or its
+ *	end) before it goes on: whoever drives it (a test taking the log
+ *	store away in the middle of a burst) knows where the burst stands
+ *	instead of guessing it from the clock.
  *   hvbastion verify --audit
  *	checks the journal: every line's "prev" is the SHA-256 of the line
  *	before, sequence numbers follow each other
@@ -38,7 +43,8 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: hvbastion [-f file] audit status [--json]\n"
-	    "       hvbastion [-f file] audit test [--sessions N]\n");
+	    "       hvbastion [-f file] audit test [--sessions N]"
+	    " [--pause-every K]\n");
 }
 
 static int
@@ -112,9 +118,27 @@ status(const struct config *conf, int json, FILE *out)
 	return 0;
 }
 
-static int
-test_events(const struct config *conf, long sessions, FILE *out)
+/*
+ * The pause of --pause-every: one line on out, flushed (the driver reads
+ * it through a pipe), then one line (or the end) from stdin.
+ */
+static void
+test_pause(long done, unsigned long long first, FILE *out)
 {
+	int ch;
+
+	fprintf(out, "paused after %ld sessions (first seq %llu, last seq"
+	    " %llu)\n", done, first, audit_last_seq());
+	fflush(out);
+	while ((ch = getchar()) != EOF && ch != '\n')
+		;
+}
+
+static int
+test_events(const struct config *conf, long sessions, long pause_every,
+    FILE *out)
+{
+	unsigned long long first = 0;
 	static const enum audit_kind kinds[] = { AUDIT_AUTH_SUCCESS,
 	    AUDIT_SESSION_START, AUDIT_COMMAND, AUDIT_SESSION_END };
 	char sid[64];
@@ -145,7 +169,12 @@ test_events(const struct config *conf, long sessions, FILE *out)
 				    (long)k + 1, i + 1);
 				return 1;
 			}
+			if (first == 0)
+				first = audit_last_seq();
 		}
+		if (pause_every > 0 && (i + 1) % pause_every == 0 &&
+		    i + 1 < sessions)
+			test_pause(i + 1, first, out);
 	}
 	fprintf(out, "%ld test sessions recorded (%ld events, last seq"
 	    " %llu)\n", sessions, sessions * 4, audit_last_seq());
@@ -162,22 +191,30 @@ audit_admin_main(const struct config *conf, int argc, char *argv[],
 		if (argc == 2 && strcmp(argv[1], "--json") == 0)
 			return status(conf, 1, out);
 	} else if (argc >= 1 && strcmp(argv[0], "test") == 0) {
-		long n = 1;
+		long n = 1, pause = 0, *v;
 		char *end;
+		int i;
 
-		if (argc == 3 && strcmp(argv[1], "--sessions") == 0) {
-			errno = 0;
-			n = strtol(argv[2], &end, 10);
-			if (errno != 0 || *end != '\0' || n < 1 ||
-			    n > TEST_SESSIONS_MAX) {
+		for (i = 1; i < argc; i += 2) {
+			if (strcmp(argv[i], "--sessions") == 0)
+				v = &n;
+			else if (strcmp(argv[i], "--pause-every") == 0)
+				v = &pause;
+			else
+				v = NULL;
+			if (v == NULL || i + 1 >= argc) {
 				usage();
 				return 2;
 			}
-		} else if (argc != 1) {
-			usage();
-			return 2;
+			errno = 0;
+			*v = strtol(argv[i + 1], &end, 10);
+			if (errno != 0 || end == argv[i + 1] || *end != '\0' ||
+			    *v < 1 || *v > TEST_SESSIONS_MAX) {
+				usage();
+				return 2;
+			}
 		}
-		return test_events(conf, n, out);
+		return test_events(conf, n, pause, out);
 	}
 	usage();
 	return 2;

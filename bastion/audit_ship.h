@@ -11,7 +11,13 @@
  * connection that stayed up for AUDIT_SHIP_SETTLE seconds afterwards and
  * whose bytes the collector's TCP acknowledged.  When the connection
  * breaks, everything after the last delivered point is sent again on the
- * next one: duplicates are possible (same sequence number), loss is not.
+ * next one: duplicates are possible (same sequence number).  Loss is not,
+ * with one exception this cannot see: a collector whose TCP acknowledged
+ * bytes that its program left unread for longer than AUDIT_SHIP_SETTLE
+ * (stalled, SIGSTOPped) and that then goes away without reading them has
+ * them counted as delivered.  (rsyslog does not answer a TLS 1.3
+ * KeyUpdate request while it only reads, so that cannot serve as an
+ * acknowledgement either.)
  */
 #ifndef HVB_AUDIT_SHIP_H
 #define HVB_AUDIT_SHIP_H

@@ -124,8 +124,11 @@ class Rsyslog:
         L.append('input(type="imtcp" address="%s" port="%d")' % (
             self.address, self.port))
         # the main queue is drained on shutdown (rsyslog's default gives
-        # it 1.5 s): whatever was received reaches the file
-        L.append('main_queue(queue.timeoutShutdown="20000")')
+        # it 1.5 s): whatever was received reaches the file; one worker,
+        # so that the file's order is the order of arrival (a test checks
+        # it)
+        L.append('main_queue(queue.timeoutShutdown="20000"'
+                 ' queue.workerThreads="1")')
         L.append('*.* action(type="omfile" file="%s"'
                  ' template="RSYSLOG_SyslogProtocol23Format")' % self.store)
         self.conf.write_text("\n".join(L) + "\n")
