@@ -654,6 +654,18 @@ def test_npm_proxmox_api_client(api):
 # --------------------------------------------------------------------------
 # the node console (termproxy over a websocket), recorded
 
+def _end_console(ws, api, mark):
+    """Leaves the node shell; the console's session id from the log."""
+    ws.send(term_data("exit\r"))
+    with pytest.raises(EOFError):
+        ws.read_until(b"never")
+    ws.close()
+    log = api.bastion.wait_log("API console", mark, timeout=10)
+    m = re.search(r"API console (\S+) ended: alice on pve1", log)
+    assert m, log
+    return m.group(1)
+
+
 def test_node_console_through_the_bastion_is_recorded(api):
     import urllib.parse
     from wsclient import WsClient, term_data, term_resize
@@ -676,14 +688,7 @@ def test_node_console_through_the_bastion_is_recorded(api):
     assert b"pve1\r\n" in ws.read_until(b"# ")
     ws.send(term_data("echo recorded-through-hvb\r"))
     ws.read_until(b"# ")
-    ws.send(term_data("exit\r"))
-    with pytest.raises(EOFError):
-        ws.read_until(b"never")
-    ws.close()
-    log = api.bastion.wait_log("API console", mark, timeout=10)
-    m = re.search(r"API console (\S+) ended: alice on pve1", log)
-    assert m, log
-    sid = m.group(1)
+    sid = _end_console(ws, api, mark)
     hvb = [str(api.bin_dir / "hvbastion"), "-f", str(api.conf)]
     cp = testbed.run(hvb + ["sessions", "--json", "--person", "alice"])
     rows = [json.loads(x) for x in cp.stdout.splitlines() if x.strip()] \
@@ -761,12 +766,7 @@ def test_console_frames_sent_before_the_101_are_passed_on(api):
     out = ws.read_until(b"\r\nearly-bird\r\n")
     assert out.startswith(b"OK"), out
     ws.read_until(b"# ")
-    ws.send(term_data("exit\r"))
-    with pytest.raises(EOFError):
-        ws.read_until(b"never")
-    ws.close()
-    log = api.bastion.wait_log("API console", mark, timeout=10)
-    sid = re.search(r"API console (\S+) ended: alice on pve1", log).group(1)
+    sid = _end_console(ws, api, mark)
     cast = (api.recordings_dir / ("%s-c0.cast" % sid)).read_text()
     assert "early-bird" in cast and d["ticket"] not in cast, cast[:2000]
 

@@ -4,9 +4,8 @@
  * wrapped in one), filtered as each kind of list for a guest-side person,
  * a hypervisor-side one and a stranger.
  *
- * The configuration is built in memory (no files): "g" holds VM.Audit
- * and Pool.Audit on /vms/101 and /pool/web, "h" PVEAuditor-like
- * privileges on /nodes, /storage, /vms and /pool.
+ * The people and their policy, in memory: fuzz_api_people.h ("g" on the
+ * guest side, "h" on the hypervisor side, "x" nobody).
  *
  * Properties: a non-array is -EINVAL; otherwise the count is the array's
  * new size; every kept item is an object; the stranger keeps nothing; what
@@ -25,54 +24,7 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static char *g_paths[] = { "/vms/101", "/pool/web" };
-static char *g_privs[] = { "VM.Audit", "Pool.Audit" };
-static char *h_paths[] = { "/nodes/*", "/storage/*", "/vms/*", "/pool/*",
-	"/sdn/*" };
-static char *h_privs[] = { "Sys.Audit", "VM.Audit", "Datastore.Audit",
-	"Pool.Audit", "SDN.Audit" };
-
-static struct config_api_credential cred = { "t", "a@pve!t", "/dev/null",
-	{ "fuzz", 1 } };
-static struct config_role role_g, role_h;
-static struct config_api_grant grant_g = { &role_g, g_paths, 2, g_privs, 2,
-	NULL, 0, { "fuzz", 2 } };
-static struct config_api_grant grant_h = { &role_h, h_paths, 5, h_privs, 5,
-	NULL, 0, { "fuzz", 3 } };
-static struct config_api_grant *grants_g[] = { &grant_g };
-static struct config_api_grant *grants_h[] = { &grant_h };
-static struct config_role *roles_g[] = { &role_g };
-static struct config_role *roles_h[] = { &role_h };
-static struct config_origin origins[] = { { "fuzz", 4 } };
-static struct config_user user_g, user_h, user_x;
-static struct config_user *users[] = { &user_g, &user_h, &user_x };
-static struct config conf;
-
-static void
-build(void)
-{
-	role_g.name = "g";
-	role_g.side = ROLE_SIDE_GUEST;
-	role_g.api_credential = &cred;
-	role_g.api_grants = grants_g;
-	role_g.napi_grants = 1;
-	role_h.name = "h";
-	role_h.side = ROLE_SIDE_HYPERVISOR;
-	role_h.api_credential = &cred;
-	role_h.api_grants = grants_h;
-	role_h.napi_grants = 1;
-	user_g.name = "g";
-	user_g.roles = roles_g;
-	user_g.role_origins = origins;
-	user_g.nroles = 1;
-	user_h.name = "h";
-	user_h.roles = roles_h;
-	user_h.role_origins = origins;
-	user_h.nroles = 1;
-	user_x.name = "x";
-	conf.users = users;
-	conf.nusers = 3;
-}
+#include "fuzz_api_people.h"
 
 static const char *const lists[] = { "/cluster/resources", "/cluster/tasks",
 	"/nodes", "/nodes/pve1/qemu", "/nodes/pve1/lxc", "/nodes/pve1/tasks",
@@ -121,7 +73,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	size_t i;
 
 	if (!built) {
-		build();
+		people_build();
 		built = 1;
 	}
 	if (size > 65536)

@@ -5,11 +5,8 @@
  * without it), on any bytes as a node's answer, for four people of an
  * in-memory policy and several kinds of list.
  *
- * The configuration is built in memory (no files), as in
- * fuzz_api_filter.c: "g" holds VM.Audit and Pool.Audit on /vms/101 and
- * /pool/web; "h" PVEAuditor-like privileges on /nodes, /storage, /vms,
- * /pool and /sdn; "b" the bench's role (/nodes, /storage, /vms, no pool:
- * pooled guests lose their "pool" member); "x" nothing.
+ * The people and their policy, in memory: fuzz_api_people.h ("b" is the
+ * bench's role, whose pooled guests lose their "pool" member).
  *
  * Properties: when jansson refuses the answer, or it has no "data" array,
  * or the tree filter fails, the stream filter fails too; when the stream
@@ -30,68 +27,7 @@
 
 int	LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 
-static char *g_paths[] = { "/vms/101", "/pool/web" };
-static char *g_privs[] = { "VM.Audit", "Pool.Audit" };
-static char *h_paths[] = { "/nodes/*", "/storage/*", "/vms/*", "/pool/*",
-	"/sdn/*" };
-static char *h_privs[] = { "Sys.Audit", "VM.Audit", "Datastore.Audit",
-	"Pool.Audit", "SDN.Audit" };
-static char *b_paths[] = { "/nodes/*", "/storage/*", "/vms/*", "/cluster" };
-static char *b_privs[] = { "Sys.Audit", "VM.Audit", "Datastore.Audit" };
-
-static struct config_api_credential cred = { "t", "a@pve!t", "/dev/null",
-	{ "fuzz", 1 } };
-static struct config_role role_g, role_h, role_b;
-static struct config_api_grant grant_g = { &role_g, g_paths, 2, g_privs, 2,
-	NULL, 0, { "fuzz", 2 } };
-static struct config_api_grant grant_h = { &role_h, h_paths, 5, h_privs, 5,
-	NULL, 0, { "fuzz", 3 } };
-static struct config_api_grant grant_b = { &role_b, b_paths, 4, b_privs, 3,
-	NULL, 0, { "fuzz", 5 } };
-static struct config_api_grant *grants_g[] = { &grant_g };
-static struct config_api_grant *grants_h[] = { &grant_h };
-static struct config_api_grant *grants_b[] = { &grant_b };
-static struct config_role *roles_g[] = { &role_g };
-static struct config_role *roles_h[] = { &role_h };
-static struct config_role *roles_b[] = { &role_b };
-static struct config_origin origins[] = { { "fuzz", 4 } };
-static struct config_user user_g, user_h, user_b, user_x;
-static struct config_user *users[] = { &user_g, &user_h, &user_b, &user_x };
-static struct config conf;
-
-static void
-role(struct config_role *r, const char *name, enum role_side side,
-    struct config_api_grant **grants)
-{
-	r->name = (char *)name;
-	r->side = side;
-	r->api_credential = &cred;
-	r->api_grants = grants;
-	r->napi_grants = 1;
-}
-
-static void
-user(struct config_user *u, const char *name, struct config_role **roles)
-{
-	u->name = (char *)name;
-	u->roles = roles;
-	u->role_origins = origins;
-	u->nroles = roles != NULL ? 1 : 0;
-}
-
-static void
-build(void)
-{
-	role(&role_g, "g", ROLE_SIDE_GUEST, grants_g);
-	role(&role_h, "h", ROLE_SIDE_HYPERVISOR, grants_h);
-	role(&role_b, "b", ROLE_SIDE_HYPERVISOR, grants_b);
-	user(&user_g, "g", roles_g);
-	user(&user_h, "h", roles_h);
-	user(&user_b, "b", roles_b);
-	user(&user_x, "x", NULL);
-	conf.users = users;
-	conf.nusers = 4;
-}
+#include "fuzz_api_people.h"
 
 static const char *const lists[] = { "/cluster/resources", "/cluster/tasks",
 	"/nodes/pve1/qemu", "/storage", "/pools" };
@@ -145,7 +81,7 @@ LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
 	size_t i, j;
 
 	if (!built) {
-		build();
+		people_build();
 		built = 1;
 	}
 	if (size > 65536)
