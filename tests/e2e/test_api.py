@@ -656,6 +656,7 @@ def test_npm_proxmox_api_client(api):
 
 def _end_console(ws, api, mark):
     """Leaves the node shell; the console's session id from the log."""
+    from wsclient import term_data
     ws.send(term_data("exit\r"))
     with pytest.raises(EOFError):
         ws.read_until(b"never")
