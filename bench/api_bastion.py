@@ -86,7 +86,8 @@ def main():
         b.setup()
         bed, url, header = bastion_bed(a.net, b.info())
         api_bench.log("bastion API front on %s" % url)
-        res = b.measure((url, header, str(bed.api_cert)))
+        res = b.measure((url, header, str(bed.api_cert)),
+                        bastion_pid=bed.bastion.pid)
         summary = api_bench.summarize(res)
         api_bench.print_table(summary)
         calls = bed.bastion.log_text().count("audit api-call ")

@@ -82,6 +82,37 @@ def log(msg):
     print("api-bench: %s" % msg, flush=True)
 
 
+def _proc_table():
+    """{pid: (ppid, utime + stime in ticks)} of every process now."""
+    out = {}
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                st = f.read()
+        except OSError:
+            continue
+        f = st[st.rindex(")") + 2:].split()
+        out[int(d)] = (int(f[1]), int(f[11]) + int(f[12]))
+    return out
+
+
+def tree_ticks(table, root):
+    """CPU ticks of root and of every process below it (threads are in
+    their process's figures)."""
+    kids = {}
+    for pid, (ppid, _) in table.items():
+        kids.setdefault(ppid, []).append(pid)
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        if pid in table:
+            total += table[pid][1]
+        todo.extend(kids.get(pid, ()))
+    return total
+
+
 class BenchError(Exception):
     pass
 
@@ -224,14 +255,30 @@ class ApiBench:
                 raise BenchError("%s%s answers %r %s" % (
                     base, path, r.stdout, r.stderr.strip()))
 
-    def wrk(self, url, header, seconds):
+    def wrk(self, url, header, seconds, roots=None):
+        """One wrk run; with roots ({name: pid}), also the CPU time per
+        call of each process tree, over the middle of the run (from 1 s
+        in to 1 s before the end: connections set up, none closing)."""
         lua = RUN / "p99.lua"
         lua.write_text(WRK_LUA)
         argv = ["wrk", "-t2", "-c16", "-d%ds" % seconds, "--timeout", "10s",
                 "-s", str(lua), "-H", header, url]
-        r = subprocess.run(argv, stdout=subprocess.PIPE,
-                           stderr=subprocess.STDOUT, text=True,
-                           timeout=seconds + 60)
+        p = subprocess.Popen(argv, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True)
+        window = None
+        if roots and seconds > 2:
+            time.sleep(1)
+            t0, a = time.monotonic(), _proc_table()
+            time.sleep(seconds - 2)
+            t1, b = time.monotonic(), _proc_table()
+            window = (t1 - t0, {n: tree_ticks(b, pid) - tree_ticks(a, pid)
+                                for n, pid in roots.items()})
+        try:
+            out = p.communicate(timeout=seconds + 60)[0]
+        except subprocess.TimeoutExpired:
+            p.kill()
+            raise BenchError("wrk did not end")
+        r = subprocess.CompletedProcess(argv, p.returncode, out, "")
         for line in r.stdout.splitlines():
             if line.startswith("WRKJSON "):
                 d = json.loads(line[len("WRKJSON "):])
@@ -240,6 +287,11 @@ class ApiBench:
                                      "errors" % (url, d["non2xx"],
                                                  d["errors"]))
                 d["rps"] = d["requests"] / (d["duration_us"] / 1e6)
+                if window is not None:
+                    hz = os.sysconf("SC_CLK_TCK")
+                    calls = d["rps"] * window[0]
+                    d["cpu_us"] = {n: t / hz / calls * 1e6
+                                   for n, t in window[1].items()}
                 return d
         raise BenchError("wrk printed no result:\n%s" % r.stdout[-2000:])
 
@@ -274,8 +326,22 @@ class ApiBench:
     def attach(self, serve_json):
         self.attached = json.loads(Path(serve_json).read_text())
 
-    def measure(self, bastion=None):
-        """bastion: (url, header, ca or None). Returns the raw runs."""
+    def cpu_roots(self, side, bastion_pid):
+        """The process trees whose CPU a run of side is charged: the
+        proxy's (nginx's master and workers; the bastion's daemon and
+        everything below it) and the simulator's."""
+        if self.attached or self.sim is None or self.sim.proc is None:
+            return None
+        proxy = {"nginx": self.nginx.pid if self.nginx else None,
+                 "bastion": bastion_pid}.get(side)
+        if proxy is None:
+            return None
+        return {"proxy": proxy, "simulator": self.sim.proc.pid}
+
+    def measure(self, bastion=None, bastion_pid=None):
+        """bastion: (url, header, ca or None); bastion_pid: its daemon's
+        pid, for its CPU per call (every process below it: children,
+        monitors, key holder). Returns the raw runs."""
         inf = self.info()
         tok = "Authorization: PVEAPIToken=%s=%s" % (inf["token_id"],
                                                     inf["token_secret"])
@@ -298,11 +364,21 @@ class ApiBench:
             for i in range(runs):
                 for side in (order if i % 2 == 0 else order[::-1]):
                     base, header = sides[side]
-                    d = self.wrk(base + path, header, seconds)
+                    d = self.wrk(base + path, header, seconds,
+                                 self.cpu_roots(side, bastion_pid))
                     res[path][side].append(d)
-                    log("%-28s %-8s %8.0f req/s  p99 %6.1f ms" % (
-                        path, side, d["rps"], d["p99_us"] / 1000))
+                    cpu = d.get("cpu_us", {})
+                    log("%-28s %-8s %8.0f req/s  p99 %6.1f ms%s" % (
+                        path, side, d["rps"], d["p99_us"] / 1000,
+                        "  CPU/call: proxy %.0f us, simulator %.0f us" % (
+                            cpu["proxy"], cpu["simulator"])
+                        if "proxy" in cpu else ""))
         return res
+
+
+def _median_cpu(runs, who):
+    got = [r["cpu_us"][who] for r in runs if who in r.get("cpu_us", {})]
+    return statistics.median(got) if got else None
 
 
 def summarize(res):
@@ -315,27 +391,41 @@ def summarize(res):
             out[path][side] = {
                 "rps": statistics.median(r["rps"] for r in runs),
                 "p99_ms": statistics.median(r["p99_us"] for r in runs) / 1000,
+                "cpu_us": _median_cpu(runs, "proxy"),
+                "sim_cpu_us": _median_cpu(runs, "simulator"),
                 "runs": len(runs)}
         if "bastion" in out[path]:
             out[path]["ratio_rps"] = (out[path]["bastion"]["rps"] /
                                       out[path]["nginx"]["rps"])
             out[path]["ratio_p99"] = (out[path]["bastion"]["p99_ms"] /
                                       out[path]["nginx"]["p99_ms"])
+            if out[path]["bastion"]["cpu_us"] and \
+                    out[path]["nginx"]["cpu_us"]:
+                out[path]["ratio_cpu"] = (out[path]["bastion"]["cpu_us"] /
+                                          out[path]["nginx"]["cpu_us"])
     return out
 
 
 def print_table(summary):
     print()
-    print("%-30s %-8s %12s %10s" % ("request", "side", "req/s", "p99 ms"))
+    print("%-30s %-8s %12s %10s %14s %14s" % (
+        "request", "side", "req/s", "p99 ms", "proxy CPU/call",
+        "sim CPU/call"))
     for path, sides in summary.items():
         for side in ("direct", "nginx", "bastion"):
             if side in sides:
-                print("%-30s %-8s %12.0f %10.1f" % (
+                c, sc = sides[side].get("cpu_us"), sides[side].get(
+                    "sim_cpu_us")
+                print("%-30s %-8s %12.0f %10.1f %14s %14s" % (
                     "GET " + path.replace("/api2/json", ""), side,
-                    sides[side]["rps"], sides[side]["p99_ms"]))
+                    sides[side]["rps"], sides[side]["p99_ms"],
+                    "%.0f us" % c if c else "-",
+                    "%.0f us" % sc if sc else "-"))
         if "ratio_rps" in sides:
-            print("%-30s %-8s %11.2fx %9.2fx" % (
-                "", "ratio", sides["ratio_rps"], sides["ratio_p99"]))
+            print("%-30s %-8s %11.2fx %9.2fx %13s" % (
+                "", "ratio", sides["ratio_rps"], sides["ratio_p99"],
+                "%.2fx" % sides["ratio_cpu"] if "ratio_cpu" in sides
+                else "-"))
     print()
 
 
