@@ -22,7 +22,11 @@ requests per second and p99 latency with wrk (2 threads, 16 keep-alive
 connections, a Lua `done` hook reading wrk's latency histogram), median of
 3 runs of 8 s per side (--quick: 1 run of 3 s), the sides interleaved so
 that drift hits both. Every answer must be a 200 (wrk counts the others):
-a run with non-2xx answers or socket errors fails the bench.
+a run with non-2xx answers or socket errors fails the bench. When the
+bench started the simulator and knows the proxy's pid (nginx always;
+the bastion when measure() is given bastion_pid), also the CPU time per
+call of the proxy's process tree and of the simulator, from /proc over
+the middle of each run.
 
 Wiring the bastion in, two ways:
   * from Python (bench/bench.py): b = ApiBench(net); b.setup();
