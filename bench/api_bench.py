@@ -63,6 +63,7 @@ HERE = Path(__file__).resolve().parent
 REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests" / "lib"))
 
+import proctree  # noqa: E402
 from pvesim import PveSim, gen_cert, wait_port  # noqa: E402
 
 RUN = HERE / "run" / "api"
@@ -84,37 +85,6 @@ end
 
 def log(msg):
     print("api-bench: %s" % msg, flush=True)
-
-
-def _proc_table():
-    """{pid: (ppid, utime + stime in ticks)} of every process now."""
-    out = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-        except OSError:
-            continue
-        f = st[st.rindex(")") + 2:].split()
-        out[int(d)] = (int(f[1]), int(f[11]) + int(f[12]))
-    return out
-
-
-def tree_ticks(table, root):
-    """CPU ticks of root and of every process below it (threads are in
-    their process's figures)."""
-    kids = {}
-    for pid, (ppid, _) in table.items():
-        kids.setdefault(ppid, []).append(pid)
-    total, todo = 0, [root]
-    while todo:
-        pid = todo.pop()
-        if pid in table:
-            total += table[pid][1]
-        todo.extend(kids.get(pid, ()))
-    return total
 
 
 class BenchError(Exception):
@@ -272,10 +242,11 @@ class ApiBench:
         window = None
         if roots and seconds > 2:
             time.sleep(1)
-            t0, a = time.monotonic(), _proc_table()
+            t0, a = time.monotonic(), proctree.table()
             time.sleep(seconds - 2)
-            t1, b = time.monotonic(), _proc_table()
-            window = (t1 - t0, {n: tree_ticks(b, pid) - tree_ticks(a, pid)
+            t1, b = time.monotonic(), proctree.table()
+            window = (t1 - t0, {n: proctree.tree_ticks(b, pid) -
+                                proctree.tree_ticks(a, pid)
                                 for n, pid in roots.items()})
         try:
             out = p.communicate(timeout=seconds + 60)[0]

@@ -70,6 +70,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests" / "lib"))
 
 import testbed  # noqa: E402
+from proctree import descendants  # noqa: E402,F401 (sep_bench too)
 
 RUN = HERE / "run"
 DOC = REPO / "BENCHMARKS.md"
@@ -562,26 +563,6 @@ def stop_clients(procs):
                     f.close()
                 except OSError:
                     pass
-
-
-def descendants(pid):
-    children = {}
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                data = f.read()
-        except OSError:
-            continue
-        ppid = int(data[data.rindex(")") + 2:].split()[1])
-        children.setdefault(ppid, []).append(int(d))
-    out, todo = [], list(children.get(pid, []))
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(children.get(p, []))
-    return out
 
 
 def wait_sessions_gone(pid, timeout=20):

@@ -20,6 +20,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
+import proctree  # noqa: E402
 import testbed  # noqa: E402
 from pvesim import PveSim  # noqa: E402
 
@@ -116,21 +117,6 @@ def _still_serving(bed):
     assert r.status == 200, r
 
 
-def _children(pid):
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                stat = f.read()
-        except OSError:
-            continue
-        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
-            out.append(int(d))
-    return out
-
-
 def _status(pid):
     out = {}
     with open("/proc/%d/status" % pid) as f:
@@ -154,13 +140,13 @@ def test_network_child_sandboxed_monitor_not(bed):
     import socket
     import ssl
     ctx = ssl.create_default_context(cafile=str(bed.api_cert))
-    before = set(_children(bed.bastion.proc.pid))
+    before = set(proctree.children(bed.bastion.proc.pid))
     with socket.create_connection((BASTION_ADDR, bed.api["port"]),
                                   timeout=30) as s:
         with ctx.wrap_socket(s, server_hostname=BASTION_ADDR):
             def pair():
-                for m in set(_children(bed.bastion.proc.pid)) - before:
-                    kids = _children(m)
+                for m in set(proctree.children(bed.bastion.proc.pid)) - before:
+                    kids = proctree.children(m)
                     if kids:
                         return m, kids[0]
                 return None

@@ -13,6 +13,7 @@ import time
 import pexpect
 
 from conftest import PROMPT_RE, spawn_env, ssh, show, wait_for
+import proctree  # noqa: E402 (tests/lib, on the path by conftest)
 
 
 def hvb(bed, *args, timeout=30):
@@ -173,19 +174,7 @@ def test_kill_9_leaves_an_unfinished_recording(bed):
 
 
 def bed_children(bed):
-    out = set()
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                st = f.read()
-        except OSError:
-            continue
-        ppid = int(st.rsplit(")", 1)[1].split()[1])
-        if ppid == bed.bastion.pid:
-            out.add(int(d))
-    return out
+    return set(proctree.children(bed.bastion.pid))
 
 
 def test_hostile_output_neutralised(bed):
