@@ -70,7 +70,7 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests" / "lib"))
 
 import testbed  # noqa: E402
-from proctree import descendants  # noqa: E402,F401 (sep_bench too)
+from proctree import descendants  # noqa: E402
 
 RUN = HERE / "run"
 DOC = REPO / "BENCHMARKS.md"

@@ -62,9 +62,10 @@ REPO = HERE.parent
 sys.path.insert(0, str(REPO / "tests" / "lib"))
 sys.path.insert(0, str(HERE))
 
+import proctree  # noqa: E402
 import testbed  # noqa: E402
 from bench import (BenchError, Interrupted, client_config_text,  # noqa: E402
-                   descendants, machine, machine_md, KEX, CIPHER)
+                   machine, machine_md, KEX, CIPHER)
 
 RUN = HERE / "run-sep"
 DOC = REPO / "BENCHMARKS.md"
@@ -90,25 +91,7 @@ def _on_signal(signum, frame):
 def tree_cpu_seconds(pid):
     """CPU seconds of pid and its descendants, with the children it has
     reaped (cutime, cstime)."""
-    total = 0
-    for p in [pid] + descendants(pid):
-        try:
-            with open("/proc/%d/stat" % p) as f:
-                data = f.read()
-        except OSError:
-            continue
-        rest = data[data.rindex(")") + 2:].split()
-        total += sum(int(x) for x in rest[11:15])
-    return total / CLK
-
-
-def status_of(pid):
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            out[k] = v.strip()
-    return out
+    return proctree.tree_ticks(proctree.table(), pid, reaped=True) / CLK
 
 
 class SepBench:
@@ -157,7 +140,7 @@ class SepBench:
             b.start()
             self.bastions[arm] = b
             # the processes it keeps (the key holder)
-            self.base[arm] = len(descendants(b.proc.pid))
+            self.base[arm] = len(proctree.descendants(b.proc.pid))
         kh = RUN / "client_known_hosts"
         kh.write_text("".join(b.known_hosts_line() + "\n"
                               for b in self.bastions.values()))
@@ -185,7 +168,7 @@ class SepBench:
             pass
         seen = {}
         for arm, b in self.bastions.items():
-            before = set(descendants(b.proc.pid))
+            before = set(proctree.descendants(b.proc.pid))
             p = subprocess.Popen(self.argv(arm, ["sleep", "3"]),
                                  stdin=subprocess.DEVNULL,
                                  stdout=subprocess.PIPE,
@@ -194,20 +177,20 @@ class SepBench:
             deadline = time.monotonic() + 10
             while child is None and time.monotonic() < deadline:
                 time.sleep(0.2)
-                for pid in set(descendants(b.proc.pid)) - before:
+                for pid in set(proctree.descendants(b.proc.pid)) - before:
                     try:
-                        st = status_of(pid)
+                        st = proctree.status(pid)
                     except OSError:
                         continue
                     if arm in ("off", "nosb") or \
-                            st.get("Seccomp") == "2":
+                            st.get("Seccomp") == ["2"]:
                         child = st
             p.communicate(timeout=30)
             if child is None:
                 raise BenchError("%s: no session child seen" % arm)
-            uid = int(child["Uid"].split()[0])
-            seen[arm] = {"uid": uid, "seccomp": int(child["Seccomp"]),
-                         "nonewprivs": int(child["NoNewPrivs"])}
+            uid = int(child["Uid"][0])
+            seen[arm] = {"uid": uid, "seccomp": int(child["Seccomp"][0]),
+                         "nonewprivs": int(child["NoNewPrivs"][0])}
         want = {"on": (hv, 2), "prod": (hv, 2), "off": (hv, 0),
                 "nosb": (hv, 0)}
         for arm, (uid, sec) in want.items():
@@ -264,7 +247,7 @@ class SepBench:
         b = self.bastions[arm]
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            if len(descendants(b.proc.pid)) <= self.base[arm]:
+            if len(proctree.descendants(b.proc.pid)) <= self.base[arm]:
                 return
             time.sleep(0.02)
 

@@ -117,15 +117,6 @@ def _still_serving(bed):
     assert r.status == 200, r
 
 
-def _status(pid):
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            out[k] = v.split()
-    return out
-
-
 def test_production_build_honours_no_hook_header():
     data = (_bin_dir() / "hvbastiond").read_bytes()
     assert b"X-Hvb-Test-Hook" not in data
@@ -153,7 +144,7 @@ def test_network_child_sandboxed_monitor_not(bed):
             found = wait_for(pair)
             assert found, "no monitor and child found"
             monitor, child = found
-            ms, cs = _status(monitor), _status(child)
+            ms, cs = proctree.status(monitor), proctree.status(child)
             assert cs["Seccomp"] == ["2"] and cs["NoNewPrivs"] == ["1"], cs
             assert ms["Seccomp"] == ["0"], ms
             links = []

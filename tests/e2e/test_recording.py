@@ -12,6 +12,7 @@ import pexpect
 
 from conftest import PROMPT_RE, spawn_env, show, wait_for
 from test_auditor import hvb, sessions, shell_session  # noqa: F401
+import proctree  # noqa: E402 (tests/lib, on the path by conftest)
 
 
 def test_recordings_synced_while_data_flows(bed):
@@ -53,11 +54,7 @@ def test_recordings_synced_while_data_flows(bed):
 
 
 def _traced(pid):
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("TracerPid:"):
-                return int(line.split()[1]) != 0
-    return False
+    return int(proctree.status(pid).get("TracerPid", ["0"])[0]) != 0
 
 
 def _wait_text(path, pred, timeout=10):

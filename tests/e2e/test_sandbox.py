@@ -18,6 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "lib"))
 
+import proctree  # noqa: E402
 import testbed  # noqa: E402
 from conftest import _finish, _new_bed, show, ssh, wait_for  # noqa: E402
 
@@ -100,15 +101,6 @@ def _still_serving(bed):
     assert cp.returncode == 0 and cp.stdout == b"still-here\n", show(cp)
 
 
-def _status(pid):
-    out = {}
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            k, _, v = line.partition(":")
-            out[k] = v.split()
-    return out
-
-
 def test_production_build_has_no_hooks():
     real_bin = Path(os.environ.get("HVB_BIN_DIR") or testbed.default_bin_dir())
     daemon = real_bin / "hvbastiond"
@@ -135,7 +127,7 @@ def test_processes_run_unprivileged_and_children_sandboxed(bed):
                 if pid == bed.bastion.pid:
                     continue
                 try:
-                    st = _status(pid)
+                    st = proctree.status(pid)
                 except OSError:
                     continue
                 if st.get("Seccomp", ["0"])[0] == "2":
@@ -153,16 +145,16 @@ def test_processes_run_unprivileged_and_children_sandboxed(bed):
                 continue        # the bounding set only matters with exec
             assert int(st[cap][0], 16) & ~AUDIT_WRITE == 0, (cap, st[cap])
         assert int(st["CapAmb"][0], 16) == 0, st["CapAmb"]
-        master = _status(bed.bastion.pid)
+        master = proctree.status(bed.bastion.pid)
         assert master["Uid"] == [str(user.pw_uid)] * 4, master["Uid"]
         assert int(master["CapEff"][0], 16) & ~AUDIT_WRITE == 0, \
             master["CapEff"]
         # the key holder: unprivileged too, and not sandboxed by seccomp
         kh = [p for p in testbed.process_tree(bed.bastion.pid)
               if p != bed.bastion.pid and p != pid and
-              _status(p).get("Name") == ["hvb-keyholder"]]
+              proctree.status(p).get("Name") == ["hvb-keyholder"]]
         assert len(kh) == 1, kh
-        assert _status(kh[0])["Uid"] == [str(user.pw_uid)] * 4
+        assert proctree.status(kh[0])["Uid"] == [str(user.pw_uid)] * 4
         # the child holds no private key: none of its descriptors is a file
         for fd in os.listdir("/proc/%d/fd" % pid):
             target = os.readlink("/proc/%d/fd/%s" % (pid, fd))

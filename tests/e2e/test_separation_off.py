@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from conftest import _finish, _new_bed, show, ssh, wait_for
+import proctree
 import testbed
 
 
@@ -61,13 +62,11 @@ def _child_seccomp(bastion, argv):
         def child():
             for pid in testbed.process_tree(bastion.pid):
                 try:
-                    st = dict(l.split(":", 1) for l in Path(
-                        "/proc/%d/status" % pid).read_text().splitlines())
+                    st = proctree.status(pid)
                 except OSError:
                     continue
-                if pid != bastion.pid and \
-                        st["Name"].strip() != "hvb-keyholder":
-                    return st["Seccomp"].strip()
+                if pid != bastion.pid and st["Name"] != ["hvb-keyholder"]:
+                    return st["Seccomp"][0]
             return None
         found = wait_for(child, timeout=15)
         assert found is not None, "no session child under %d" % bastion.pid

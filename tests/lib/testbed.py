@@ -47,6 +47,8 @@ import sys
 import time
 from pathlib import Path
 
+import proctree  # beside this file (tests/lib)
+
 REPO = Path(__file__).resolve().parents[2]
 SSHD = "/usr/sbin/sshd"
 SSH_KEYGEN = "/usr/bin/ssh-keygen"
@@ -307,48 +309,16 @@ def _log_tail(log, n=30):
     return "\n--- %s (tail) ---\n%s" % (log, "\n".join(lines))
 
 
-def _proc_stat(pid):
-    """(ppid, sid) of pid, or None."""
-    try:
-        with open("/proc/%d/stat" % pid) as f:
-            data = f.read()
-    except OSError:
-        return None
-    rest = data[data.rindex(")") + 2:].split()
-    # rest[0]=state rest[1]=ppid rest[2]=pgrp rest[3]=session
-    return int(rest[1]), int(rest[3]), rest[0]
-
-
-def _all_pids():
-    for d in os.listdir("/proc"):
-        if d.isdigit():
-            yield int(d)
-
-
 def process_tree(pid):
     """pid, its descendants, and every process in the session it leads."""
-    children = {}
-    session = set()
-    for p in _all_pids():
-        st = _proc_stat(p)
-        if st is None:
-            continue
-        children.setdefault(st[0], []).append(p)
-        if st[1] == pid:
-            session.add(p)
-    out, todo = set(), [pid]
-    while todo:
-        p = todo.pop()
-        if p in out:
-            continue
-        out.add(p)
-        todo.extend(children.get(p, []))
-    return out | session
+    tab = proctree.table()
+    session = {p for p, st in tab.items() if st.session == pid}
+    return {pid} | set(proctree.descendants(pid, tab)) | session
 
 
 def pid_alive(pid):
-    st = _proc_stat(pid)
-    return st is not None and st[2] != "Z"
+    st = proctree.stat(pid)
+    return st is not None and st.state != "Z"
 
 
 def _reap(pid):
