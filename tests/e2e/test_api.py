@@ -7,11 +7,9 @@ once each (the store refuses a replay), so every person logs in once per
 module with the current code, and a second login uses the next step's.
 """
 
-import base64
 import hashlib
 import hmac
 import json
-import os
 import re
 import socket
 import ssl
@@ -25,7 +23,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 import testbed  # noqa: E402
-from pvesim import PveSim, totp_code  # noqa: E402
+from pvesim import PveSim  # noqa: E402
+import totp_codes  # noqa: E402
 
 from conftest import NET, _new_bed, _finish  # noqa: E402
 
@@ -169,19 +168,29 @@ def raw_request(bed, data, read=True):
             return out
 
 
-def login(bed, person, step=0):
-    """The two-step login; (ticket, csrf)."""
+def fresh_code(bed, person):
+    """A code the bastion has not seen yet for person (totp_codes.py):
+    the store takes a code once, and only a newer step after it."""
+    return totp_codes.fresh_code(bed.users[person].totp_secret)
+
+
+def second_step(bed, person, code):
+    """The two-step login with this TOTP code; the second step's answer."""
     user = "%s@pve" % person
     r = curl(bed, "POST", "/access/ticket",
              data={"username": user, "password": PASSWORDS[person]})
     assert r.status == 200, r
     d = r.json()["data"]
     assert d["NeedTFA"] == 1 and d["ticket"].startswith("PVE:!tfa!"), d
-    code = totp_code(bed.users[person].totp_secret,
-                     time.time() + 30 * step)
-    r = curl(bed, "POST", "/access/ticket",
-             data={"username": user, "tfa-challenge": d["ticket"],
-                   "password": "totp:" + code})
+    return curl(bed, "POST", "/access/ticket",
+                data={"username": user, "tfa-challenge": d["ticket"],
+                      "password": "totp:" + code})
+
+
+def login(bed, person):
+    """The two-step login; (ticket, csrf)."""
+    user = "%s@pve" % person
+    r = second_step(bed, person, fresh_code(bed, person))
     assert r.status == 200, r
     d = r.json()["data"]
     assert d["username"] == user and "NeedTFA" not in d
@@ -250,14 +259,10 @@ def test_unknown_person_and_partial_ticket_alone(api):
 def test_totp_code_works_once(api):
     """One code, one login: the TOTP store's replay protection holds for
     the API as for SSH."""
-    session(api, "carol")
-    code = totp_code(api.users["carol"].totp_secret, time.time())
-    r = curl(api, "POST", "/access/ticket",
-             data={"username": "carol@pve", "password": PASSWORDS["carol"]})
-    partial = r.json()["data"]["ticket"]
-    r = curl(api, "POST", "/access/ticket",
-             data={"username": "carol@pve", "tfa-challenge": partial,
-                   "password": "totp:" + code})
+    code = fresh_code(api, "carol")
+    r = second_step(api, "carol", code)
+    assert r.status == 200, r
+    r = second_step(api, "carol", code)
     assert r.status == 401, r
 
 
@@ -631,11 +636,9 @@ def test_every_call_is_audited(api):
 
 def test_npm_proxmox_api_client(api):
     from pveclient import PveClient
-    session(api, "alice")       # alice's current TOTP step is now used
     smark = api.sim.log_mark()
     mark = api.bastion.log_mark()
-    # the next step's code: the store takes a code once, and only newer
-    code = totp_code(api.users["alice"].totp_secret, time.time() + 30)
+    code = fresh_code(api, "alice")
     res = PveClient().install().run(
         api.api_url, ca=api.api_cert, user="alice@pve",
         password=PASSWORDS["alice"], totp_code=code, vmid=102)

@@ -32,7 +32,8 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 import testbed  # noqa: E402
-from pvesim import PveSim, totp_code  # noqa: E402
+from pvesim import PveSim  # noqa: E402
+import totp_codes  # noqa: E402
 
 from conftest import NET, _new_bed, _finish  # noqa: E402
 from test_api import Resp, _parse_http, curl  # noqa: E402
@@ -78,7 +79,6 @@ def bed(request):
                             bed.bastion.proc, bed.bastion.log_path,
                             banner=False)
         bed.sim = sim
-        bed.totp_step = 0
         bed.tickets = {}
         yield bed
     finally:
@@ -100,9 +100,8 @@ def reload(bed, needle="configuration reloaded"):
 
 def login(bed, userid, person="alice", realm=None):
     """The two-step login as userid (name@realm, or a name and realm);
-    (ticket, csrf).  Each login takes the next TOTP step's code (a code
-    works once, and only this step's and the next one are good): two
-    logins a module, the first one kept."""
+    (ticket, csrf), kept for the module.  Each login takes a code the
+    bastion has not seen yet (totp_codes.py)."""
     key = (userid, realm)
     if key in bed.tickets:
         return bed.tickets[key]
@@ -113,9 +112,7 @@ def login(bed, userid, person="alice", realm=None):
     assert r.status == 200, r
     d = r.json()["data"]
     assert d["NeedTFA"] == 1, d
-    code = totp_code(bed.users[person].totp_secret,
-                     time.time() + 30 * bed.totp_step)
-    bed.totp_step += 1
+    code = totp_codes.fresh_code(bed.users[person].totp_secret)
     second = {"username": userid, "tfa-challenge": d["ticket"],
               "password": "totp:" + code}
     if realm:
