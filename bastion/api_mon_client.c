@@ -139,7 +139,7 @@ api_mon_auth(int kind, const char *credential, const char *csrf, int flags,
 	snprintf(req.pool, sizeof(req.pool), "%s", pool ? pool : "");
 	/* An answer kept from earlier in this second (api_verdict.h). */
 	gen = keyholder_generation();
-	now = time(NULL);
+	now = api_verdict_second();
 	if ((keyed = api_verdict_key(&req, key) == 0) &&
 	    api_verdict_find(key, now, gen, rep)) {
 		api_mon_wipe(&req);

@@ -29,6 +29,7 @@
 #include "api_monitor.h"
 #include "api_login.h"
 #include "api_ticket.h"
+#include "api_verdict.h"
 #include "api_token.h"
 #include "api_upstream.h"
 #include "audit.h"
@@ -391,7 +392,7 @@ do_auth(struct mon *m, struct api_mon_msg *q)
 		/* Read before asking: a reload after this makes the kept
 		 * grant stale at once, whichever policy answered. */
 		unsigned long gen = keyholder_generation();
-		time_t sec = time(NULL);
+		time_t sec = api_verdict_second();
 
 		if ((g = grant_find(m, q, sec, gen)) != NULL) {
 			snprintf(rep.header, sizeof(rep.header), "%s",

@@ -40,5 +40,9 @@ int	api_verdict_find(const unsigned char key[API_VERDICT_KEY_LEN],
 void	api_verdict_keep(const unsigned char key[API_VERDICT_KEY_LEN],
 	    time_t now, unsigned long gen, const struct api_mon_msg *rep);
 void	api_verdict_wipe(void);
+/* The wall-clock second "the same second" is counted in.  Not time():
+ * its vDSO reads the clock of the last tick, up to a tick behind, so a
+ * kept answer could outlive the second a person sees on their clock. */
+time_t	api_verdict_second(void);
 
 #endif
