@@ -104,6 +104,9 @@ DEB_BUILD += libaudit-dev
 DEB_TEST += rsyslog rsyslog-openssl openssl auditd
 # Group commit of the audit journal (one fdatasync for many writers).
 CORE_SRCS += bastion/audit_commit.c
+# RELP to the log store (audit-protocol relp): rsyslog's imrelp in the tests.
+CORE_SRCS += bastion/audit_relp.c
+DEB_TEST += rsyslog-relp
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \
