@@ -38,6 +38,7 @@
 #include <openssl/x509v3.h>
 
 #include "audit_fmt.h"
+#include "audit_relp.h"
 #include "audit_ship.h"
 #include "audit_spool.h"
 #include "log.h"
@@ -46,6 +47,10 @@
 #define OUT_MAX		(64 * 1024)
 #define IO_TIMEOUT_MS	10000
 #define MARKS_MAX	256
+/* RELP: syslog commands sent and not answered yet, at most (librelp's
+ * default is 128; the answers, ~15 bytes each, always fit the socket's
+ * receive buffer, so the collector never blocks on them). */
+#define RELP_WINDOW	1024
 
 static pid_t	 shipper_pid;
 static time_t	 last_start;
@@ -107,6 +112,12 @@ audit_ship_stop(void)
 struct conn {
 	int	 fd;
 	SSL	*ssl;
+	/* RELP (audit-protocol relp): the session on this connection. */
+	struct audit_relp_reader rd;
+	unsigned		 next_txnr;	/* the next command's */
+	unsigned		 want_txnr;	/* the next answer's */
+	uint64_t		 frames_sent;	/* syslog commands */
+	uint64_t		 frames_acked;	/* answered 200, in order */
 };
 
 static struct {
@@ -156,8 +167,9 @@ write_status(void)
 	snprintf(tmp, sizeof(tmp), "%s/status.tmp", sh.dir);
 	iso_time(sh.delivered_at, at, sizeof(at));
 	iso_time(sh.error_at, eat, sizeof(eat));
-	snprintf(coll, sizeof(coll), "%s port %d (%s)",
+	snprintf(coll, sizeof(coll), "%s port %d (%s%s)",
 	    sh.conf->audit_collector, sh.conf->audit_port,
+	    sh.conf->audit_protocol == AUDIT_PROTOCOL_RELP ? "relp over " : "",
 	    sh.conf->audit_plain_tcp ? "tcp" : "tls");
 	o = json_pack("{s:i, s:s, s:b, s:I, s:s, s:s, s:s, s:I}",
 	    "pid", (int)getpid(), "collector", coll,
@@ -324,6 +336,8 @@ ssl_wait(SSL *ssl, int r)
 	}
 }
 
+static int	relp_open(struct conn *);
+
 static int
 conn_open(struct conn *c)
 {
@@ -367,9 +381,12 @@ conn_open(struct conn *c)
 			goto bad;
 		}
 done:
+	if (conf->audit_protocol == AUDIT_PROTOCOL_RELP && relp_open(c) < 0)
+		goto bad;
 	sh.connected = 1;
-	log_info("audit shipper: connected to %s port %d (%s)",
+	log_info("audit shipper: connected to %s port %d (%s%s)",
 	    conf->audit_collector, conf->audit_port,
+	    conf->audit_protocol == AUDIT_PROTOCOL_RELP ? "RELP, " : "",
 	    conf->audit_plain_tcp ? "plain TCP" : SSL_get_version(c->ssl));
 	write_status();
 	return 0;
@@ -447,6 +464,144 @@ conn_alive(struct conn *c, int timeout_ms)
 	return -1;
 }
 
+/* --- RELP (audit_relp.h) -------------------------------------------------- */
+
+/* One frame from the collector: the answer to the oldest command not
+ * answered yet, or its notice that it closes.  0, or -1: the session is
+ * over (the caller closes the connection and sends again what was not
+ * answered). */
+static int
+relp_answer(struct conn *c, const struct audit_relp_frame *f)
+{
+	char text[200];
+	int status;
+
+	if (f->txnr == 0 && strcmp(f->command, "serverclose") == 0) {
+		set_error("the collector closed the RELP session");
+		return -1;
+	}
+	if (strcmp(f->command, "rsp") != 0 || c->want_txnr == c->next_txnr ||
+	    f->txnr != c->want_txnr) {
+		audit_fmt_value(text, sizeof(text), f->command,
+		    strlen(f->command), 0);
+		set_error("the collector answered out of turn (RELP %s %u,"
+		    " %u expected)", text, f->txnr, c->want_txnr);
+		return -1;
+	}
+	status = audit_relp_rsp_status(f->data, f->len);
+	audit_fmt_value(text, sizeof(text), f->data, f->len > 120 ? 120 :
+	    f->len, 0);
+	if (c->want_txnr == 1 && c->frames_sent == 0) {
+		/* the answer to "open" */
+		if (audit_relp_open_accepted(f->data, f->len) < 0) {
+			set_error("the collector refused the RELP session: %s",
+			    text);
+			return -1;
+		}
+	} else if (status != 200) {
+		set_error("the collector refused an event: %s", text);
+		return -1;
+	} else
+		c->frames_acked++;
+	c->want_txnr = audit_relp_next_txnr(c->want_txnr);
+	return 0;
+}
+
+/*
+ * Takes what the collector sent, waiting up to timeout_ms for it; its
+ * answers move frames_acked.  0, or -1 when the session is over.
+ */
+static int
+relp_pump(struct conn *c, int timeout_ms)
+{
+	struct pollfd p = { c->fd, POLLIN, 0 };
+	struct audit_relp_frame f;
+	char buf[4096];
+
+	for (;;) {
+		size_t off = 0, used;
+		ssize_t n;
+
+		if ((c->ssl == NULL || SSL_has_pending(c->ssl) == 0) &&
+		    poll(&p, 1, timeout_ms) <= 0)
+			return 0;
+		timeout_ms = 0;
+		if (c->ssl != NULL) {
+			int r = SSL_read(c->ssl, buf, sizeof(buf));
+
+			if (r <= 0) {
+				r = SSL_get_error(c->ssl, r);
+				if (r == SSL_ERROR_WANT_READ ||
+				    r == SSL_ERROR_WANT_WRITE)
+					return 0;
+				break;
+			}
+			n = r;
+		} else {
+			n = recv(c->fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (n < 0 && (errno == EAGAIN || errno == EINTR))
+				return 0;
+			if (n <= 0)
+				break;
+		}
+		while (off < (size_t)n) {
+			int r = audit_relp_read(&c->rd, buf + off, (size_t)n -
+			    off, &used, &f);
+
+			off += used;
+			if (r < 0) {
+				set_error("the collector does not speak RELP");
+				return -1;
+			}
+			if (r == 1 && relp_answer(c, &f) < 0)
+				return -1;
+		}
+	}
+	set_error("the collector closed the connection");
+	return -1;
+}
+
+static int
+conn_write(struct conn *, const char *, size_t);
+
+/* "open", and its answer: the session may carry syslog commands. */
+static int
+relp_open(struct conn *c)
+{
+	char frame[256];
+	double deadline = now_mono() + IO_TIMEOUT_MS / 1000.0;
+	long fl;
+
+	audit_relp_reader_init(&c->rd);
+	c->next_txnr = c->want_txnr = 1;
+	c->frames_sent = c->frames_acked = 0;
+	fl = audit_relp_frame(frame, sizeof(frame), c->next_txnr, "open",
+	    audit_relp_offers, strlen(audit_relp_offers));
+	if (fl < 0 || conn_write(c, frame, (size_t)fl) < 0)
+		return -1;
+	c->next_txnr = audit_relp_next_txnr(c->next_txnr);
+	while (c->want_txnr == 1) {
+		double left = deadline - now_mono();
+
+		if (left <= 0) {
+			set_error("the collector did not answer the RELP open");
+			return -1;
+		}
+		if (relp_pump(c, (int)(left * 1000) + 1) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The connection is still up (the collector's answers taken): 0 or -1. */
+static int
+conn_check(struct conn *c, int timeout_ms)
+{
+	if (sh.conf->audit_protocol == AUDIT_PROTOCOL_RELP)
+		return relp_pump(c, timeout_ms);
+	return conn_alive(c, timeout_ms);
+}
+
 /* Bytes the collector's TCP has not acknowledged yet. */
 static int
 unacked(const struct conn *c)
@@ -462,18 +617,73 @@ struct mark {
 	uint64_t		off;
 	uint64_t		seq;
 	double			t;
+	uint64_t		frames;	/* RELP: syslog commands sent by then */
 };
+
+/*
+ * How many marks are delivered.  RFC 5425: sent AUDIT_SHIP_SETTLE ago on
+ * a connection still up, and acknowledged by the collector's TCP.  RELP:
+ * every syslog command up to the mark answered 200.
+ */
+static size_t
+delivered_marks(struct conn *c, const struct mark *marks, size_t nmarks)
+{
+	size_t k = 0;
+
+	if (sh.conf->audit_protocol == AUDIT_PROTOCOL_RELP) {
+		while (k < nmarks && marks[k].frames <= c->frames_acked)
+			k++;
+		return k;
+	}
+	if (nmarks == 0 || now_mono() - marks[0].t < AUDIT_SHIP_SETTLE ||
+	    unacked(c) != 0 || conn_alive(c, 0) != 0)
+		return 0;
+	while (k < nmarks && now_mono() - marks[k].t >= AUDIT_SHIP_SETTLE)
+		k++;
+	return k;
+}
+
+/*
+ * One RFC 5425 frame ("LEN SP MSG") as the wire wants it: itself, or for
+ * RELP a syslog command carrying MSG.  The length written, or -1.
+ */
+static long
+wire_frame(struct conn *c, const char *frame, long fl, char *out,
+    size_t outlen)
+{
+	const char *sp;
+	long rl;
+
+	if (sh.conf->audit_protocol != AUDIT_PROTOCOL_RELP) {
+		if ((size_t)fl > outlen)
+			return -1;
+		memcpy(out, frame, (size_t)fl);
+		return fl;
+	}
+	if ((sp = memchr(frame, ' ', (size_t)fl)) == NULL)
+		return -1;
+	sp++;
+	rl = audit_relp_frame(out, outlen, c->next_txnr, "syslog", sp,
+	    (size_t)(frame + fl - sp));
+	if (rl >= 0) {
+		c->next_txnr = audit_relp_next_txnr(c->next_txnr);
+		c->frames_sent++;
+	}
+	return rl;
+}
 
 static void
 shipper_loop(void)
 {
 	uint64_t sent, committed;
 	struct mark marks[MARKS_MAX];
-	struct conn c = { -1, NULL };
-	char *in = malloc(READ_MAX), *out = malloc(OUT_MAX + AUDIT_FMT_MSG_MAX +
-	    32), frame[AUDIT_FMT_MSG_MAX + 32];
+	struct conn c = { .fd = -1 };
+	size_t outlen = OUT_MAX + AUDIT_FMT_MSG_MAX + 64;
+	char *in = malloc(READ_MAX), *out = malloc(outlen),
+	    frame[AUDIT_FMT_MSG_MAX + 32];
 	double backoff = AUDIT_SHIP_BACKOFF_MIN, next_try = 0;
 	size_t nmarks = 0;
+	int relp = sh.conf->audit_protocol == AUDIT_PROTOCOL_RELP;
 
 	if (in == NULL || out == NULL) {
 		log_error("audit shipper: out of memory");
@@ -482,8 +692,8 @@ shipper_loop(void)
 	audit_spool_position(sh.dir, &committed);
 	sent = committed;
 	for (;;) {
-		size_t n = 0, i, o = 0, start;
-		uint64_t seq = 0;
+		size_t n = 0, i, o = 0, start, k;
+		uint64_t seq = 0, room = UINT64_MAX;
 		double t = now_mono();
 		int rc;
 
@@ -504,9 +714,11 @@ shipper_loop(void)
 			sent = committed;
 			nmarks = 0;
 		}
-		if (conn_alive(&c, 0) < 0)
+		if (conn_check(&c, 0) < 0)
 			goto broken;
-		if (nmarks < MARKS_MAX) {
+		if (relp)
+			room = RELP_WINDOW - (c.frames_sent - c.frames_acked);
+		if (nmarks < MARKS_MAX && room > 0) {
 			rc = audit_spool_read(sh.dir, sent, in, READ_MAX, &n);
 			if (rc == -ERANGE) {
 				set_error("the journal is shorter than the"
@@ -529,59 +741,59 @@ shipper_loop(void)
 				continue;
 			fl = audit_fmt_rfc5424(in + start, i - start, frame,
 			    sizeof(frame), &s);
+			if (fl >= 0)
+				fl = wire_frame(&c, frame, fl, out + o,
+				    outlen - o);
 			if (fl < 0) {
 				sh.bad_records++;
 				set_error("journal offset %" PRIu64
 				    ": not a record, skipped", sent + start);
 			} else {
-				memcpy(out + o, frame, (size_t)fl);
 				o += (size_t)fl;
 				seq = s;
+				room--;
 			}
 			start = i + 1;
-			if (o >= OUT_MAX || start == n) {
+			if (o >= OUT_MAX || start == n || room == 0) {
 				if (o > 0 && conn_write(&c, out, o) < 0)
 					goto broken;
 				o = 0;
 			}
+			/* RELP: the window is full; the rest waits. */
+			if (room == 0)
+				n = start;
 		}
 		if (n > 0) {
 			sent += n;
 			marks[nmarks].off = sent;
 			marks[nmarks].seq = seq;
 			marks[nmarks].t = now_mono();
+			marks[nmarks].frames = c.frames_sent;
 			nmarks++;
 		}
-		/* Delivered: sent long enough ago on a connection still up,
-		 * and acknowledged by the collector's TCP. */
-		if (nmarks > 0 && now_mono() - marks[0].t >= AUDIT_SHIP_SETTLE &&
-		    unacked(&c) == 0 && conn_alive(&c, 0) == 0) {
-			size_t k = 0;
-
-			while (k + 1 < nmarks && now_mono() - marks[k + 1].t >=
-			    AUDIT_SHIP_SETTLE)
-				k++;
+		if ((k = delivered_marks(&c, marks, nmarks)) > 0) {
 			if ((rc = audit_spool_commit(sh.dir,
-			    marks[k].off)) < 0)
+			    marks[k - 1].off)) < 0)
 				set_error("recording the delivery offset: %s",
 				    strerror(-rc));
 			else {
 				uint64_t lastseq = 0;
 
-				for (i = 0; i <= k; i++)
+				for (i = 0; i < k; i++)
 					if (marks[i].seq > 0)
 						lastseq = marks[i].seq;
 				if (lastseq > 0)
 					sh.delivered_seq = lastseq;
 				sh.delivered_at = time(NULL);
-				committed = marks[k].off;
-				memmove(marks, marks + k + 1, (nmarks - k - 1) *
+				committed = marks[k - 1].off;
+				memmove(marks, marks + k, (nmarks - k) *
 				    sizeof(*marks));
-				nmarks -= k + 1;
+				nmarks -= k;
 				write_status();
 			}
 		}
-		if (n == 0 && conn_alive(&c, 100) < 0)
+		/* Nothing new, or a full window: wait for the collector. */
+		if ((n == 0 || room == 0) && conn_check(&c, 100) < 0)
 			goto broken;
 		continue;
 broken:

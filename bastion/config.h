@@ -254,7 +254,12 @@ struct config {
 	 * when api-realms is not given. */
 	char			**api_realms;
 	size_t			 napi_realms;
+	/* The log store's protocol (config_audit.c): audit-protocol. */
+	int			 audit_protocol;	/* enum audit_protocol */
 };
+
+/* audit-protocol: RFC 5425 syslog over TLS, or RELP (audit_relp.h). */
+enum audit_protocol { AUDIT_PROTOCOL_RFC5425, AUDIT_PROTOCOL_RELP };
 
 /* audit-spool-full: what a full spool does (hvbastion.conf(5)). */
 enum audit_spool_full { AUDIT_SPOOL_FULL_REFUSE, AUDIT_SPOOL_FULL_ALLOW };

@@ -4,6 +4,7 @@
  * full spool does, the node name, libaudit on or off.
  *
  *   audit-collector "ADDRESS" port N [tls yes|no]
+ *   audit-protocol rfc5425|relp
  *   audit-collector-name "NAME"		(in its certificate)
  *   audit-ca "FILE"
  *   audit-client-certificate "FILE"
@@ -141,6 +142,14 @@ config_audit_stmt(struct parser *p, struct conf_stmt *st)
 		else
 			config_perr(p, st->line, "audit-spool-full: refuse or"
 			    " allow");
+	} else if (strcmp(kw, "audit-protocol") == 0) {
+		if (st->nwords == 2 && strcmp(st->words[1], "rfc5425") == 0)
+			conf->audit_protocol = AUDIT_PROTOCOL_RFC5425;
+		else if (st->nwords == 2 && strcmp(st->words[1], "relp") == 0)
+			conf->audit_protocol = AUDIT_PROTOCOL_RELP;
+		else
+			config_perr(p, st->line, "audit-protocol: rfc5425 or"
+			    " relp");
 	} else if (strcmp(kw, "audit-libaudit") == 0) {
 		if (st->nwords == 2 && strcmp(st->words[1], "yes") == 0)
 			conf->audit_libaudit_off = 0;

@@ -38,13 +38,14 @@ RUN = HERE / "run"
 BASTION = ("127.0.0.1", 2222)
 TARGET_ADDRESSES = {"pve1": "127.0.0.11", "vm101": "127.0.0.12"}
 
-LOGSTORE = ("127.0.0.13", 6514)
+LOGSTORE = ("127.0.0.13", 2514)
 
 
 class LogStore:
     """The demo's log store: rsyslog on loopback receiving the audit trail
-    over TLS (RFC 5425) with a demo CA made by openssl, writing what it
-    receives to demo/run/rsyslog/logstore.log (HVB_LOGSTORE_FILE)."""
+    over RELP and TLS (imrelp; every event acknowledged) with a demo CA
+    made by openssl, writing what it receives to
+    demo/run/rsyslog/logstore.log (HVB_LOGSTORE_FILE)."""
 
     def __init__(self, run=RUN, address=LOGSTORE[0], port=LOGSTORE[1]):
         self.run = Path(run)
@@ -59,6 +60,7 @@ class LogStore:
             "audit-collector %s port %d tls yes" % (testbed.q(self.address),
                                                     self.port),
             "audit-ca %s" % testbed.q(self.ca_dir / "ca.pem"),
+            "audit-protocol relp",
             "audit-node-name \"hvbastion-demo\""])
 
     def prepare(self):
@@ -66,7 +68,7 @@ class LogStore:
         starts: its configuration names the CA file)."""
         ca = rsyslog.DemoCA(self.ca_dir, self.address)
         self.rs = rsyslog.Rsyslog(self.run, self.address, self.port,
-                                  tls=True, ca=ca)
+                                  tls=True, ca=ca, relp=True)
 
     def start(self):
         if self.rs is None:
@@ -329,7 +331,7 @@ The Proxmox API through the bastion (a simulator behind it, 2 nodes):
       --data-urlencode password=$HVB_ALICE_PASSWORD
   then the TOTP step: the same with tfa-challenge=<ticket of the answer>
   and password=totp:<code>; the final ticket goes in a PVEAuthCookie cookie.
-Audit trail: the log store (rsyslog over TLS) writes to $HVB_LOGSTORE_FILE
+Audit trail: the log store (rsyslog, RELP over TLS) writes to $HVB_LOGSTORE_FILE
   {cli} -f {conf} audit status
 Stop: demo/demo.py stop""".format(p=p, ak=ak, bk=bk, ck=ck, kh=kh, env=rel(env),
                                   rec=rel(bed.recordings_dir),

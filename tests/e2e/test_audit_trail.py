@@ -715,6 +715,113 @@ def test_collector_certificate_is_verified(bed, store):
         shutil.rmtree(root, ignore_errors=True)
 
 
+def _last_seq_of(out):
+    """The last sequence number `hvbastion audit test` reports."""
+    return int(out.rsplit("last seq ", 1)[1].split(")")[0])
+
+
+@pytest.mark.parametrize("protocol", [
+    "relp",
+    pytest.param("rfc5425", marks=pytest.mark.xfail(
+        strict=True, reason="RFC 5425 has no acknowledgement: events a"
+        " stalled collector's TCP took count as delivered, and are lost"
+        " when it dies (audit_ship.h); what audit-protocol relp is for"))])
+def test_collector_stalls_then_dies(bed, protocol):
+    """The collector stops reading (SIGSTOP) without closing, the bastion
+    goes on recording, then the collector is killed with the events still
+    unread in its socket, and a new one starts: every event reaches the
+    log store, in order, without a gap.  Over RELP nothing is counted
+    delivered that the collector did not answer."""
+    root = Path(tempfile.mkdtemp(prefix="hvb-e2e-stall-", dir="/tmp"))
+    ca = rsyslog.DemoCA(root / "ca", COLLECTOR)
+    coll = rsyslog.Rsyslog(root, COLLECTOR, testbed.free_port(COLLECTOR),
+                           tls=True, ca=ca, relp=protocol == "relp")
+    coll.start()
+    b = _audit_bastion(bed, "stall-" + protocol, [
+        "audit-collector %s port %d tls yes" % (testbed.q(COLLECTOR),
+                                                coll.port),
+        "audit-ca %s" % testbed.q(ca.ca),
+        "audit-protocol %s" % protocol,
+        "audit-node-name \"stall-node\""])
+    b.start()
+    try:
+        before = _last_seq_of(hvb(bed, "audit", "test", conf=b.conf).stdout)
+        coll.wait_for(lambda ls: any('seq="%d"' % before in x for x in ls))
+        st = _wait_status(bed, b.conf, lambda s: s["shipper"][
+            "delivered_seq"] >= before)
+        assert st["shipper"]["delivered_seq"] >= before, st
+        assert ("relp over tls" in st["shipper"]["collector"]) == (
+            protocol == "relp"), st
+        # the collector stalls; 100 events go to it (they fit its
+        # socket's buffers: its TCP takes them all)
+        os.kill(coll.proc.pid, signal.SIGSTOP)
+        burst = _last_seq_of(hvb(bed, "audit", "test", "--sessions", "25",
+                                 conf=b.conf).stdout)
+        # long enough for RFC 5425's settle time (2 s) to count them
+        # delivered; RELP never does, as nothing answers
+        stalled = _wait_status(bed, b.conf, lambda s: s["shipper"][
+            "delivered_seq"] >= burst, timeout=6)
+        # the collector dies with them unread; another one starts
+        os.kill(coll.proc.pid, signal.SIGKILL)
+        coll.proc.wait()
+        coll.proc = None
+        coll.start()
+        # events recorded now arrive after whatever is sent again
+        last = _last_seq_of(hvb(bed, "audit", "test", conf=b.conf).stdout)
+        lines = coll.wait_for(lambda ls: any('seq="%d"' % last in x
+                                             for x in ls), timeout=90)
+        seqs = [int(ev["seq"]) for ev in map(rsyslog.parse_event, lines)
+                if ev is not None and ev["_header"][2] == "stall-node"]
+        missing = [x for x in range(before + 1, last + 1) if x not in
+                   set(seqs)]
+        assert not missing, "%d lost, first %r" % (len(missing),
+                                                  missing[:10])
+        _delivered_in_order(seqs, before + 1, last)
+        # what the stalled collector never answered was not counted
+        assert stalled["shipper"]["delivered_seq"] < burst, stalled
+        assert stalled["spool_events"] >= 100, stalled
+        st = _wait_status(bed, b.conf, lambda s: s["spool_events"] == 0 and
+                          s["shipper"]["delivered_seq"] >= last, timeout=60)
+        assert st["shipper"]["delivered_seq"] >= last, st
+    finally:
+        if coll.proc is not None:
+            try:
+                os.kill(coll.proc.pid, signal.SIGCONT)
+            except ProcessLookupError:
+                pass
+        b.stop()
+        coll.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_relp_collector_that_refuses(bed):
+    """A collector that does not speak RELP (RFC 5425 on the port) gets
+    no event counted delivered, and the shipper says why."""
+    root = Path(tempfile.mkdtemp(prefix="hvb-e2e-norelp-", dir="/tmp"))
+    ca = rsyslog.DemoCA(root / "ca", COLLECTOR)
+    coll = rsyslog.Rsyslog(root, COLLECTOR, testbed.free_port(COLLECTOR),
+                           tls=True, ca=ca)
+    coll.start()
+    b = _audit_bastion(bed, "norelp", [
+        "audit-collector %s port %d tls yes" % (testbed.q(COLLECTOR),
+                                                coll.port),
+        "audit-ca %s" % testbed.q(ca.ca),
+        "audit-protocol relp"])
+    b.start()
+    try:
+        hvb(bed, "audit", "test", conf=b.conf)
+        st = _wait_status(bed, b.conf, lambda s: "RELP" in s["shipper"][
+            "last_error"])
+        assert "did not answer the RELP open" in st["shipper"][
+            "last_error"], st
+        assert st["shipper"]["delivered_seq"] == 0, st
+        assert st["spool_events"] >= 4, st
+    finally:
+        b.stop()
+        coll.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def test_shipper_is_restarted(bed, store):
     """kill -9 of the shipper: the master starts another, which delivers
     what was recorded meanwhile."""

@@ -4,8 +4,9 @@ Rsyslog(root, address, port, tls=True, ca=DemoCA(...)) writes its own
 configuration under ROOT/rsyslog/ and runs `rsyslogd -n -f CONF -i PIDFILE`
 in the foreground (its own work directory, no system socket, no kernel
 log): imtcp on ADDRESS:PORT, with the OpenSSL stream driver when tls is
-set, every message written in RFC 5424 form (RSYSLOG_SyslogProtocol23Format)
-to ROOT/rsyslog/logstore.log.
+set (or, with relp=True, imrelp: RELP, over TLS through librelp's OpenSSL
+when tls is set), every message written in RFC 5424 form
+(RSYSLOG_SyslogProtocol23Format) to ROOT/rsyslog/logstore.log.
 
 DemoCA(dir) makes a throw-away CA with openssl(1), a server certificate
 for an IP address and, when asked, a client certificate.
@@ -90,7 +91,7 @@ class Rsyslog:
     """rsyslogd in the foreground with its own configuration."""
 
     def __init__(self, root, address, port, tls=True, ca=None,
-                 client_auth=False):
+                 client_auth=False, relp=False):
         self.dir = Path(root) / "rsyslog"
         self.dir.mkdir(parents=True, exist_ok=True)
         self.address = address
@@ -98,6 +99,7 @@ class Rsyslog:
         self.tls = tls
         self.ca = ca
         self.client_auth = client_auth
+        self.relp = relp
         self.conf = self.dir / "rsyslog.conf"
         self.pid_file = self.dir / "rsyslogd.pid"
         self.work = self.dir / "work"
@@ -109,7 +111,9 @@ class Rsyslog:
 
     def write_conf(self):
         L = ['global(workDirectory="%s" maxMessageSize="64k")' % self.work]
-        if self.tls:
+        if self.relp:
+            L += self._relp_input()
+        elif self.tls:
             L.append('global(defaultNetstreamDriver="ossl"'
                      ' defaultNetstreamDriverCAFile="%s"'
                      ' defaultNetstreamDriverCertFile="%s"'
@@ -121,8 +125,9 @@ class Rsyslog:
                          "x509/certvalid" if self.client_auth else "anon"))
         else:
             L.append('module(load="imtcp")')
-        L.append('input(type="imtcp" address="%s" port="%d")' % (
-            self.address, self.port))
+        if not self.relp:
+            L.append('input(type="imtcp" address="%s" port="%d")' % (
+                self.address, self.port))
         # the main queue is drained on shutdown (rsyslog's default gives
         # it 1.5 s): whatever was received reaches the file; one worker,
         # so that the file's order is the order of arrival (a test checks
@@ -132,6 +137,19 @@ class Rsyslog:
         L.append('*.* action(type="omfile" file="%s"'
                  ' template="RSYSLOG_SyslogProtocol23Format")' % self.store)
         self.conf.write_text("\n".join(L) + "\n")
+
+    def _relp_input(self):
+        """imrelp (rsyslog-relp) on ADDRESS:PORT."""
+        if not self.tls:
+            return ['module(load="imrelp")',
+                    'input(type="imrelp" address="%s" port="%d")' % (
+                        self.address, self.port)]
+        auth = ' tls.authMode="certvalid"' if self.client_auth else ""
+        return ['module(load="imrelp" tls.tlslib="openssl")',
+                'input(type="imrelp" address="%s" port="%d" tls="on"'
+                ' tls.cacert="%s" tls.mycert="%s" tls.myprivkey="%s"%s)' % (
+                    self.address, self.port, self.ca.ca,
+                    self.ca.server_cert, self.ca.server_key, auth)]
 
     def start(self, timeout=15):
         log = open(self.log_path, "ab")

@@ -526,8 +526,8 @@ test_config(void **state)
 	/* a full block */
 	snprintf(text, sizeof(text), "audit-collector \"192.0.2.9\" port 6514"
 	    " tls yes\naudit-ca \"%s/ca.pem\"\naudit-node-name \"b-1\"\n"
-	    "audit-spool-max 2m\naudit-spool-full allow\naudit-libaudit no\n",
-	    f->state);
+	    "audit-spool-max 2m\naudit-spool-full allow\naudit-libaudit no\n"
+	    "audit-protocol relp\n", f->state);
 	c = load(f, text, &m);
 	unit_msgs_print(&m);
 	assert_non_null(c);
@@ -537,6 +537,7 @@ test_config(void **state)
 	assert_int_equal(c->audit_spool_max, 2 * 1024 * 1024);
 	assert_int_equal(c->audit_spool_full, AUDIT_SPOOL_FULL_ALLOW);
 	assert_int_equal(c->audit_libaudit_off, 1);
+	assert_int_equal(c->audit_protocol, AUDIT_PROTOCOL_RELP);
 	assert_string_equal(c->audit_node_name, "b-1");
 	config_free(c);
 	/* refused: TLS without a CA, a key others can read, bad values */
@@ -544,14 +545,15 @@ test_config(void **state)
 	snprintf(text, sizeof(text), "audit-collector \"192.0.2.9\" port 6514"
 	    "\naudit-client-certificate \"%s/c.pem\"\n"
 	    "audit-client-key \"%s/k.pem\"\naudit-node-name \"a b\"\n"
-	    "audit-spool-max 12\naudit-spool-full maybe\n", f->state,
-	    f->state);
+	    "audit-spool-max 12\naudit-spool-full maybe\n"
+	    "audit-protocol syslog\n", f->state, f->state);
 	assert_null(load(f, text, &m));
 	assert_true(said(&m, "needs audit-ca"));
 	assert_true(said(&m, "readable or writable by group or others"));
 	assert_true(said(&m, "audit-node-name"));
 	assert_true(said(&m, "audit-spool-max"));
 	assert_true(said(&m, "audit-spool-full"));
+	assert_true(said(&m, "audit-protocol: rfc5425 or relp"));
 	unit_msgs_clear(&m);
 }
 
