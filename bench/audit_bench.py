@@ -17,6 +17,12 @@ throw-away CA, tests/lib/rsyslog.py) and a real OpenSSH target:
       per second, all writers together (group commit: one fdatasync covers
       the events every writer appended before it began), and the number
       of fdatasync calls it took (from the commit page, STATE/audit/commit);
+  (a3) the shipper's own pace, RFC 5425 against RELP: a backlog of 4N
+      events recorded while the collector is down (rsyslog imtcp, or
+      imrelp on a second rsyslog, both over TLS), then events/s from the
+      first to the last of them arriving in the collector's file once it
+      is back (RELP waits for an answer to every message, within a window
+      of 1024);
   (b) what auditing adds to one login: wall time of `ssh bastion pve1 true`
       (publickey, median of 30, the two interleaved) through a bastion with
       the collector, libaudit and the journal, and through one with the
@@ -24,7 +30,7 @@ throw-away CA, tests/lib/rsyslog.py) and a real OpenSSH target:
       trail does; the journal is what numbers the events).
 
 Addresses: HVB_BENCH_NET (default 127.0.0) .50 (bastions), .51 (target),
-.52 (rsyslog).  Everything under bench/run-audit/, removed at the start of
+.52 (rsyslog; its RELP twin on another port).  Everything under bench/run-audit/, removed at the start of
 the next run; every process started is stopped at the end.
 
 A full run rewrites the audit block of BENCHMARKS.md (between the
@@ -121,6 +127,48 @@ def concurrent_record(bastion, sessions):
     return n / dt, n, (s1 - s0) if a1 > a0 else None
 
 
+def arrival_times(store, first, last, timeout=600):
+    """Reads the collector's file as it grows (only the new bytes): the
+    times the events first and last were first seen."""
+    want = {'seq="%d"' % first: None, 'seq="%d"' % last: None}
+    off, buf = 0, b""
+    deadline = time.perf_counter() + timeout
+    while None in want.values():
+        if time.perf_counter() > deadline:
+            raise RuntimeError("seq %d not delivered in %d s" % (last,
+                                                                 timeout))
+        try:
+            with open(store.store, "rb") as f:
+                f.seek(off)
+                chunk = f.read()
+        except FileNotFoundError:
+            chunk = b""
+        off += len(chunk)
+        buf += chunk
+        lines = buf.split(b"\n")
+        buf = lines.pop()
+        now = time.perf_counter()
+        for line in lines:
+            text = line.decode(errors="replace")
+            for k in want:
+                if want[k] is None and k in text:
+                    want[k] = now
+        time.sleep(0.01)
+    return want['seq="%d"' % first], want['seq="%d"' % last]
+
+
+def backlog_drain(bastion, store, sessions):
+    """events/s at which the shipper delivers a backlog of 4 * sessions
+    events recorded while its collector was down."""
+    store.stop()
+    out = hvb(bastion, "audit", "test", "--sessions", str(sessions))
+    last = int(out.rsplit("last seq ", 1)[1].split(")")[0])
+    first = last - 4 * sessions + 1
+    store.start()
+    t_first, t_last = arrival_times(store, first, last)
+    return (last - first) / max(t_last - t_first, 1e-6)
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--quick", action="store_true")
@@ -133,7 +181,7 @@ def main():
         shutil.rmtree(RUN)
     RUN.mkdir(parents=True)
     os.chmod(RUN, 0o755)
-    store = None
+    store = relp_store = None
     bed = testbed.TestBed(
         RUN / "bed", bastion=("%s.50" % NET, testbed.free_port(
             "%s.50" % NET)),
@@ -146,6 +194,10 @@ def main():
                                 testbed.free_port("%s.52" % NET), tls=True,
                                 ca=ca)
         store.start()
+        relp_store = rsyslog.Rsyslog(
+            RUN / "relp", "%s.52" % NET, testbed.free_port("%s.52" % NET),
+            tls=True, ca=ca, relp=True)
+        relp_store.start()
         bed.setup()
         bed.start_targets()
         plain = bed.make_bastion("journal-only")
@@ -156,7 +208,13 @@ def main():
             'audit-collector "%s" port %d tls yes\naudit-ca "%s"\n'
             'audit-node-name "bench"\n' % (store.address, store.port,
                                            ca.ca)))
-        for b in (plain, full):
+        relp = bed.make_bastion("audited-relp")
+        relp.conf.write_text(relp.conf.read_text() + (
+            'audit-collector "%s" port %d tls yes\naudit-ca "%s"\n'
+            'audit-protocol relp\naudit-node-name "bench-relp"\n'
+            'audit-libaudit no\n' % (relp_store.address, relp_store.port,
+                                      ca.ca)))
+        for b in (plain, full, relp):
             b.start()
 
         # (a) events per second
@@ -181,6 +239,13 @@ def main():
             % (WRITERS, conc_rate, conc_n, "?" if conc_syncs is None
                else conc_syncs))
 
+        # (a3) the shipper's pace, RFC 5425 and RELP
+        drain = {"rfc5425": backlog_drain(full, store, sessions),
+                 "relp": backlog_drain(relp, relp_store, sessions)}
+        log("backlog delivered at %.0f events/s over RFC 5425, %.0f over"
+            " RELP (%.2fx)" % (drain["rfc5425"], drain["relp"],
+                               drain["relp"] / drain["rfc5425"]))
+
         # (b) login time, interleaved
         times = {"audited": [], "journal-only": []}
         login_once(bed, full)
@@ -195,8 +260,9 @@ def main():
             % (med["audited"], med["journal-only"], logins))
     finally:
         bed.stop()
-        if store is not None:
-            store.stop()
+        for st in (store, relp_store):
+            if st is not None:
+                st.stop()
 
     if args.quick or args.no_doc:
         return 0
@@ -215,6 +281,12 @@ def main():
         " | %.0f |" % (WRITERS, conc_rate),
         "| fdatasync calls for those %d events (group commit) | %s |" % (
             conc_n, "-" if conc_syncs is None else conc_syncs),
+        "| a backlog delivered over RFC 5425 (TLS), events/s | %.0f |" %
+        drain["rfc5425"],
+        "| the same backlog delivered over RELP (TLS, every event"
+        " answered), events/s | %.0f |" % drain["relp"],
+        "| RELP against RFC 5425 | %.2fx |" % (drain["relp"] /
+                                               drain["rfc5425"]),
         "| `ssh bastion pve1 true`, collector + libaudit + journal (ms,"
         " median of %d) | %.1f |" % (logins, med["audited"]),
         "| `ssh bastion pve1 true`, journal only (ms, median of %d) |"
