@@ -822,6 +822,115 @@ def test_relp_collector_that_refuses(bed):
         shutil.rmtree(root, ignore_errors=True)
 
 
+class HostileRelp:
+    """A RELP collector on plain TCP that misbehaves on purpose, one way
+    per connection (the last way repeats): answers[i](txnr, data) gives
+    connection i's answer to a syslog command (bytes of a whole frame).
+    What the good connections received is kept (self.messages)."""
+
+    def __init__(self, address, answers):
+        import socket
+        import threading
+        self.answers = answers
+        self.messages = []
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind((address, 0))
+        self.srv.listen(4)
+        self.port = self.srv.getsockname()[1]
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    @staticmethod
+    def _frames(conn):
+        buf = b""
+        while True:
+            m = re.match(rb"(\d+) ([a-z]+) (\d+)[ \n]", buf)
+            if m and len(buf) >= m.end() + int(m.group(3)) + (
+                    1 if int(m.group(3)) else 0):
+                n = int(m.group(3))
+                data = buf[m.end():m.end() + n]
+                buf = buf[m.end() + n + (1 if n else 0):]
+                yield int(m.group(1)), m.group(2).decode(), data
+                continue
+            chunk = conn.recv(65536)
+            if not chunk:
+                return
+            buf += chunk
+
+    def _serve(self):
+        i = 0
+        while True:
+            try:
+                conn, _ = self.srv.accept()
+            except OSError:
+                return
+            answer = self.answers[min(i, len(self.answers) - 1)]
+            i += 1
+            with conn:
+                try:
+                    for txnr, cmd, data in self._frames(conn):
+                        if cmd == "open":
+                            off = (b"200 OK\nrelp_version=0\n"
+                                   b"commands=syslog")
+                            conn.sendall(b"%d rsp %d %s\n" % (
+                                txnr, len(off), off))
+                        elif cmd == "syslog":
+                            out = answer(txnr, data)
+                            if out is None:
+                                break
+                            if out.startswith(b"%d rsp 6 200 OK" % txnr):
+                                self.messages.append(data.decode())
+                            conn.sendall(out)
+                except OSError:
+                    pass
+
+    def close(self):
+        self.srv.close()
+
+
+def test_relp_answers_are_checked(bed):
+    """A collector that refuses an event (with terminal escapes in its
+    text) or answers out of turn gets nothing counted delivered: the
+    shipper says why (escaped), connects again and sends the same events,
+    and the third connection gets them all, in order."""
+    def refuse(txnr, data):
+        text = b"500 \x1b[2Jqueue full\x07"
+        return b"%d rsp %d %s\n" % (txnr, len(text), text)
+
+    def out_of_turn(txnr, data):
+        return b"%d rsp 6 200 OK\n" % (txnr + 1)
+
+    def good(txnr, data):
+        return b"%d rsp 6 200 OK\n" % txnr
+
+    coll = HostileRelp(COLLECTOR, [refuse, out_of_turn, good])
+    b = _audit_bastion(bed, "hostilerelp", [
+        "audit-collector %s port %d tls no" % (testbed.q(COLLECTOR),
+                                               coll.port),
+        "audit-protocol relp",
+        "audit-node-name \"hostile-relp\""])
+    b.start()
+    try:
+        last = _last_seq_of(hvb(bed, "audit", "test", conf=b.conf).stdout)
+        st = _wait_status(bed, b.conf, lambda s: s["shipper"][
+            "delivered_seq"] >= last)
+        assert st["shipper"]["delivered_seq"] >= last, st
+        assert "relp over tcp" in st["shipper"]["collector"], st
+        seqs = [int(re.search(r'seq="(\d+)"', m).group(1))
+                for m in coll.messages]
+        assert seqs == list(range(1, last + 1)), seqs
+        log = b.log_text()
+        assert "the collector refused an event: 500 %1B[2Jqueue full%07" \
+            in log, log
+        assert "the collector answered out of turn (RELP rsp 3, 2" \
+            " expected)" in log, log
+        assert "\x1b" not in log and "\x07" not in log
+    finally:
+        b.stop()
+        coll.close()
+
+
 def test_shipper_is_restarted(bed, store):
     """kill -9 of the shipper: the master starts another, which delivers
     what was recorded meanwhile."""
