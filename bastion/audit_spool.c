@@ -54,8 +54,8 @@ write_all(int fd, const char *buf, size_t len)
 	return 0;
 }
 
-static int
-sync_dir(const char *dir)
+int
+audit_spool_sync_dir(const char *dir)
 {
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), rc = 0;
 
@@ -442,13 +442,40 @@ read_offset(const char *dir, uint64_t *off, int *exists)
 static int
 write_offset(const char *dir, uint64_t off)
 {
+	return audit_spool_put_number(dir, "offset", off);
+}
+
+int
+audit_spool_get_number(const char *dir, const char *name, uint64_t *v)
+{
+	char path[PATH_MAX], buf[64];
+	ssize_t r;
+	int fd;
+
+	*v = 0;
+	if (path_of(path, sizeof(path), dir, name) < 0)
+		return -ENAMETOOLONG;
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	r = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (r < 0)
+		return -errno;
+	buf[r] = '\0';
+	*v = strtoull(buf, NULL, 10);
+	return 0;
+}
+
+int
+audit_spool_put_number(const char *dir, const char *name, uint64_t v)
+{
 	char path[PATH_MAX], buf[32];
 	struct stat sb;
 	int fd, n, rc = 0, created;
 
-	if (path_of(path, sizeof(path), dir, "offset") < 0)
+	if (path_of(path, sizeof(path), dir, name) < 0)
 		return -ENAMETOOLONG;
-	n = snprintf(buf, sizeof(buf), "%020" PRIu64 "\n", off);
+	n = snprintf(buf, sizeof(buf), "%020" PRIu64 "\n", v);
 	created = lstat(path, &sb) < 0;
 	if ((fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0600)) < 0)
@@ -461,7 +488,7 @@ write_offset(const char *dir, uint64_t off)
 		rc = -errno;
 	close(fd);
 	if (rc == 0 && created)
-		rc = sync_dir(dir);
+		rc = audit_spool_sync_dir(dir);
 	return rc;
 }
 

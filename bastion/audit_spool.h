@@ -83,6 +83,16 @@ int	audit_spool_commit(const char *dir, uint64_t off);
 /* Bytes and lines not yet delivered. */
 int	audit_spool_depth(const char *dir, uint64_t *bytes, uint64_t *lines);
 
+/* A fixed-width number file of dir ("offset", "archived"): read (0 when
+ * it does not exist), or written in place, durably.  0 or -errno. */
+int	audit_spool_get_number(const char *dir, const char *name,
+	    uint64_t *v);
+int	audit_spool_put_number(const char *dir, const char *name,
+	    uint64_t v);
+
+/* fsync() of a directory, after a file in it was created or renamed. */
+int	audit_spool_sync_dir(const char *dir);
+
 /* The journal's last sequence number (0: empty); -errno. */
 int	audit_journal_last(const char *dir, uint64_t *seq);
 
