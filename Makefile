@@ -107,6 +107,8 @@ CORE_SRCS += bastion/audit_commit.c
 # RELP to the log store (audit-protocol relp): rsyslog's imrelp in the tests.
 CORE_SRCS += bastion/audit_relp.c
 DEB_TEST += rsyslog-relp
+# The journal's old part moved out of it (hvbastion audit archive).
+CORE_SRCS += bastion/audit_archive.c
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \
@@ -281,6 +283,12 @@ install-packaging:
 	sed -e 's|/usr/sbin/hvbastiond|$(SBINDIR)/hvbastiond|g' \
 	    systemd/hvbastiond.service > $(DESTDIR)$(UNITDIR)/hvbastiond.service
 	chmod 0644 $(DESTDIR)$(UNITDIR)/hvbastiond.service
+	sed -e 's|/usr/bin/hvbastion|$(BINDIR)/hvbastion|g' \
+	    systemd/hvbastion-audit-archive.service \
+	    > $(DESTDIR)$(UNITDIR)/hvbastion-audit-archive.service
+	install -m 0644 systemd/hvbastion-audit-archive.timer \
+	    $(DESTDIR)$(UNITDIR)/hvbastion-audit-archive.timer
+	chmod 0644 $(DESTDIR)$(UNITDIR)/hvbastion-audit-archive.service
 	install -m 0644 systemd/hvbastion.sysusers \
 	    $(DESTDIR)$(SYSUSERSDIR)/hvbastion.conf
 	install -m 0644 systemd/hvbastion.tmpfiles \

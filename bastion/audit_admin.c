@@ -15,10 +15,15 @@
  *	end) before it goes on: whoever drives it (a test taking the log
  *	store away in the middle of a burst) knows where the burst stands
  *	instead of guessing it from the clock.
+ *   hvbastion audit archive
+ *	moves the journal's delivered part into a segment of
+ *	STATE/audit/archive (audit_archive.h)
  *   hvbastion verify --audit
- *	checks the journal: every line's "prev" is the SHA-256 of the line
- *	before, sequence numbers follow each other
+ *	checks the journal, from the archive's first segment on: every
+ *	line's "prev" is the SHA-256 of the line before, sequence numbers
+ *	follow each other
  */
+#include <dirent.h>
 #include <errno.h>
 #include <limits.h>
 #include <stdint.h>
@@ -33,6 +38,7 @@
 #include "../recorder/chain.h"
 #include "audit.h"
 #include "audit_admin.h"
+#include "audit_archive.h"
 #include "audit_fmt.h"
 #include "audit_spool.h"
 #include "log.h"
@@ -44,7 +50,38 @@ usage(void)
 {
 	fprintf(stderr, "usage: hvbastion [-f file] audit status [--json]\n"
 	    "       hvbastion [-f file] audit test [--sessions N]"
-	    " [--pause-every K]\n");
+	    " [--pause-every K]\n"
+	    "       hvbastion [-f file] audit archive\n");
+}
+
+/* "audit archive": the journal's delivered part into a segment. */
+static int
+archive(const struct config *conf, FILE *out)
+{
+	char dir[PATH_MAX], name[96];
+	uint64_t events = 0;
+	int rc;
+
+	snprintf(dir, sizeof(dir), "%s/%s", conf->state_dir,
+	    AUDIT_SPOOL_SUBDIR);
+	rc = audit_archive_run(dir, conf->audit_collector != NULL, &events,
+	    name, sizeof(name));
+	if (rc < 0) {
+		fprintf(stderr, "hvbastion: audit archive: %s\n",
+		    rc == -EBADMSG ? "the journal or its \"archived\" record"
+		    " is damaged (hvbastion verify --audit)" : strerror(-rc));
+		return 1;
+	}
+	if (events == 0)
+		fprintf(out, "nothing to archive (%s)\n",
+		    conf->audit_collector != NULL ? "what the log store has"
+		    " not received stays, and the last event" :
+		    "the last event stays");
+	else
+		fprintf(out, "archived %llu events to %s/%s/%s\n",
+		    (unsigned long long)events, dir, AUDIT_ARCHIVE_SUBDIR,
+		    name);
+	return 0;
 }
 
 static int
@@ -190,6 +227,8 @@ audit_admin_main(const struct config *conf, int argc, char *argv[],
 			return status(conf, 0, out);
 		if (argc == 2 && strcmp(argv[1], "--json") == 0)
 			return status(conf, 1, out);
+	} else if (argc == 1 && strcmp(argv[0], "archive") == 0) {
+		return archive(conf, out);
 	} else if (argc >= 1 && strcmp(argv[0], "test") == 0) {
 		long n = 1, pause = 0, *v;
 		char *end;
@@ -220,84 +259,167 @@ audit_admin_main(const struct config *conf, int argc, char *argv[],
 	return 2;
 }
 
+/* The chain being checked, across the archive's segments and on into the
+ * journal. */
+struct jcheck {
+	uint64_t	events, seq, first;
+	char		prev[CHAIN_HEX_LEN + 1];
+	int		bad;
+	char		*line;
+};
+
+/* The lines of f (a segment, or the journal's live part) against the
+ * chain so far; what names f in the reports. */
+static void
+check_lines(struct jcheck *jc, FILE *f, const char *what, FILE *out)
+{
+	unsigned char h[CHAIN_HASH_LEN];
+	unsigned int hl;
+	uint64_t lineno = 0;
+
+	while (fgets(jc->line, AUDIT_FMT_LINE_MAX + 2, f) != NULL) {
+		size_t n = strlen(jc->line);
+		json_t *o, *v;
+		const char *p;
+
+		lineno++;
+		jc->events++;
+		if (n == 0 || jc->line[n - 1] != '\n') {
+			fprintf(out, "  %s line %llu: incomplete or too long\n",
+			    what, (unsigned long long)lineno);
+			jc->bad = 1;
+			break;
+		}
+		o = json_loadb(jc->line, n - 1, JSON_REJECT_DUPLICATES, NULL);
+		if (o == NULL || !json_is_integer(v = json_object_get(o,
+		    "seq")) || (p = json_string_value(json_object_get(o,
+		    "prev"))) == NULL) {
+			fprintf(out, "  %s line %llu: not a journal record\n",
+			    what, (unsigned long long)lineno);
+			jc->bad = 1;
+		} else {
+			uint64_t s = (uint64_t)json_integer_value(v);
+
+			if (strcmp(p, jc->prev) != 0) {
+				fprintf(out, "  %s line %llu (seq %llu): chain"
+				    " broken: the line before was changed,"
+				    " removed or added\n", what,
+				    (unsigned long long)lineno,
+				    (unsigned long long)s);
+				jc->bad = 1;
+			}
+			if (jc->events == 1)
+				jc->first = s;
+			else if (s != jc->seq + 1) {
+				fprintf(out, "  %s line %llu: seq %llu after"
+				    " %llu\n", what, (unsigned long long)lineno,
+				    (unsigned long long)s,
+				    (unsigned long long)jc->seq);
+				jc->bad = 1;
+			}
+			jc->seq = s;
+		}
+		json_decref(o);
+		EVP_Digest(jc->line, n, h, &hl, EVP_sha256(), NULL);
+		chain_hex(h, sizeof(h), jc->prev);
+	}
+}
+
+static int
+is_segment(const struct dirent *d)
+{
+	size_t n = strlen(d->d_name), pl = strlen(AUDIT_ARCHIVE_PREFIX),
+	    sl = strlen(AUDIT_ARCHIVE_SUFFIX);
+
+	return n > pl + sl && strncmp(d->d_name, AUDIT_ARCHIVE_PREFIX, pl) ==
+	    0 && strcmp(d->d_name + n - sl, AUDIT_ARCHIVE_SUFFIX) == 0;
+}
+
+/* The archive's segments in order (their names sort by first seq). */
+static int
+check_segments(struct jcheck *jc, const char *dir, FILE *out)
+{
+	char adir[PATH_MAX + 16], path[PATH_MAX * 2];
+	struct dirent **names = NULL;
+	int n, i;
+
+	snprintf(adir, sizeof(adir), "%s/%s", dir, AUDIT_ARCHIVE_SUBDIR);
+	if ((n = scandir(adir, &names, is_segment, alphasort)) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	for (i = 0; i < n; i++) {
+		FILE *f;
+
+		snprintf(path, sizeof(path), "%s/%s", adir, names[i]->d_name);
+		if ((f = fopen(path, "re")) == NULL) {
+			fprintf(out, "  %s: %s\n", names[i]->d_name,
+			    strerror(errno));
+			jc->bad = 1;
+		} else {
+			check_lines(jc, f, names[i]->d_name, out);
+			fclose(f);
+		}
+		free(names[i]);
+	}
+	free(names);
+	return n;
+}
+
 int
 audit_admin_verify(const struct config *conf, FILE *out)
 {
-	char path[PATH_MAX], prev[CHAIN_HEX_LEN + 1];
+	char dir[PATH_MAX], path[PATH_MAX + 32];
 	unsigned char h[CHAIN_HASH_LEN];
 	unsigned int hl;
-	char *line;
+	struct jcheck jc;
+	uint64_t archived = 0;
 	FILE *f;
-	uint64_t lineno = 0, seq = 0, first = 0;
-	int bad = 0;
+	int lk, segments;
 
-	snprintf(path, sizeof(path), "%s/%s/journal.jsonl", conf->state_dir,
+	snprintf(dir, sizeof(dir), "%s/%s", conf->state_dir,
 	    AUDIT_SPOOL_SUBDIR);
-	if ((f = fopen(path, "r")) == NULL) {
+	snprintf(path, sizeof(path), "%s/journal.jsonl", dir);
+	if ((f = fopen(path, "re")) == NULL) {
 		fprintf(stderr, "hvbastion: %s: %s\n", path, strerror(errno));
 		return errno == ENOENT ? 1 : 3;
 	}
-	if ((line = malloc(AUDIT_FMT_LINE_MAX + 2)) == NULL) {
+	memset(&jc, 0, sizeof(jc));
+	if ((jc.line = malloc(AUDIT_FMT_LINE_MAX + 2)) == NULL) {
 		fclose(f);
 		return 1;
 	}
 	EVP_Digest(AUDIT_JOURNAL_SEED, strlen(AUDIT_JOURNAL_SEED), h, &hl,
 	    EVP_sha256(), NULL);
-	chain_hex(h, sizeof(h), prev);
-	while (fgets(line, AUDIT_FMT_LINE_MAX + 2, f) != NULL) {
-		size_t n = strlen(line);
-		json_t *o, *v;
-		const char *p;
-
-		lineno++;
-		if (n == 0 || line[n - 1] != '\n') {
-			fprintf(out, "  line %llu: incomplete or too long\n",
-			    (unsigned long long)lineno);
-			bad = 1;
-			break;
-		}
-		o = json_loadb(line, n - 1, JSON_REJECT_DUPLICATES, NULL);
-		if (o == NULL || !json_is_integer(v = json_object_get(o,
-		    "seq")) || (p = json_string_value(json_object_get(o,
-		    "prev"))) == NULL) {
-			fprintf(out, "  line %llu: not a journal record\n",
-			    (unsigned long long)lineno);
-			bad = 1;
-		} else {
-			uint64_t s = (uint64_t)json_integer_value(v);
-
-			if (strcmp(p, prev) != 0) {
-				fprintf(out, "  line %llu (seq %llu): chain"
-				    " broken: the line before was changed,"
-				    " removed or added\n",
-				    (unsigned long long)lineno,
-				    (unsigned long long)s);
-				bad = 1;
-			}
-			if (lineno == 1)
-				first = s;
-			else if (s != seq + 1) {
-				fprintf(out, "  line %llu: seq %llu after"
-				    " %llu\n", (unsigned long long)lineno,
-				    (unsigned long long)s,
-				    (unsigned long long)seq);
-				bad = 1;
-			}
-			seq = s;
-		}
-		json_decref(o);
-		EVP_Digest(line, n, h, &hl, EVP_sha256(), NULL);
-		chain_hex(h, sizeof(h), prev);
+	chain_hex(h, sizeof(h), jc.prev);
+	/* No archiving while the chain is read across the two. */
+	lk = audit_archive_lock(dir, 0);
+	if (audit_archive_position(dir, &archived) < 0 ||
+	    (segments = check_segments(&jc, dir, out)) < 0) {
+		fprintf(out, "  the archive cannot be read\n");
+		jc.bad = 1;
+		segments = 0;
 	}
+	if (archived > 0 && segments == 0) {
+		fprintf(out, "  the journal's first %llu bytes were archived,"
+		    " and the archive has no segment\n",
+		    (unsigned long long)archived);
+		jc.bad = 1;
+	}
+	if (fseeko(f, (off_t)archived, SEEK_SET) == 0)
+		check_lines(&jc, f, "journal", out);
+	else
+		jc.bad = 1;
+	if (lk >= 0)
+		close(lk);
 	fclose(f);
-	free(line);
-	if (lineno > 0 && first != 1) {
+	free(jc.line);
+	if (jc.events > 0 && jc.first != 1) {
 		fprintf(out, "  the journal starts at seq %llu, not 1\n",
-		    (unsigned long long)first);
-		bad = 1;
+		    (unsigned long long)jc.first);
+		jc.bad = 1;
 	}
-	fprintf(out, "audit journal %s: %s (%llu events, last seq %llu,"
-	    " chain %s)\n", path, bad ? "FAILED" : "OK",
-	    (unsigned long long)lineno, (unsigned long long)seq, prev);
-	return bad ? 1 : 0;
+	fprintf(out, "audit journal %s: %s (%llu events, %d archive segments,"
+	    " last seq %llu, chain %s)\n", path, jc.bad ? "FAILED" : "OK",
+	    (unsigned long long)jc.events, segments,
+	    (unsigned long long)jc.seq, jc.prev);
+	return jc.bad ? 1 : 0;
 }

@@ -41,6 +41,7 @@ usage(void)
 	    "       hvbastion [-f file] audit status [--json]\n"
 	    "       hvbastion [-f file] audit test [--sessions N]"
 	    " [--pause-every K]\n"
+	    "       hvbastion [-f file] audit archive\n"
 	    "       hvbastion [-f file] totp enroll [--json] [--dir DIR]"
 	    " PERSON\n"
 	    "       hvbastion [-f file] api-token create|revoke PERSON"

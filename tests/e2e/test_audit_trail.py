@@ -931,6 +931,82 @@ def test_relp_answers_are_checked(bed):
         coll.close()
 
 
+def _verify_audit(bed, conf, check=True):
+    cp = hvb(bed, "verify", "--audit", conf=conf, check=check)
+    m = re.search(r": (OK|FAILED) \((\d+) events, (\d+) archive segments,"
+                  r" last seq (\d+)", cp.stdout)
+    assert m, cp.stdout
+    return cp, m.group(1), int(m.group(2)), int(m.group(3)), int(m.group(4))
+
+
+def test_journal_archive(bed, store):
+    """`audit archive` moves the delivered part of the journal into a
+    segment and frees its disk space; the shipper, the next events'
+    numbers and chain, a restart and verify --audit go on across it; a
+    changed segment fails verify; without a log store everything but the
+    last event is archived."""
+    b = _audit_bastion(bed, "archive", [
+        "audit-collector %s port %d tls yes" % (testbed.q(store.address),
+                                                store.port),
+        "audit-ca %s" % testbed.q(store.ca.ca),
+        "audit-node-name \"archive-node\""])
+    b.start()
+    try:
+        journal = b.state_dir / "audit" / "journal.jsonl"
+        last = _last_seq_of(hvb(bed, "audit", "test", "--sessions", "300",
+                                conf=b.conf).stdout)
+        _wait_status(bed, b.conf, lambda s: s["spool_events"] == 0)
+        size, blocks = journal.stat().st_size, journal.stat().st_blocks
+        out = hvb(bed, "audit", "archive", conf=b.conf).stdout
+        assert "archived %d events to " % (last - 1) in out, out
+        seg = Path(out.strip().rsplit(" ", 1)[1])
+        assert seg.name == "journal-%020d.jsonl" % 1, seg
+        assert len(seg.read_text().splitlines()) == last - 1
+        st = journal.stat()
+        assert st.st_size == size and st.st_blocks < blocks / 4, (
+            size, blocks, st.st_size, st.st_blocks)
+        _, ok, events, segs, vlast = _verify_audit(bed, b.conf)
+        assert (ok, events, segs, vlast) == ("OK", last, 1, last)
+        # nothing new is delivered yet: nothing to archive
+        assert "nothing to archive" in hvb(bed, "audit", "archive",
+                                           conf=b.conf).stdout
+        # the shipper and the numbering go on, across a restart too
+        b.stop()
+        b.start()
+        more = _last_seq_of(hvb(bed, "audit", "test", "--sessions", "2",
+                                conf=b.conf).stdout)
+        assert more == last + 8
+        wait_seq(store, more)
+        _wait_status(bed, b.conf, lambda s: s["spool_events"] == 0 and
+                     s["shipper"]["delivered_seq"] >= more)
+        out = hvb(bed, "audit", "archive", conf=b.conf).stdout
+        assert "archived 8 events to " in out and \
+            "journal-%020d.jsonl" % last in out, out
+        _, ok, events, segs, vlast = _verify_audit(bed, b.conf)
+        assert (ok, events, segs, vlast) == ("OK", more, 2, more)
+        # a segment changed afterwards
+        text = seg.read_bytes()
+        i = text.index(b'"session":"test-7"') + len(b'"session":"test-')
+        seg.write_bytes(text[:i] + b"8" + text[i + 1:])
+        cp, ok, _, _, _ = _verify_audit(bed, b.conf, check=False)
+        assert ok == "FAILED" and cp.returncode == 1, cp.stdout
+        assert "chain broken" in cp.stdout, cp.stdout
+    finally:
+        b.stop()
+    # no log store: all but the last event
+    c = _audit_bastion(bed, "archive-alone", ["audit-libaudit no"])
+    c.start()
+    try:
+        last = _last_seq_of(hvb(bed, "audit", "test", "--sessions", "3",
+                                conf=c.conf).stdout)
+        out = hvb(bed, "audit", "archive", conf=c.conf).stdout
+        assert "archived %d events" % (last - 1) in out, out
+        _, ok, events, segs, _ = _verify_audit(bed, c.conf)
+        assert (ok, events, segs) == ("OK", last, 1)
+    finally:
+        c.stop()
+
+
 def test_shipper_is_restarted(bed, store):
     """kill -9 of the shipper: the master starts another, which delivers
     what was recorded meanwhile."""

@@ -94,6 +94,8 @@ EXPECTED = {
     "etc/pam.d/hvbastion": 0o644,
     "etc/hvbastion/hvbastion.conf": 0o644,
     "lib/systemd/system/hvbastiond.service": 0o644,
+    "lib/systemd/system/hvbastion-audit-archive.service": 0o644,
+    "lib/systemd/system/hvbastion-audit-archive.timer": 0o644,
     "usr/lib/sysusers.d/hvbastion.conf": 0o644,
     "usr/lib/tmpfiles.d/hvbastion.conf": 0o644,
     "usr/share/man/man1/hvbastion.1": 0o644,
