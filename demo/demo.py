@@ -272,6 +272,11 @@ def cmd_start(args):
     bed.stop_stale()
     for s in EXTRA_SERVICES:
         s.stop()
+    # A fresh demo starts with nobody locked out (pam_faillock's tallies
+    # of the last run; the TOTP store's used codes stay: a code is still
+    # good once only).
+    for tally in bed.faillock_dir.glob("*"):
+        tally.unlink()
     if not os.access(bed.bastion.daemon, os.X_OK) and not args.targets_only:
         print("demo: %s not found; run `make` first (or set HVB_BIN_DIR, "
               "or use --targets-only)" % bed.bastion.daemon, file=sys.stderr)
