@@ -126,8 +126,14 @@ status(const struct config *conf, int json, FILE *out)
 		    "last_error"));
 		char esc[600];
 
-		fprintf(out, "collector:        %s\n", conf->audit_collector ?
-		    conf->audit_collector : "none (journal only)");
+		if (conf->audit_collector != NULL)
+			fprintf(out, "collector:        %s port %d (%s%s)\n",
+			    conf->audit_collector, conf->audit_port,
+			    conf->audit_protocol == AUDIT_PROTOCOL_RELP ?
+			    "RELP over " : "RFC 5425 over ",
+			    conf->audit_plain_tcp ? "TCP" : "TLS");
+		else
+			fprintf(out, "collector:        none (journal only)\n");
 		fprintf(out, "spool depth:      %llu events, %llu bytes"
 		    " (max %lld)%s\n", (unsigned long long)lines,
 		    (unsigned long long)bytes, conf->audit_spool_max,
