@@ -373,9 +373,39 @@ def test_collector_outage_during_burst(bed, store):
     the third step is recorded while the store is down (so these events
     are certainly undelivered when it comes back), the fourth after it is
     back."""
+    _outage_during_burst(bed, bed.conf, bed.state_dir, store)
+
+
+def test_relp_collector_outage_during_burst(bed):
+    """The same burst and outage over RELP (rsyslog imrelp over TLS,
+    stopped with SIGTERM: it closes its sessions): all arrive, in order,
+    without a gap."""
+    root = Path(tempfile.mkdtemp(prefix="hvb-e2e-relpburst-", dir="/tmp"))
+    ca = rsyslog.DemoCA(root / "ca", COLLECTOR)
+    coll = rsyslog.Rsyslog(root, COLLECTOR, testbed.free_port(COLLECTOR),
+                           tls=True, ca=ca, relp=True)
+    coll.start()
+    b = _audit_bastion(bed, "relpburst", [
+        "audit-collector %s port %d tls yes" % (testbed.q(COLLECTOR),
+                                                coll.port),
+        "audit-ca %s" % testbed.q(ca.ca),
+        "audit-protocol relp",
+        "audit-node-name \"relp-burst\""])
+    b.start()
+    try:
+        _outage_during_burst(bed, b.conf, b.state_dir, coll)
+    finally:
+        b.stop()
+        coll.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def _outage_during_burst(bed, conf, state_dir, store):
+    """The burst of test_collector_outage_during_burst against the bastion
+    of conf (its state in state_dir) and its log store."""
     import json
     proc = subprocess.Popen([str(bed.bin_dir / "hvbastion"), "-f",
-                             str(bed.conf), "audit", "test", "--sessions",
+                             str(conf), "audit", "test", "--sessions",
                              "1000", "--pause-every", "250"],
                             stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE, text=True)
@@ -392,7 +422,7 @@ def test_collector_outage_during_burst(bed, store):
         _burst_resume(proc)
         _, down_last = _burst_pause(proc, 750)
         assert not any('seq="%d"' % down_last in x for x in store.lines())
-        st = _status(bed, bed.conf)
+        st = _status(bed, conf)
         assert st["spool_events"] >= 1000, st
         store.start()
         # step 4 while the shipper comes back and sends the backlog
@@ -409,7 +439,7 @@ def test_collector_outage_during_burst(bed, store):
     # the journal: the burst's 4,000 events, its sessions in their order
     journal = {}
     mine = []
-    for line in (bed.state_dir / "audit" / "journal.jsonl").read_text(
+    for line in (state_dir / "audit" / "journal.jsonl").read_text(
             ).splitlines():
         ev = json.loads(line)
         if first <= ev["seq"] <= last:
@@ -438,7 +468,7 @@ def test_collector_outage_during_burst(bed, store):
     # guard only).  Both at once: the shipper writes the offset (the
     # spool's depth) before its status (delivered_seq), so one "audit
     # status" can see the first done and not yet the second.
-    st = _wait_status(bed, bed.conf, lambda s: s["spool_events"] == 0 and
+    st = _wait_status(bed, conf, lambda s: s["spool_events"] == 0 and
                       s["shipper"]["delivered_seq"] >= last, timeout=120)
     assert st["spool_events"] == 0, st
     assert st["shipper"]["delivered_seq"] >= last, st
@@ -752,10 +782,10 @@ def test_collector_stalls_then_dies(bed, protocol):
         assert st["shipper"]["delivered_seq"] >= before, st
         assert ("relp over tls" in st["shipper"]["collector"]) == (
             protocol == "relp"), st
-        # the collector stalls; 100 events go to it (they fit its
-        # socket's buffers: its TCP takes them all)
+        # the collector stalls; 40 events (about 20 KB) go to it: they
+        # fit its socket's receive buffer, so its TCP takes them all
         os.kill(coll.proc.pid, signal.SIGSTOP)
-        burst = _last_seq_of(hvb(bed, "audit", "test", "--sessions", "25",
+        burst = _last_seq_of(hvb(bed, "audit", "test", "--sessions", "10",
                                  conf=b.conf).stdout)
         # long enough for RFC 5425's settle time (2 s) to count them
         # delivered; RELP never does, as nothing answers
@@ -779,7 +809,7 @@ def test_collector_stalls_then_dies(bed, protocol):
         _delivered_in_order(seqs, before + 1, last)
         # what the stalled collector never answered was not counted
         assert stalled["shipper"]["delivered_seq"] < burst, stalled
-        assert stalled["spool_events"] >= 100, stalled
+        assert stalled["spool_events"] >= 40, stalled
         st = _wait_status(bed, b.conf, lambda s: s["spool_events"] == 0 and
                           s["shipper"]["delivered_seq"] >= last, timeout=60)
         assert st["shipper"]["delivered_seq"] >= last, st
@@ -994,7 +1024,7 @@ def test_journal_archive(bed, store):
     finally:
         b.stop()
     # no log store: all but the last event
-    c = _audit_bastion(bed, "archive-alone", ["audit-libaudit no"])
+    c = _audit_bastion(bed, "archive-alone", [])
     c.start()
     try:
         last = _last_seq_of(hvb(bed, "audit", "test", "--sessions", "3",
