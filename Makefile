@@ -109,6 +109,8 @@ CORE_SRCS += bastion/audit_relp.c
 DEB_TEST += rsyslog-relp
 # The journal's old part moved out of it (hvbastion audit archive).
 CORE_SRCS += bastion/audit_archive.c
+# The tests decompress recordings and archive segments as a site would.
+DEB_TEST += zstd
 DAEMON_SRCS = bastion/ssh_msg.c bastion/ssh_server.c bastion/auth.c \
 	    bastion/kbdint_pam.c \
 	    bastion/upstream.c bastion/bridge.c bastion/session.c \

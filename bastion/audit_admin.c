@@ -36,6 +36,7 @@
 #include <openssl/evp.h>
 
 #include "../recorder/chain.h"
+#include "../recorder/rec_zstd.h"
 #include "audit.h"
 #include "audit_admin.h"
 #include "audit_archive.h"
@@ -331,43 +332,78 @@ check_lines(struct jcheck *jc, FILE *f, const char *what, FILE *out)
 	}
 }
 
+/* The plain name's length when name is a segment (compressed or not). */
+static size_t
+segment_plain_len(const char *name)
+{
+	size_t n = strlen(name), pl = strlen(AUDIT_ARCHIVE_PREFIX),
+	    sl = strlen(AUDIT_ARCHIVE_SUFFIX), zl = strlen(REC_ZSTD_SUFFIX);
+
+	if (n > zl && strcmp(name + n - zl, REC_ZSTD_SUFFIX) == 0)
+		n -= zl;
+	if (n > pl + sl && strncmp(name, AUDIT_ARCHIVE_PREFIX, pl) == 0 &&
+	    strncmp(name + n - sl, AUDIT_ARCHIVE_SUFFIX, sl) == 0)
+		return n;
+	return 0;
+}
+
 static int
 is_segment(const struct dirent *d)
 {
-	size_t n = strlen(d->d_name), pl = strlen(AUDIT_ARCHIVE_PREFIX),
-	    sl = strlen(AUDIT_ARCHIVE_SUFFIX);
-
-	return n > pl + sl && strncmp(d->d_name, AUDIT_ARCHIVE_PREFIX, pl) ==
-	    0 && strcmp(d->d_name + n - sl, AUDIT_ARCHIVE_SUFFIX) == 0;
+	return segment_plain_len(d->d_name) > 0;
 }
 
-/* The archive's segments in order (their names sort by first seq). */
+/* One segment, compressed or not (rec_zstd_open_read takes whichever is
+ * there), against the chain. */
+static void
+check_segment(struct jcheck *jc, const char *adir, const char *name,
+    size_t plain_len, FILE *out)
+{
+	char path[PATH_MAX * 2];
+	int damaged = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%.*s", adir, (int)plain_len, name);
+	if ((f = rec_zstd_open_read(path, &damaged)) == NULL) {
+		fprintf(out, "  %s: %s\n", name, strerror(errno));
+		jc->bad = 1;
+		return;
+	}
+	if (damaged) {
+		fprintf(out, "  %s: damaged (it does not decompress whole)\n",
+		    name);
+		jc->bad = 1;
+	}
+	check_lines(jc, f, name, out);
+	fclose(f);
+}
+
+/* The archive's segments in order (their names sort by first seq; a
+ * segment there both plain and compressed counts once).  Their number. */
 static int
 check_segments(struct jcheck *jc, const char *dir, FILE *out)
 {
-	char adir[PATH_MAX + 16], path[PATH_MAX * 2];
+	char adir[PATH_MAX + 16];
 	struct dirent **names = NULL;
-	int n, i;
+	int n, i, segments = 0;
 
 	snprintf(adir, sizeof(adir), "%s/%s", dir, AUDIT_ARCHIVE_SUBDIR);
 	if ((n = scandir(adir, &names, is_segment, alphasort)) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	for (i = 0; i < n; i++) {
-		FILE *f;
+		const char *name = names[i]->d_name;
+		size_t pl = segment_plain_len(name);
 
-		snprintf(path, sizeof(path), "%s/%s", adir, names[i]->d_name);
-		if ((f = fopen(path, "re")) == NULL) {
-			fprintf(out, "  %s: %s\n", names[i]->d_name,
-			    strerror(errno));
-			jc->bad = 1;
-		} else {
-			check_lines(jc, f, names[i]->d_name, out);
-			fclose(f);
+		if (i == 0 || pl != segment_plain_len(names[i - 1]->d_name) ||
+		    strncmp(name, names[i - 1]->d_name, pl) != 0) {
+			check_segment(jc, adir, name, pl, out);
+			segments++;
 		}
-		free(names[i]);
 	}
+	for (i = 0; i < n; i++)
+		free(names[i]);
 	free(names);
-	return n;
+	return segments;
 }
 
 int

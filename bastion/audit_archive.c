@@ -17,6 +17,7 @@
 
 #include <jansson.h>
 
+#include "../recorder/rec_zstd.h"
 #include "audit_archive.h"
 #include "audit_fmt.h"
 #include "audit_spool.h"
@@ -118,8 +119,39 @@ seq_at(int fd, uint64_t off)
 	return seq;
 }
 
-/* [from, to) of fd into dir/name, synced, by a temporary file and a
- * rename; *lines gets the number of lines copied. */
+/* The plain temporary file, zstd-compressed into path, synced. */
+static int
+compress_into(const char *plain, const char *path, const char *adir)
+{
+	char tmp[PATH_MAX];
+	int in, out, rc = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp))
+		return -ENAMETOOLONG;
+	if ((in = open(plain, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) < 0)
+		return -errno;
+	if ((out = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600)) < 0) {
+		rc = -errno;
+		close(in);
+		return rc;
+	}
+	state_owner_match(out, adir);
+	if (rec_zstd_compress_fd(in, out) < 0)
+		rc = errno != 0 ? -errno : -EIO;
+	close(in);
+	if (close(out) < 0 && rc == 0)
+		rc = -errno;
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = -errno;
+	if (rc < 0)
+		unlink(tmp);
+	return rc;
+}
+
+/* [from, to) of fd into dir/name (name ends in ".zst": compressed),
+ * synced, by a temporary file and a rename; *lines gets the number of
+ * lines copied. */
 static int
 write_segment(int fd, uint64_t from, uint64_t to, const char *adir,
     const char *name, uint64_t *lines)
@@ -133,7 +165,8 @@ write_segment(int fd, uint64_t from, uint64_t to, const char *adir,
 	if (buf == NULL)
 		return -ENOMEM;
 	if (path_of(path, sizeof(path), adir, name) < 0 ||
-	    snprintf(tmp, sizeof(tmp), "%s.tmp", path) >= (int)sizeof(tmp)) {
+	    snprintf(tmp, sizeof(tmp), "%s.plain.tmp", path) >=
+	    (int)sizeof(tmp)) {
 		rc = -ENAMETOOLONG;
 		goto out;
 	}
@@ -162,16 +195,13 @@ write_segment(int fd, uint64_t from, uint64_t to, const char *adir,
 			}
 		off += (uint64_t)r;
 	}
-	if (rc == 0 && fsync(out) < 0)
-		rc = -errno;
 	if (close(out) < 0 && rc == 0)
 		rc = -errno;
-	if (rc == 0 && rename(tmp, path) < 0)
-		rc = -errno;
+	if (rc == 0)
+		rc = compress_into(tmp, path, adir);
+	unlink(tmp);
 	if (rc == 0)
 		rc = audit_spool_sync_dir(adir);
-	if (rc < 0)
-		unlink(tmp);
 out:
 	free(buf);
 	return rc;
@@ -229,8 +259,8 @@ audit_archive_run(const char *dir, int collector, uint64_t *events,
 			rc = -EBADMSG;	/* "archived" is not a line's start */
 			goto out;
 		}
-		snprintf(name, len, "%s%020" PRIu64 "%s", AUDIT_ARCHIVE_PREFIX,
-		    first, AUDIT_ARCHIVE_SUFFIX);
+		snprintf(name, len, "%s%020" PRIu64 "%s%s", AUDIT_ARCHIVE_PREFIX,
+		    first, AUDIT_ARCHIVE_SUFFIX, REC_ZSTD_SUFFIX);
 		if ((rc = write_segment(fd, from, to, adir, name, events)) < 0 ||
 		    (rc = audit_spool_put_number(dir, "archived", to)) < 0)
 			goto out;

@@ -4,10 +4,13 @@
  * journal's disk use stays bounded while its chain and its numbering go
  * on, in STATE/audit/:
  *
- *   archive/journal-<FIRST SEQ, 20 digits>.jsonl
- *                 one segment of the journal, byte for byte: the chain
- *                 runs through the segments in name order and on into the
- *                 journal ("hvbastion verify --audit" checks all of it)
+ *   archive/journal-<FIRST SEQ, 20 digits>.jsonl.zst
+ *                 one segment of the journal, byte for byte once
+ *                 decompressed (one zstd frame with its checksum; the
+ *                 stock "zstd -d" gives the lines back): the chain runs
+ *                 through the segments in name order and on into the
+ *                 journal ("hvbastion verify --audit" checks all of it,
+ *                 and reads a segment a site decompressed just as well)
  *   archived      where the journal's live part starts (a byte offset,
  *                 fixed width, written in place like "offset")
  *   archive.lock  flock()ed by the archiver (exclusive) and by verify

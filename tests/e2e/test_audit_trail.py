@@ -969,12 +969,18 @@ def _verify_audit(bed, conf, check=True):
     return cp, m.group(1), int(m.group(2)), int(m.group(3)), int(m.group(4))
 
 
+def _zstd(*args, data=None):
+    return subprocess.run(["zstd", "-q"] + list(args), input=data,
+                          stdout=subprocess.PIPE, check=True).stdout
+
+
 def test_journal_archive(bed, store):
     """`audit archive` moves the delivered part of the journal into a
-    segment and frees its disk space; the shipper, the next events'
-    numbers and chain, a restart and verify --audit go on across it; a
-    changed segment fails verify; without a log store everything but the
-    last event is archived."""
+    zstd-compressed segment and frees its disk space; the shipper, the
+    next events' numbers and chain, a restart and verify --audit go on
+    across it, and verify reads a segment a site decompressed; a changed
+    segment fails verify; without a log store everything but the last
+    event is archived."""
     b = _audit_bastion(bed, "archive", [
         "audit-collector %s port %d tls yes" % (testbed.q(store.address),
                                                 store.port),
@@ -990,8 +996,12 @@ def test_journal_archive(bed, store):
         out = hvb(bed, "audit", "archive", conf=b.conf).stdout
         assert "archived %d events to " % (last - 1) in out, out
         seg = Path(out.strip().rsplit(" ", 1)[1])
-        assert seg.name == "journal-%020d.jsonl" % 1, seg
-        assert len(seg.read_text().splitlines()) == last - 1
+        assert seg.name == "journal-%020d.jsonl.zst" % 1, seg
+        lines = _zstd("-dc", str(seg)).splitlines()
+        assert len(lines) == last - 1
+        # byte for byte the journal's lines: the first one's chain value
+        # is the journal's seed
+        assert b'"seq":1,' in lines[0] and seg.stat().st_size < size / 4
         st = journal.stat()
         assert st.st_size == size and st.st_blocks < blocks / 4, (
             size, blocks, st.st_size, st.st_blocks)
@@ -1011,16 +1021,30 @@ def test_journal_archive(bed, store):
                      s["shipper"]["delivered_seq"] >= more)
         out = hvb(bed, "audit", "archive", conf=b.conf).stdout
         assert "archived 8 events to " in out and \
-            "journal-%020d.jsonl" % last in out, out
+            "journal-%020d.jsonl.zst" % last in out, out
         _, ok, events, segs, vlast = _verify_audit(bed, b.conf)
         assert (ok, events, segs, vlast) == ("OK", more, 2, more)
-        # a segment changed afterwards
-        text = seg.read_bytes()
+        # the first segment decompressed by the site: the same
+        plain = seg.with_suffix("")
+        plain.write_bytes(_zstd("-dc", str(seg)))
+        seg.unlink()
+        _, ok, events, segs, vlast = _verify_audit(bed, b.conf)
+        assert (ok, events, segs, vlast) == ("OK", more, 2, more)
+        # a line of it changed and compressed again
+        text = plain.read_bytes()
         i = text.index(b'"session":"test-7"') + len(b'"session":"test-')
-        seg.write_bytes(text[:i] + b"8" + text[i + 1:])
+        seg.write_bytes(_zstd("-c", data=text[:i] + b"8" + text[i + 1:]))
+        plain.unlink()
         cp, ok, _, _, _ = _verify_audit(bed, b.conf, check=False)
         assert ok == "FAILED" and cp.returncode == 1, cp.stdout
         assert "chain broken" in cp.stdout, cp.stdout
+        # a byte of the compressed segment changed
+        z = bytearray(_zstd("-c", data=text))
+        z[len(z) // 2] ^= 0x20
+        seg.write_bytes(bytes(z))
+        cp, ok, _, _, _ = _verify_audit(bed, b.conf, check=False)
+        assert ok == "FAILED" and ("damaged" in cp.stdout or "chain broken"
+                                   in cp.stdout), cp.stdout
     finally:
         b.stop()
     # no log store: all but the last event
