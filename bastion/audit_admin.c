@@ -85,13 +85,16 @@ archive(const struct config *conf, FILE *out)
 	return 0;
 }
 
+struct jcheck;
+static int	check_segments(struct jcheck *, const char *, FILE *);
+
 static int
 status(const struct config *conf, int json, FILE *out)
 {
 	char dir[PATH_MAX - 64], path[PATH_MAX];
 	uint64_t bytes = 0, lines = 0, last = 0;
 	json_t *st = NULL, *o;
-	int rc, full;
+	int rc, full, segments;
 
 	snprintf(dir, sizeof(dir), "%s/%s", conf->state_dir,
 	    AUDIT_SPOOL_SUBDIR);
@@ -104,12 +107,13 @@ status(const struct config *conf, int json, FILE *out)
 	full = access(path, F_OK) == 0;
 	snprintf(path, sizeof(path), "%s/status", dir);
 	st = json_load_file(path, 0, NULL);
-	o = json_pack("{s:s?, s:I, s:I, s:I, s:I, s:b}",
+	segments = check_segments(NULL, dir, NULL);
+	o = json_pack("{s:s?, s:I, s:I, s:I, s:I, s:b, s:i}",
 	    "collector", conf->audit_collector,
 	    "spool_events", (json_int_t)lines, "spool_bytes", (json_int_t)bytes,
 	    "spool_max", (json_int_t)conf->audit_spool_max,
 	    "journal_last_seq", (json_int_t)last,
-	    "spool_full", full);
+	    "spool_full", full, "archive_segments", segments);
 	if (o == NULL) {
 		json_decref(st);
 		return 1;
@@ -141,6 +145,8 @@ status(const struct config *conf, int json, FILE *out)
 		    full ? " FULL: events refused" : "");
 		fprintf(out, "journal last seq: %llu\n",
 		    (unsigned long long)last);
+		fprintf(out, "archive:          %d segments in %s/%s\n",
+		    segments < 0 ? 0 : segments, dir, AUDIT_ARCHIVE_SUBDIR);
 		if (json_is_object(st)) {
 			fprintf(out, "shipper:          pid %lld, %s\n",
 			    (long long)json_integer_value(json_object_get(st,
@@ -379,7 +385,8 @@ check_segment(struct jcheck *jc, const char *adir, const char *name,
 }
 
 /* The archive's segments in order (their names sort by first seq; a
- * segment there both plain and compressed counts once).  Their number. */
+ * segment there both plain and compressed counts once), checked unless jc
+ * is NULL.  Their number. */
 static int
 check_segments(struct jcheck *jc, const char *dir, FILE *out)
 {
@@ -396,7 +403,8 @@ check_segments(struct jcheck *jc, const char *dir, FILE *out)
 
 		if (i == 0 || pl != segment_plain_len(names[i - 1]->d_name) ||
 		    strncmp(name, names[i - 1]->d_name, pl) != 0) {
-			check_segment(jc, adir, name, pl, out);
+			if (jc != NULL)
+				check_segment(jc, adir, name, pl, out);
 			segments++;
 		}
 	}

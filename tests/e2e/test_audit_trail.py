@@ -1007,6 +1007,7 @@ def test_journal_archive(bed, store):
             size, blocks, st.st_size, st.st_blocks)
         _, ok, events, segs, vlast = _verify_audit(bed, b.conf)
         assert (ok, events, segs, vlast) == ("OK", last, 1, last)
+        assert _status(bed, b.conf)["archive_segments"] == 1
         # nothing new is delivered yet: nothing to archive
         assert "nothing to archive" in hvb(bed, "audit", "archive",
                                            conf=b.conf).stdout
