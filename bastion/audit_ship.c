@@ -509,7 +509,8 @@ relp_answer(struct conn *c, const struct audit_relp_frame *f)
 
 /*
  * Takes what the collector sent, waiting up to timeout_ms for it; its
- * answers move frames_acked.  0, or -1 when the session is over.
+ * answers move frames_acked.  0, -1 when the session is over (said), or
+ * -2 when the collector closed the connection (the caller says it).
  */
 static int
 relp_pump(struct conn *c, int timeout_ms)
@@ -557,8 +558,7 @@ relp_pump(struct conn *c, int timeout_ms)
 				return -1;
 		}
 	}
-	set_error("the collector closed the connection");
-	return -1;
+	return -2;
 }
 
 static int
@@ -577,8 +577,14 @@ relp_open(struct conn *c)
 	c->frames_sent = c->frames_acked = 0;
 	fl = audit_relp_frame(frame, sizeof(frame), c->next_txnr, "open",
 	    audit_relp_offers, strlen(audit_relp_offers));
-	if (fl < 0 || conn_write(c, frame, (size_t)fl) < 0)
+	if (fl < 0)
 		return -1;
+	if (conn_write(c, frame, (size_t)fl) < 0) {
+		set_error("the collector ended the session before the RELP"
+		    " open (a collector that wants a client certificate does"
+		    " so)");
+		return -1;
+	}
 	c->next_txnr = audit_relp_next_txnr(c->next_txnr);
 	while (c->want_txnr == 1) {
 		double left = deadline - now_mono();
@@ -587,8 +593,15 @@ relp_open(struct conn *c)
 			set_error("the collector did not answer the RELP open");
 			return -1;
 		}
-		if (relp_pump(c, (int)(left * 1000) + 1) < 0)
+		switch (relp_pump(c, (int)(left * 1000) + 1)) {
+		case -2:
+			set_error("the collector closed the connection before"
+			    " it answered the RELP open (a collector that"
+			    " wants a client certificate does so)");
 			return -1;
+		case -1:
+			return -1;
+		}
 	}
 	return 0;
 }
@@ -597,9 +610,16 @@ relp_open(struct conn *c)
 static int
 conn_check(struct conn *c, int timeout_ms)
 {
-	if (sh.conf->audit_protocol == AUDIT_PROTOCOL_RELP)
-		return relp_pump(c, timeout_ms);
-	return conn_alive(c, timeout_ms);
+	if (sh.conf->audit_protocol != AUDIT_PROTOCOL_RELP)
+		return conn_alive(c, timeout_ms);
+	switch (relp_pump(c, timeout_ms)) {
+	case 0:
+		return 0;
+	case -2:
+		set_error("the collector closed the connection");
+		break;
+	}
+	return -1;
 }
 
 /* Bytes the collector's TCP has not acknowledged yet. */
