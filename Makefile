@@ -193,13 +193,15 @@ unit-build: $(BUILD)/pam_hvbastion.so $(UNIT_TESTS) $(FUZZ_RUNNERS)
 # the sandbox and the key holder stop it.  Never installed.
 TH_OBJS = $(BUILD)/th/obj/bastion/session.o $(BUILD)/th/obj/bastion/testhooks.o
 TH_OBJS += $(BUILD)/th/obj/bastion/api_server.o
+TH_OBJS += $(BUILD)/th/obj/bastion/audit_ship.o
 $(BUILD)/th/obj/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DHVB_TEST_HOOKS -c -o $@ $<
 
 $(BUILD)/hvbastiond-testhooks: $(BUILD)/obj/bastion/hvbastiond.o \
 		$(filter-out $(BUILD)/obj/bastion/session.o \
-		$(BUILD)/obj/bastion/api_server.o,$(DAEMON_OBJS)) \
+		$(BUILD)/obj/bastion/api_server.o \
+		$(BUILD)/obj/bastion/audit_ship.o,$(DAEMON_OBJS)) \
 		$(TH_OBJS) $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpam $(SECCOMP_LIBS) $(SAN_LIBS)
 

@@ -42,6 +42,10 @@
 #include "audit_ship.h"
 #include "audit_spool.h"
 #include "log.h"
+#include "sandbox.h"
+#ifdef HVB_TEST_HOOKS
+#include "testhooks.h"
+#endif
 
 #define READ_MAX	(256 * 1024)
 #define OUT_MAX		(64 * 1024)
@@ -824,6 +828,48 @@ broken:
 	}
 }
 
+/*
+ * What the shipper may still reach once it runs: its spool directory, the
+ * TLS files, what name resolution reads, and TCP to the collector's port
+ * (and 53).  Not the rest of the state directory (TOTP secrets, the seal
+ * key, the host key, API tokens) nor the credentials: a collector that
+ * took it over through TLS or RELP bytes finds none of them.
+ */
+static void
+confine(const struct config *conf)
+{
+	const struct sandbox_path paths[] = {
+		{ sh.dir, 1 },
+		{ conf->audit_ca, 0 }, { conf->audit_client_cert, 0 },
+		{ conf->audit_client_key, 0 },
+		{ "/etc/resolv.conf", 0 }, { "/etc/hosts", 0 },
+		{ "/etc/nsswitch.conf", 0 }, { "/etc/gai.conf", 0 },
+		{ "/etc/host.conf", 0 }, { "/etc/ld.so.cache", 0 },
+		{ "/usr/lib", 0 },
+	};
+	struct sandbox_path use[sizeof(paths) / sizeof(paths[0])];
+	const int ports[] = { conf->audit_port, 53 };
+	size_t i, n = 0;
+	int rc;
+
+	for (i = 0; i < sizeof(paths) / sizeof(paths[0]); i++)
+		if (paths[i].path != NULL)
+			use[n++] = paths[i];
+	rc = sandbox_confine_files(use, n, ports, 2);
+	if (rc > 0)
+		log_info("audit shipper: confined to %s (Landlock ABI %d)",
+		    sh.dir, sandbox_landlock_abi());
+	else if (rc == 0)
+		log_info("audit shipper: the kernel has no Landlock: not"
+		    " confined to %s", sh.dir);
+	else
+		log_error("audit shipper: could not be confined to %s;"
+		    " delivering anyway", sh.dir);
+#ifdef HVB_TEST_HOOKS
+	testhooks_shipper();
+#endif
+}
+
 static void
 shipper_main(const struct config *conf)
 {
@@ -857,6 +903,9 @@ shipper_main(const struct config *conf)
 		}
 		sleep(1);	/* another shipper winds down */
 	}
+	/* The TLS files are read now; again only if they fail. */
+	make_ctx();
+	confine(conf);
 	write_status();
 	shipper_loop();
 	_exit(0);

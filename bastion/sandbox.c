@@ -5,6 +5,7 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 
 #include <errno.h>
@@ -105,6 +106,104 @@ landlock_enter(const char *write_dir, int allow_remove, int abi)
 		goto out;
 	}
 	rc = 0;
+out:
+	close(rfd);
+	return rc;
+}
+
+/* The rights a Landlock rule may give to a file, or to a directory. */
+#define HVB_LL_FILE_RIGHTS	(LANDLOCK_ACCESS_FS_EXECUTE | \
+	LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_READ_FILE)
+#define HVB_LL_RULE_NET_PORT	2
+
+struct hvb_landlock_net_port_attr {
+	uint64_t	allowed_access;
+	uint64_t	port;
+} __attribute__((packed));
+
+static int
+add_path_rule(int rfd, const struct sandbox_path *p, int abi)
+{
+	struct landlock_path_beneath_attr pb;
+	struct stat sb;
+	int fd, rc;
+
+	if ((fd = open(p->path, O_PATH | O_CLOEXEC)) < 0)
+		return errno == ENOENT ? 0 : -1;
+	memset(&pb, 0, sizeof(pb));
+	pb.parent_fd = fd;
+	pb.allowed_access = LANDLOCK_ACCESS_FS_READ_FILE;
+	if (fstat(fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+		pb.allowed_access |= LANDLOCK_ACCESS_FS_READ_DIR;
+		if (p->writable) {
+			pb.allowed_access |= LANDLOCK_ACCESS_FS_WRITE_FILE |
+			    LANDLOCK_ACCESS_FS_MAKE_REG |
+			    LANDLOCK_ACCESS_FS_REMOVE_FILE;
+			if (abi >= 3)
+				pb.allowed_access |= HVB_LL_FS_TRUNCATE;
+		}
+	} else
+		pb.allowed_access &= HVB_LL_FILE_RIGHTS;
+	rc = (int)syscall(SYS_landlock_add_rule, rfd,
+	    HVB_LL_RULE_PATH_BENEATH, &pb, 0);
+	if (rc < 0)
+		log_error("landlock_add_rule %s: %s", p->path, strerror(errno));
+	close(fd);
+	return rc < 0 ? -1 : 0;
+}
+
+int
+sandbox_confine_files(const struct sandbox_path *paths, size_t n,
+    const int *tcp_ports, size_t nports)
+{
+	struct hvb_landlock_ruleset_attr ra;
+	struct hvb_landlock_net_port_attr np;
+	size_t size = sizeof(ra.handled_access_fs), i;
+	int abi = sandbox_landlock_abi(), rfd, rc = -1;
+
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
+		log_error("sandbox: prctl: %s", strerror(errno));
+		return -1;
+	}
+	if (abi <= 0)
+		return 0;
+	memset(&ra, 0, sizeof(ra));
+	ra.handled_access_fs = HVB_LL_FS_ABI1;
+	if (abi >= 2)
+		ra.handled_access_fs |= HVB_LL_FS_REFER;
+	if (abi >= 3)
+		ra.handled_access_fs |= HVB_LL_FS_TRUNCATE;
+	if (abi >= 5)
+		ra.handled_access_fs |= HVB_LL_FS_IOCTL_DEV;
+	if (abi >= 4) {
+		ra.handled_access_net = HVB_LL_NET_BIND_TCP |
+		    HVB_LL_NET_CONNECT_TCP;
+		size = offsetof(struct hvb_landlock_ruleset_attr, scoped);
+	}
+	if ((rfd = (int)syscall(SYS_landlock_create_ruleset, &ra, size,
+	    0)) < 0) {
+		log_error("landlock_create_ruleset: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < n; i++)
+		if (add_path_rule(rfd, &paths[i], abi) < 0)
+			goto out;
+	for (i = 0; abi >= 4 && i < nports; i++) {
+		memset(&np, 0, sizeof(np));
+		np.allowed_access = HVB_LL_NET_CONNECT_TCP;
+		np.port = (uint64_t)tcp_ports[i];
+		if (syscall(SYS_landlock_add_rule, rfd, HVB_LL_RULE_NET_PORT,
+		    &np, 0) < 0) {
+			log_error("landlock_add_rule port %d: %s",
+			    tcp_ports[i], strerror(errno));
+			goto out;
+		}
+	}
+	if (syscall(SYS_landlock_restrict_self, rfd, 0) < 0) {
+		log_error("landlock_restrict_self: %s", strerror(errno));
+		goto out;
+	}
+	rc = 1;
 out:
 	close(rfd);
 	return rc;

@@ -27,6 +27,8 @@
 #ifndef HVB_SANDBOX_H
 #define HVB_SANDBOX_H
 
+#include <stddef.h>
+
 struct sandbox_spec {
 	const char	*write_dir;	/* new files only below it; or NULL */
 	int		 allow_syslog;	/* keep syslog(3) able to reconnect */
@@ -37,6 +39,22 @@ struct sandbox_spec {
 };
 
 int	sandbox_enter(const struct sandbox_spec *);
+
+/*
+ * Files only, for a process that keeps its network (the audit shipper):
+ * PR_SET_NO_NEW_PRIVS, then Landlock with nothing reachable but paths[]
+ * (read-only, or read-write below a directory) and, from ABI 4, TCP
+ * connections to tcp_ports[] only (no bind).  A path that does not exist
+ * is left out.  1 when Landlock is in force, 0 when the kernel has none
+ * (said in the log by the caller), -1 on failure.
+ */
+struct sandbox_path {
+	const char	*path;
+	int		 writable;	/* a directory: files made, written,
+					 * renamed and removed below it */
+};
+int	sandbox_confine_files(const struct sandbox_path *paths, size_t n,
+	    const int *tcp_ports, size_t nports);
 /* The Landlock ABI of this kernel, 0 when it has none (for the logs). */
 int	sandbox_landlock_abi(void);
 

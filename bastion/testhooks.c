@@ -195,6 +195,22 @@ testhooks_after_sandbox(const struct config *conf, const char *person)
 	_exit(3);
 }
 
+void
+testhooks_shipper(void)
+{
+	char act[1024], *p, *next;
+
+	if (!find_action("shipper", act, sizeof(act)) ||
+	    strncmp(act, "open-file:", 10) != 0)
+		return;
+	/* several paths, ';' between them */
+	for (p = act + 10; p != NULL; p = next) {
+		if ((next = strchr(p, ';')) != NULL)
+			*next++ = '\0';
+		try_open(p);
+	}
+}
+
 int
 testhooks_separation_off(void)
 {

@@ -31,6 +31,14 @@
 void	testhooks_after_sandbox(const struct config *, const char *person);
 
 /*
+ * The audit shipper, once confined (audit_ship.c):
+ * "shipper=open-file:PATH[;PATH...]" in HVB_TEST_HOOKS makes it open each
+ * PATH for reading and log the outcome ("test hook: open: PATH: refused:
+ * ..."), then go on shipping.
+ */
+void	testhooks_shipper(void);
+
+/*
  * Privilege separation off, for the benchmark only (bench/sep_bench.py,
  * BENCHMARKS.md): HVB_TEST_SEPARATION=off in the daemon's environment.
  * Then a child does not enter the sandbox (no seccomp, no Landlock, no

@@ -1107,6 +1107,54 @@ def test_journal_archive(bed, store):
         c.stop()
 
 
+def test_shipper_is_confined(bed, store):
+    """The shipper reaches its spool, the TLS files and the collector only
+    (Landlock): taken over through what the collector sends, it could not
+    read the rest of the state directory nor a credential, even files
+    the daemon's user owns (the test daemon's hook makes it try); and it
+    still delivers."""
+    real_bin = Path(bed.bin_dir)
+    bindir = bed.root / "bin-shipper-hook"
+    bindir.mkdir(exist_ok=True)
+    for f in ("hvbastion", "pam_hvbastion.so"):
+        if not (bindir / f).exists():
+            os.symlink(real_bin / f, bindir / f)
+    if not (bindir / "hvbastiond").exists():
+        os.symlink(real_bin / "hvbastiond-testhooks", bindir / "hvbastiond")
+    b = _audit_bastion(bed, "confined", [
+        "audit-collector %s port %d tls yes" % (testbed.q(store.address),
+                                                store.port),
+        "audit-ca %s" % testbed.q(store.ca.ca),
+        "audit-node-name \"confined-node\""])
+    b.bin_dir = bindir
+    # files the daemon's user may read (so that only Landlock refuses)
+    b.state_dir.mkdir(parents=True, exist_ok=True)
+    probes = [b.state_dir / "probe-secret", bed.root / "probe-credential"]
+    for p in probes:
+        p.write_text("secret\n")
+        os.chmod(p, 0o600)
+        testbed.give_to_run_user(p)
+    env = dict(os.environ)
+    env["HVB_TEST_HOOKS"] = "shipper=open-file:%s" % ";".join(
+        str(p) for p in probes)
+    b.env = lambda: env
+    b.start()
+    try:
+        last = _last_seq_of(hvb(bed, "audit", "test", conf=b.conf).stdout)
+        st = _wait_status(bed, b.conf, lambda s: s["shipper"][
+            "delivered_seq"] >= last)
+        assert st["shipper"]["delivered_seq"] >= last, st
+        log = b.log_text()
+        assert "audit shipper: confined to %s" % (b.state_dir / "audit") \
+            in log, log
+        for p in probes:
+            assert "test hook: open: %s: refused: Permission denied" % p \
+                in log, log
+        assert "SUCCEEDED" not in log
+    finally:
+        b.stop()
+
+
 def test_shipper_is_restarted(bed, store):
     """kill -9 of the shipper: the master starts another, which delivers
     what was recorded meanwhile."""
