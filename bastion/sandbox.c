@@ -49,13 +49,17 @@ sandbox_landlock_abi(void)
 	return abi < 0 ? 0 : (int)abi;
 }
 
+/*
+ * A ruleset that handles every file right this ABI knows and, from ABI 4,
+ * TCP bind and connect (nothing allowed until rules say so); scoped, from
+ * ABI 6, abstract sockets and signals to this process.  An fd, or -1.
+ */
 static int
-landlock_enter(const char *write_dir, int allow_remove, int abi)
+ruleset_create(int abi, int scoped)
 {
 	struct hvb_landlock_ruleset_attr ra;
-	struct landlock_path_beneath_attr pb;
 	size_t size = sizeof(ra.handled_access_fs);
-	int rfd, dfd, rc = -1;
+	int rfd;
 
 	memset(&ra, 0, sizeof(ra));
 	ra.handled_access_fs = HVB_LL_FS_ABI1;
@@ -70,15 +74,24 @@ landlock_enter(const char *write_dir, int allow_remove, int abi)
 		    HVB_LL_NET_CONNECT_TCP;
 		size = offsetof(struct hvb_landlock_ruleset_attr, scoped);
 	}
-	if (abi >= 6) {
+	if (abi >= 6 && scoped) {
 		ra.scoped = HVB_LL_SCOPE_ABSTRACT | HVB_LL_SCOPE_SIGNAL;
 		size = sizeof(ra);
 	}
 	rfd = (int)syscall(SYS_landlock_create_ruleset, &ra, size, 0);
-	if (rfd < 0) {
+	if (rfd < 0)
 		log_error("landlock_create_ruleset: %s", strerror(errno));
+	return rfd;
+}
+
+static int
+landlock_enter(const char *write_dir, int allow_remove, int abi)
+{
+	struct landlock_path_beneath_attr pb;
+	int rfd, dfd, rc = -1;
+
+	if ((rfd = ruleset_create(abi, 1)) < 0)
 		return -1;
-	}
 	if (write_dir != NULL) {
 		dfd = open(write_dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
 		if (dfd < 0) {
@@ -156,10 +169,9 @@ int
 sandbox_confine_files(const struct sandbox_path *paths, size_t n,
     const int *tcp_ports, size_t nports)
 {
-	struct hvb_landlock_ruleset_attr ra;
 	struct hvb_landlock_net_port_attr np;
-	size_t size = sizeof(ra.handled_access_fs), i;
 	int abi = sandbox_landlock_abi(), rfd, rc = -1;
+	size_t i;
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
 		log_error("sandbox: prctl: %s", strerror(errno));
@@ -167,24 +179,10 @@ sandbox_confine_files(const struct sandbox_path *paths, size_t n,
 	}
 	if (abi <= 0)
 		return 0;
-	memset(&ra, 0, sizeof(ra));
-	ra.handled_access_fs = HVB_LL_FS_ABI1;
-	if (abi >= 2)
-		ra.handled_access_fs |= HVB_LL_FS_REFER;
-	if (abi >= 3)
-		ra.handled_access_fs |= HVB_LL_FS_TRUNCATE;
-	if (abi >= 5)
-		ra.handled_access_fs |= HVB_LL_FS_IOCTL_DEV;
-	if (abi >= 4) {
-		ra.handled_access_net = HVB_LL_NET_BIND_TCP |
-		    HVB_LL_NET_CONNECT_TCP;
-		size = offsetof(struct hvb_landlock_ruleset_attr, scoped);
-	}
-	if ((rfd = (int)syscall(SYS_landlock_create_ruleset, &ra, size,
-	    0)) < 0) {
-		log_error("landlock_create_ruleset: %s", strerror(errno));
+	/* Scoped too: it signals nobody and uses no abstract socket (the
+	 * master's SIGTERM still reaches it: scoping limits what it sends). */
+	if ((rfd = ruleset_create(abi, 1)) < 0)
 		return -1;
-	}
 	for (i = 0; i < n; i++)
 		if (add_path_rule(rfd, &paths[i], abi) < 0)
 			goto out;

@@ -43,8 +43,9 @@ int	sandbox_enter(const struct sandbox_spec *);
 /*
  * Files only, for a process that keeps its network (the audit shipper):
  * PR_SET_NO_NEW_PRIVS, then Landlock with nothing reachable but paths[]
- * (read-only, or read-write below a directory) and, from ABI 4, TCP
- * connections to tcp_ports[] only (no bind).  A path that does not exist
+ * (read-only, or read-write below a directory), from ABI 4 TCP
+ * connections to tcp_ports[] only (no bind), from ABI 6 no signal or
+ * abstract socket outside the process.  A path that does not exist
  * is left out.  1 when Landlock is in force, 0 when the kernel has none
  * (said in the log by the caller), -1 on failure.
  */
