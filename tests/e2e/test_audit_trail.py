@@ -128,6 +128,11 @@ def last_seq(bed):
         "journal_last_seq"]
 
 
+def _last_seq_of(out):
+    """The last sequence number `hvbastion audit test` reports."""
+    return int(out.rsplit("last seq ", 1)[1].split(")")[0])
+
+
 def events(store):
     out = []
     for line in store.lines():
@@ -714,7 +719,7 @@ def test_collector_certificate_is_verified(bed, store):
         c.start()
         started.append(c)
         out = hvb(bed, "audit", "test", conf=c.conf).stdout
-        last = int(out.rsplit("last seq ", 1)[1].split(")")[0])
+        last = _last_seq_of(out)
         lines = strict.wait_for(lambda ls: any(
             'seq="%d"' % last in x for x in ls))
         assert any("client-cert-node" in x and 'seq="%d"' % last in x
@@ -743,11 +748,6 @@ def test_collector_certificate_is_verified(bed, store):
             x.stop()
         strict.stop()
         shutil.rmtree(root, ignore_errors=True)
-
-
-def _last_seq_of(out):
-    """The last sequence number `hvbastion audit test` reports."""
-    return int(out.rsplit("last seq ", 1)[1].split(")")[0])
 
 
 @pytest.mark.parametrize("protocol", [
@@ -1162,7 +1162,7 @@ def test_shipper_is_restarted(bed, store):
     pid = st["shipper"]["pid"]
     os.kill(pid, signal.SIGKILL)
     out = hvb(bed, "audit", "test", "--sessions", "2").stdout
-    last = int(out.rsplit("last seq ", 1)[1].split(")")[0])
+    last = _last_seq_of(out)
     wait_seq(store, last)
     st = _wait_status(bed, bed.conf, lambda s: s["shipper"]["pid"] != pid
                       and s["shipper"]["delivered_seq"] >= last)
