@@ -84,11 +84,25 @@ ruleset_create(int abi, int scoped)
 	return rfd;
 }
 
+/* Puts the ruleset in force for this process, and closes it: 0 or -1. */
+static int
+ruleset_apply(int rfd)
+{
+	int rc = 0;
+
+	if (syscall(SYS_landlock_restrict_self, rfd, 0) < 0) {
+		log_error("landlock_restrict_self: %s", strerror(errno));
+		rc = -1;
+	}
+	close(rfd);
+	return rc;
+}
+
 static int
 landlock_enter(const char *write_dir, int allow_remove, int abi)
 {
 	struct landlock_path_beneath_attr pb;
-	int rfd, dfd, rc = -1;
+	int rfd, dfd;
 
 	if ((rfd = ruleset_create(abi, 1)) < 0)
 		return -1;
@@ -114,14 +128,10 @@ landlock_enter(const char *write_dir, int allow_remove, int abi)
 		}
 		close(dfd);
 	}
-	if (syscall(SYS_landlock_restrict_self, rfd, 0) < 0) {
-		log_error("landlock_restrict_self: %s", strerror(errno));
-		goto out;
-	}
-	rc = 0;
+	return ruleset_apply(rfd);
 out:
 	close(rfd);
-	return rc;
+	return -1;
 }
 
 /* The rights a Landlock rule may give to a file, or to a directory. */
@@ -170,7 +180,7 @@ sandbox_confine_files(const struct sandbox_path *paths, size_t n,
     const int *tcp_ports, size_t nports)
 {
 	struct hvb_landlock_net_port_attr np;
-	int abi = sandbox_landlock_abi(), rfd, rc = -1;
+	int abi = sandbox_landlock_abi(), rfd;
 	size_t i;
 
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) {
@@ -197,14 +207,10 @@ sandbox_confine_files(const struct sandbox_path *paths, size_t n,
 			goto out;
 		}
 	}
-	if (syscall(SYS_landlock_restrict_self, rfd, 0) < 0) {
-		log_error("landlock_restrict_self: %s", strerror(errno));
-		goto out;
-	}
-	rc = 1;
+	return ruleset_apply(rfd) < 0 ? -1 : 1;
 out:
 	close(rfd);
-	return rc;
+	return -1;
 }
 
 /* What every set-up child does, whatever it carries. */
