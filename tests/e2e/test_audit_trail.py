@@ -683,6 +683,17 @@ def _wait_status(bed, conf, pred, timeout=30):
         time.sleep(0.2)
 
 
+def _recorded_and_delivered(bed, conf):
+    """One test session's events recorded by the bastion of conf, and
+    the shipper's word that it delivered them (the wait is a hang guard
+    only): (their last seq, the status)."""
+    last = _last_seq_of(hvb(bed, "audit", "test", conf=conf).stdout)
+    st = _wait_status(bed, conf, lambda s: s["shipper"]["delivered_seq"] >=
+                      last)
+    assert st["shipper"]["delivered_seq"] >= last, st
+    return last, st
+
+
 def test_collector_certificate_is_verified(bed, store):
     """A collector whose certificate another CA signed gets nothing; one
     that asks for a client certificate gets the events when the bastion
@@ -775,11 +786,8 @@ def test_collector_stalls_then_dies(bed, protocol):
         "audit-node-name \"stall-node\""])
     b.start()
     try:
-        before = _last_seq_of(hvb(bed, "audit", "test", conf=b.conf).stdout)
+        before, st = _recorded_and_delivered(bed, b.conf)
         coll.wait_for(lambda ls: any('seq="%d"' % before in x for x in ls))
-        st = _wait_status(bed, b.conf, lambda s: s["shipper"][
-            "delivered_seq"] >= before)
-        assert st["shipper"]["delivered_seq"] >= before, st
         assert ("relp over tls" in st["shipper"]["collector"]) == (
             protocol == "relp"), st
         # the collector stalls; 40 events (about 20 KB) go to it: they
@@ -845,10 +853,7 @@ def test_relp_collector_wants_a_client_certificate(bed, store):
             "audit-node-name \"relp-cert-node\""])
         c.start()
         started.append(c)
-        last = _last_seq_of(hvb(bed, "audit", "test", conf=c.conf).stdout)
-        st = _wait_status(bed, c.conf, lambda s: s["shipper"][
-            "delivered_seq"] >= last)
-        assert st["shipper"]["delivered_seq"] >= last, st
+        last, st = _recorded_and_delivered(bed, c.conf)
         assert any("relp-cert-node" in x and 'seq="%d"' % last in x
                    for x in strict.lines())
         d = _audit_bastion(bed, "relpnocert", base + [
@@ -987,10 +992,7 @@ def test_relp_answers_are_checked(bed):
         "audit-node-name \"hostile-relp\""])
     b.start()
     try:
-        last = _last_seq_of(hvb(bed, "audit", "test", conf=b.conf).stdout)
-        st = _wait_status(bed, b.conf, lambda s: s["shipper"][
-            "delivered_seq"] >= last)
-        assert st["shipper"]["delivered_seq"] >= last, st
+        last, st = _recorded_and_delivered(bed, b.conf)
         assert "relp over tcp" in st["shipper"]["collector"], st
         seqs = [int(re.search(r'seq="(\d+)"', m).group(1))
                 for m in coll.messages]
@@ -1140,10 +1142,7 @@ def test_shipper_is_confined(bed, store):
     b.env = lambda: env
     b.start()
     try:
-        last = _last_seq_of(hvb(bed, "audit", "test", conf=b.conf).stdout)
-        st = _wait_status(bed, b.conf, lambda s: s["shipper"][
-            "delivered_seq"] >= last)
-        assert st["shipper"]["delivered_seq"] >= last, st
+        last, st = _recorded_and_delivered(bed, b.conf)
         log = b.log_text()
         assert "audit shipper: confined to %s" % (b.state_dir / "audit") \
             in log, log
