@@ -31,6 +31,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 import testbed  # noqa: E402
+import totp_codes  # noqa: E402
 
 def _net():
     """HVB_E2E_NET, moved by 100 in its third byte per pytest-xdist worker
@@ -143,6 +144,38 @@ def ssh(bed, login, key, *command, input=None, timeout=60, **kw):
     cp = subprocess.run(argv, input=input, stdout=subprocess.PIPE,
                         stderr=subprocess.PIPE, timeout=timeout,
                         stdin=None if input is not None else subprocess.DEVNULL)
+    cp.argv = argv
+    return cp
+
+
+def fresh_code(bed, person):
+    """A TOTP code the bastion has not seen yet for person
+    (totp_codes.py)."""
+    return totp_codes.fresh_code(bed.users[person].totp_secret)
+
+
+def askpass(bed, code, name="askpass"):
+    """An SSH_ASKPASS program that answers code."""
+    path = bed.root / ("%s-%s" % (name, code or "empty"))
+    path.write_text("#!/bin/sh\necho '%s'\n" % code)
+    os.chmod(path, 0o755)
+    return path
+
+
+def mfa_ssh(bed, person, code, *command, port=None, known_hosts=None,
+            timeout=40):
+    """The stock ssh client, person's key then the prompt (the TOTP code)
+    answered through SSH_ASKPASS."""
+    argv = bed.ssh_argv(person, person, *command, batch=False, port=port,
+                        known_hosts=known_hosts,
+                        opts=("NumberOfPasswordPrompts=1",
+                              "KbdInteractiveAuthentication=yes",
+                              "PasswordAuthentication=no"))
+    env = dict(os.environ, SSH_ASKPASS=str(askpass(bed, code)),
+               SSH_ASKPASS_REQUIRE="force", DISPLAY=":0")
+    cp = subprocess.run(argv, stdin=subprocess.DEVNULL,
+                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                        timeout=timeout, env=env)
     cp.argv = argv
     return cp
 

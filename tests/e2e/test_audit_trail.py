@@ -34,13 +34,12 @@ from pathlib import Path
 import paramiko
 import pytest
 
-from conftest import NET, show, started_bed
+from conftest import NET, fresh_code, mfa_ssh, show, started_bed
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
 
 import rsyslog  # noqa: E402
 import testbed  # noqa: E402
-import totp_codes  # noqa: E402
 
 COLLECTOR = "%s.9" % NET
 NODE = "bastion-e2e"
@@ -76,29 +75,6 @@ def bed(request, store):
 
 
 # -- helpers ---------------------------------------------------------------
-
-def fresh_code(bed, person):
-    """A code the bastion has not seen yet for person (totp_codes.py)."""
-    return totp_codes.fresh_code(bed.users[person].totp_secret)
-
-
-def mfa_ssh(bed, person, code, *command, port=None, known_hosts=None,
-            timeout=40):
-    path = bed.root / ("askpass-audit-%s" % code)
-    path.write_text("#!/bin/sh\necho '%s'\n" % code)
-    os.chmod(path, 0o755)
-    argv = bed.ssh_argv(person, person, *command, batch=False, port=port,
-                        known_hosts=known_hosts, opts=("NumberOfPasswordPrompts=1",
-                              "KbdInteractiveAuthentication=yes",
-                              "PasswordAuthentication=no"))
-    env = dict(os.environ, SSH_ASKPASS=str(path),
-               SSH_ASKPASS_REQUIRE="force", DISPLAY=":0")
-    cp = subprocess.run(argv, stdin=subprocess.DEVNULL,
-                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                        timeout=timeout, env=env)
-    cp.argv = argv
-    return cp
-
 
 def paramiko_login(bed, login, person, code):
     key = paramiko.Ed25519Key.from_private_key_file(

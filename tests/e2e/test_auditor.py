@@ -12,7 +12,7 @@ import time
 
 import pexpect
 
-from conftest import PROMPT_RE, spawn_env, ssh, show, wait_for
+from conftest import PROMPT_RE, spawn_env, show, wait_for
 import proctree  # noqa: E402 (tests/lib, on the path by conftest)
 
 

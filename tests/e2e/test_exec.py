@@ -9,7 +9,6 @@ import re
 import subprocess
 import threading
 
-import pytest
 from paramiko.common import MSG_CHANNEL_REQUEST
 
 from conftest import show, ssh, wait_for

@@ -10,7 +10,6 @@ import socket
 import socketserver
 import subprocess
 import threading
-import time
 
 import pytest
 

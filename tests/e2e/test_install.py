@@ -34,7 +34,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import BASTION_ADDR, _new_bed, show, wait_for
+from conftest import BASTION_ADDR, _new_bed, mfa_ssh, show, wait_for
 import testbed
 from totp_codes import STEP, code_at
 
@@ -368,20 +368,7 @@ def served(request, package):
 
 
 def _mfa_ssh(bed, code, *command):
-    askpass = bed.root / ("askpass-%s" % code)
-    askpass.write_text("#!/bin/sh\necho '%s'\n" % code)
-    os.chmod(askpass, 0o755)
-    argv = bed.ssh_argv("alice", "alice", *command, batch=False,
-                        opts=("NumberOfPasswordPrompts=1",
-                              "KbdInteractiveAuthentication=yes",
-                              "PasswordAuthentication=no"))
-    env = dict(os.environ, SSH_ASKPASS=str(askpass),
-               SSH_ASKPASS_REQUIRE="force", DISPLAY=":0")
-    cp = subprocess.run(argv, stdin=subprocess.DEVNULL,
-                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                        timeout=60, env=env)
-    cp.argv = argv
-    return cp
+    return mfa_ssh(bed, "alice", code, *command, timeout=60)
 
 
 def test_installed_daemon_runs_unprivileged(served):

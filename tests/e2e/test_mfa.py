@@ -15,41 +15,13 @@ import threading
 import paramiko
 import pytest
 
-from conftest import show, started_bed
+from conftest import askpass, fresh_code, mfa_ssh, show, started_bed
 
-import totp_codes  # noqa: E402 (tests/lib, on the path from conftest)
 
 
 @pytest.fixture(scope="module")
 def bed(request):
     yield from started_bed(request, "mfa", mfa=True)
-
-
-def fresh_code(bed, person):
-    """A code the bastion has not seen yet for person (totp_codes.py)."""
-    return totp_codes.fresh_code(bed.users[person].totp_secret)
-
-
-def askpass(bed, code, name="askpass"):
-    path = bed.root / ("%s-%s" % (name, code or "empty"))
-    path.write_text("#!/bin/sh\necho '%s'\n" % code)
-    os.chmod(path, 0o755)
-    return path
-
-
-def mfa_ssh(bed, person, code, *command, timeout=40):
-    """The stock ssh client answering the prompt through SSH_ASKPASS."""
-    argv = bed.ssh_argv(person, person, *command, batch=False,
-                        opts=("NumberOfPasswordPrompts=1",
-                              "KbdInteractiveAuthentication=yes",
-                              "PasswordAuthentication=no"))
-    env = dict(os.environ, SSH_ASKPASS=str(askpass(bed, code)),
-               SSH_ASKPASS_REQUIRE="force", DISPLAY=":0")
-    cp = subprocess.run(argv, stdin=subprocess.DEVNULL,
-                        stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                        timeout=timeout, env=env)
-    cp.argv = argv
-    return cp
 
 
 def test_key_then_code(bed):
