@@ -126,6 +126,7 @@ DAEMON_SRCS += bastion/api_server.c bastion/api_tls.c bastion/api_upstream.c \
 	    bastion/api_login.c bastion/api_console.c
 # Privilege separation of the API front (issues 7, 8): its monitor.
 DAEMON_SRCS += bastion/api_monitor.c bastion/api_mon_client.c
+DAEMON_SRCS += bastion/ssh_monitor.c bastion/ssh_mon_client.c
 CORE_SRCS += bastion/api_mon_proto.c
 # The network child keeps its monitor's answers for a second.
 CORE_SRCS += bastion/api_verdict.c
@@ -194,6 +195,7 @@ unit-build: $(BUILD)/pam_hvbastion.so $(UNIT_TESTS) $(FUZZ_RUNNERS)
 TH_OBJS = $(BUILD)/th/obj/bastion/session.o $(BUILD)/th/obj/bastion/testhooks.o
 TH_OBJS += $(BUILD)/th/obj/bastion/api_server.o
 TH_OBJS += $(BUILD)/th/obj/bastion/audit_ship.o
+TH_OBJS += $(BUILD)/th/obj/bastion/auth.o
 $(BUILD)/th/obj/%.o: %.c $(wildcard */*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS) -DHVB_TEST_HOOKS -c -o $@ $<
@@ -201,7 +203,8 @@ $(BUILD)/th/obj/%.o: %.c $(wildcard */*.h)
 $(BUILD)/hvbastiond-testhooks: $(BUILD)/obj/bastion/hvbastiond.o \
 		$(filter-out $(BUILD)/obj/bastion/session.o \
 		$(BUILD)/obj/bastion/api_server.o \
-		$(BUILD)/obj/bastion/audit_ship.o,$(DAEMON_OBJS)) \
+		$(BUILD)/obj/bastion/audit_ship.o \
+		$(BUILD)/obj/bastion/auth.o,$(DAEMON_OBJS)) \
 		$(TH_OBJS) $(CORE_OBJS)
 	$(CC) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lpam $(SECCOMP_LIBS) $(SAN_LIBS)
 

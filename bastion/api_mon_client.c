@@ -23,6 +23,22 @@
 
 static int	mon_fd = -1;
 
+int
+api_mon_send(int sock, struct api_mon_msg *m, int pass_fd)
+{
+	unsigned char buf[API_MON_MSG_MAX];
+	int len, rc;
+
+	len = api_mon_encode(m, buf, sizeof(buf));
+	api_mon_wipe(m);
+	if (len < 0 || sock < 0)
+		return -1;
+	rc = seqpacket_send(sock, buf, (size_t)len, &pass_fd,
+	    pass_fd >= 0 ? 1 : 0, 0);
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
+}
+
 static int
 request(struct api_mon_msg *req, struct api_mon_msg *rep, int *fdp)
 {

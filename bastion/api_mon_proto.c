@@ -91,6 +91,28 @@ static const struct field f_rep_seal[] = {
 	END
 };
 
+/* The SSH child's (ssh_monitor.h); the answers reuse f_rep_connect. */
+static const struct field f_ssh_key[] = {
+	STR(userid, NAMES_MAX, CS_NAME),
+	STR(credential, API_MON_CRED_MAX, CS_WORD),
+	END
+};
+static const struct field f_ssh_person[] = {
+	STR(userid, NAMES_MAX, CS_NAME),
+	END
+};
+static const struct field f_ssh_prompt[] = {
+	U8(flag, 1),
+	STR(prompt, API_MON_PROMPT_MAX, CS_ANY),
+	STR(info, API_MON_INFO_MAX, CS_ANY),
+	END
+};
+static const struct field f_ssh_answer[] = {
+	U8(status, API_MON_FAILED),
+	STR(password, API_MON_PASSWORD_MAX, CS_ANY),
+	END
+};
+
 static const struct field *
 fields_of(uint8_t type)
 {
@@ -103,6 +125,14 @@ fields_of(uint8_t type)
 	case API_MON_REP_CONNECT:	return f_rep_connect;
 	case API_MON_REQ_SEAL:		return f_seal;
 	case API_MON_REP_SEAL:		return f_rep_seal;
+	case API_MON_REQ_SSH_KEY:	return f_ssh_key;
+	case API_MON_REQ_SSH_PAM:	return f_ssh_person;
+	case API_MON_REQ_SSH_DONE:	return f_ssh_person;
+	case API_MON_REQ_SSH_ANSWER:	return f_ssh_answer;
+	case API_MON_SSH_PROMPT:	return f_ssh_prompt;
+	case API_MON_REP_SSH_KEY:
+	case API_MON_REP_SSH_PAM:
+	case API_MON_REP_SSH_DONE:	return f_rep_connect;
 	default:			return NULL;
 	}
 }

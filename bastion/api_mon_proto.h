@@ -1,6 +1,7 @@
 /*
- * api_mon_proto.h - the messages between the sandboxed API child and its
- * monitor (api_monitor.h), in kh_proto.h's style.
+ * api_mon_proto.h - the messages between a sandboxed network child and
+ * its monitor, in kh_proto.h's style: the API child's (api_monitor.h) and,
+ * with the SSH_ types below, the SSH child's (ssh_monitor.h).
  *
  * Transport: an AF_UNIX SOCK_SEQPACKET socketpair made per connection,
  * one message per datagram, at most API_MON_MSG_MAX bytes; a descriptor
@@ -27,6 +28,21 @@
  *          that configured node (the child does TLS and the pin check).
  *   SEAL     basename, lines, bytes, chain hex (a console recording)
  *       -> REP_SEAL status, 32-byte MAC (from the key holder)
+ *
+ * The SSH child's whitelist (ssh_monitor.h), before authentication only:
+ *   SSH_KEY     person, key fingerprint: the publickey step (the child
+ *               checked the signature; the monitor checks the step is the
+ *               one due and the key is that person's)
+ *       -> REP_SSH_KEY status, why
+ *   SSH_PAM     person (or the reserved name, for a name nobody has):
+ *               the keyboard-interactive step, PAM run by the monitor,
+ *       -> any number of SSH_PROMPT echo flag, prompt, info (one prompt
+ *          each), each answered by the child's SSH_ANSWER status, answer
+ *          (status FAILED: the client went away), then REP_SSH_PAM
+ *          status, why
+ *   SSH_DONE    person: every step of auth-methods done
+ *       -> REP_SSH_DONE status, why; on success the key holder's socket,
+ *          bound to that person and the session (KH_REQ_IDENTIFY)
  */
 #ifndef HVB_API_MON_PROTO_H
 #define HVB_API_MON_PROTO_H
@@ -48,16 +64,26 @@
 #define API_MON_WHY_MAX		255
 #define API_MON_NAME_MAX	64
 #define API_MON_MAC_LEN		32
+#define API_MON_PROMPT_MAX	255
+#define API_MON_INFO_MAX	1023
 
 enum api_mon_type {
 	API_MON_REQ_LOGIN = 1,
 	API_MON_REQ_AUTH = 2,
 	API_MON_REQ_CONNECT = 3,
 	API_MON_REQ_SEAL = 4,
+	API_MON_REQ_SSH_KEY = 5,
+	API_MON_REQ_SSH_PAM = 6,
+	API_MON_REQ_SSH_ANSWER = 7,
+	API_MON_REQ_SSH_DONE = 8,
 	API_MON_REP_LOGIN = 129,
 	API_MON_REP_AUTH = 130,
 	API_MON_REP_CONNECT = 131,
 	API_MON_REP_SEAL = 132,
+	API_MON_REP_SSH_KEY = 133,
+	API_MON_REP_SSH_PAM = 134,
+	API_MON_SSH_PROMPT = 135,
+	API_MON_REP_SSH_DONE = 136,
 };
 
 enum api_mon_status {
@@ -97,6 +123,8 @@ struct api_mon_msg {
 	char		chain_hex[65];			/* SEAL */
 	uint64_t	lines, bytes;			/* SEAL */
 	unsigned char	mac[API_MON_MAC_LEN];		/* SEAL rep */
+	char		prompt[API_MON_PROMPT_MAX + 1];	/* SSH_PROMPT */
+	char		info[API_MON_INFO_MAX + 1];	/* SSH_PROMPT */
 };
 
 /* Encodes m into buf; returns the length, or -1 if it is out of shape. */

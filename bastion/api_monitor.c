@@ -174,38 +174,7 @@ bind_person(struct mon *m, const char *person, const char *userid,
 static int
 reply(struct mon *m, struct api_mon_msg *rep, int fd)
 {
-	unsigned char buf[API_MON_MSG_MAX];
-	union {
-		char		buf[CMSG_SPACE(sizeof(int))];
-		struct cmsghdr	align;
-	} cm;
-	struct msghdr mh;
-	struct iovec iov;
-	struct cmsghdr *ch;
-	int len, rc;
-
-	len = api_mon_encode(rep, buf, sizeof(buf));
-	api_mon_wipe(rep);
-	if (len < 0)
-		return -1;
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = buf;
-	iov.iov_len = (size_t)len;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (fd >= 0) {
-		memset(&cm, 0, sizeof(cm));
-		mh.msg_control = cm.buf;
-		mh.msg_controllen = sizeof(cm.buf);
-		ch = CMSG_FIRSTHDR(&mh);
-		ch->cmsg_level = SOL_SOCKET;
-		ch->cmsg_type = SCM_RIGHTS;
-		ch->cmsg_len = CMSG_LEN(sizeof(int));
-		memcpy(CMSG_DATA(ch), &fd, sizeof(int));
-	}
-	rc = sendmsg(m->fd, &mh, MSG_NOSIGNAL) == len ? 0 : -1;
-	explicit_bzero(buf, sizeof(buf));
-	return rc;
+	return api_mon_send(m->fd, rep, fd);
 }
 
 /* A fresh ticket and CSRF token for userid into rep. */
@@ -509,8 +478,8 @@ serve(struct mon *m)
 			rc = do_seal(m, &q);
 			break;
 		default:
-			refuse(m, "request", NULL, "a reply type, which the"
-			    " child may not send; closing");
+			refuse(m, "request", NULL, "a type the API child may"
+			    " not send; closing");
 			rc = -1;
 			break;
 		}

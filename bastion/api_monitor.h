@@ -52,6 +52,13 @@ int	api_monitor_split(const struct config *, int client_fd,
 
 /* --- the network child's side (api_mon_client.c) ----------------------- */
 
+/*
+ * Encodes m, wipes it, and sends it on sock with pass_fd (-1: none) as
+ * SCM_RIGHTS: both monitors' answers and the SSH child's requests.  0 or
+ * -1.
+ */
+int	api_mon_send(int sock, struct api_mon_msg *m, int pass_fd);
+
 void	api_mon_client_init(int fd);
 int	api_mon_client_fd(void);
 /* One request, one answer (*rep, which the caller wipes); 0 or -1. */

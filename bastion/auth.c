@@ -9,10 +9,13 @@
 
 #include "audit.h"
 #include "auth.h"
-#include "kbdint_pam.h"
 #include "keys.h"
 #include "log.h"
+#include "ssh_monitor.h"
 #include "ssh_msg.h"
+#ifdef HVB_TEST_HOOKS
+#include "testhooks.h"
+#endif
 
 struct auth_ctx {
 	ssh_session		 ssh;
@@ -30,6 +33,7 @@ struct auth_ctx {
 	int			 failures;
 	char			 key_fp[128];
 	char			 raw_user[256];	/* as sent, for the audit */
+	int			 kh_fd;		/* from the monitor, at the end */
 };
 
 /* The audit event of an authentication step (audit.h). */
@@ -96,11 +100,22 @@ reply_failure(struct auth_ctx *a, ssh_message msg, const char *method,
 static int
 step_done(struct auth_ctx *a, ssh_message msg)
 {
+	char why[256];
+
 	a->next++;
 	if (a->next < a->nsteps) {
 		ssh_message_auth_set_methods(msg,
 		    step_method(a->steps[a->next]));
 		ssh_message_auth_reply_success(msg, 1);
+		return 0;
+	}
+	/* The monitor, which counted every step, binds the key holder's
+	 * socket to the person (ssh_monitor.h); without it, no session. */
+	if ((a->kh_fd = ssh_mon_done(a->user->name, why, sizeof(why))) < 0) {
+		log_error("refusing %s from %s: the monitor did not end the"
+		    " authentication: %s", a->first_user, a->peer, why);
+		ssh_message_reply_default(msg);
+		a->failures = a->conf->max_auth_tries;	/* ends the dialogue */
 		return 0;
 	}
 	/* Fail closed: a login that cannot be audited is refused. */
@@ -121,7 +136,7 @@ static int
 handle_publickey(struct auth_ctx *a, ssh_message msg)
 {
 	ssh_key key = ssh_msg_auth_key(msg);
-	char fp[128];
+	char fp[128], why[256];
 
 	if (a->steps[a->next] != AUTH_PUBLICKEY || key == NULL) {
 		reply_failure(a, msg, "publickey", "method not expected now");
@@ -141,6 +156,10 @@ handle_publickey(struct auth_ctx *a, ssh_message msg)
 	/* Require the signature ourselves: libssh passes WRONG states on. */
 	if (!ssh_msg_auth_signature_valid(msg)) {
 		reply_failure(a, msg, "publickey", "invalid signature");
+		return 0;
+	}
+	if (ssh_mon_key(a->user->name, fp, why, sizeof(why)) < 0) {
+		reply_failure(a, msg, "publickey", why);
 		return 0;
 	}
 	snprintf(a->key_fp, sizeof(a->key_fp), "%s", fp);
@@ -170,10 +189,11 @@ handle_kbdint(struct auth_ctx *a, ssh_message *msgp)
 	 * keyboard-interactive comes first).  PAM runs for a reserved name,
 	 * never for the name sent: that could be a local account whose
 	 * password PAM would then check for the client.  It always fails.
+	 * PAM itself runs in the monitor (ssh_monitor.h).
 	 */
-	if (kbdint_pam_run(a->ssh, a->conf, a->user != NULL ? a->user->name :
-	    CONFIG_RESERVED_PERSON, a->peer_addr, *msgp, &last, why,
-	    sizeof(why)) < 0 || a->user == NULL) {
+	if (ssh_mon_pam(a->ssh, a->user != NULL ? a->user->name :
+	    CONFIG_RESERVED_PERSON, *msgp, &last, why, sizeof(why)) < 0 ||
+	    a->user == NULL) {
 		if (a->user == NULL)
 			snprintf(why, sizeof(why), "unknown user");
 		*msgp = last;
@@ -209,6 +229,9 @@ check_user(struct auth_ctx *a, const char *user)
 		snprintf(a->first_user, sizeof(a->first_user), "%s", esc);
 		snprintf(a->raw_user, sizeof(a->raw_user), "%s",
 		    user ? user : "");
+#ifdef HVB_TEST_HOOKS
+		testhooks_preauth(a->conf, a->raw_user);
+#endif
 		rc = target_choice_from_user(user ? user : "", &a->choice);
 		if (rc != TARGET_CHOICE_OK) {
 			a->user_parse_error = 1;
@@ -247,6 +270,8 @@ auth_run(ssh_session ssh, const struct config *conf, const char *peer,
 		a.peer_port = (int)strtol(strrchr(peer, ' ') + 1, NULL, 10);
 	a.steps = conf->auth_methods;
 	a.nsteps = conf->nauth_methods;
+	a.kh_fd = -1;
+	out->kh_fd = -1;
 	snprintf(a.first_user, sizeof(a.first_user), "(none)");
 
 	while (!done) {
@@ -310,6 +335,7 @@ auth_run(ssh_session ssh, const struct config *conf, const char *peer,
 		return -1;	/* unreachable: a key matched a known user */
 	out->user = a.user;
 	out->choice = a.choice;
+	out->kh_fd = a.kh_fd;
 	snprintf(out->key_fp, sizeof(out->key_fp), "%s", a.key_fp);
 	for (i = 0; i < a.nsteps; i++)
 		snprintf(out->methods + strlen(out->methods),

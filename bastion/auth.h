@@ -6,7 +6,8 @@
  * the last answers "partial success" and offers only the next one.  The user
  * name may not change between steps.  The list comes from "auth-methods"
  * (default publickey,keyboard-interactive); keyboard-interactive runs the
- * PAM service (kbdint_pam.c).
+ * PAM service in the monitor (ssh_monitor.h, kbdint_pam.c), which counts
+ * every step too and, at the end, gives the key holder's socket.
  */
 #ifndef HVB_AUTH_H
 #define HVB_AUTH_H
@@ -21,6 +22,8 @@ struct auth_result {
 	struct target_choice	 choice;	/* from the login name */
 	char			 key_fp[128];	/* SHA256:... of the key */
 	char			 methods[64];	/* "publickey,keyboard-..." */
+	int			 kh_fd;		/* the key holder's socket, bound
+						   to user by the monitor */
 };
 
 /*

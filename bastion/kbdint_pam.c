@@ -1,9 +1,11 @@
 /*
- * kbdint_pam.c - the keyboard-interactive to PAM bridge.
+ * kbdint_pam.c - the keyboard-interactive to PAM bridge, monitor side.
  *
- * The authentication phase is blocking (under the login grace alarm), so
- * the PAM conversation function can simply send an INFO_REQUEST and wait
- * for the client's INFO_RESPONSE before it returns to the module.
+ * It runs in the SSH monitor (ssh_monitor.h), which reads no byte of the
+ * client: each prompt goes to the network child through the caller's ask
+ * function and the answer comes back the same way.  The dialogue is
+ * blocking (under the monitor's login grace alarm), so the conversation
+ * function simply waits for each answer before it returns to the module.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -21,8 +23,8 @@
 
 struct kbdint_conv {
 	const char	*person;
-	ssh_session	 ssh;
-	ssh_message	 msg;		/* the message the next reply answers */
+	kbdint_ask_fn	 ask;
+	void		*arg;
 	char		 info[KBDINT_INFO_MAX];	/* text waiting for a round */
 	int		 client_gone;
 	char		 lock_msg[256];	/* pam_faillock: "The account is locked" */
@@ -46,26 +48,6 @@ add_info(struct kbdint_conv *kc, const char *text)
 	    text[0] != '\0' && text[strlen(text) - 1] != '\n' ? "\n" : "");
 }
 
-/* Waits for the client's answer to the round just sent. */
-static ssh_message
-wait_response(struct kbdint_conv *kc)
-{
-	for (;;) {
-		ssh_message m = ssh_message_get(kc->ssh);
-
-		if (m == NULL)
-			return NULL;
-		if (ssh_message_type(m) == SSH_REQUEST_AUTH &&
-		    ssh_message_subtype(m) == SSH_AUTH_METHOD_INTERACTIVE &&
-		    ssh_message_auth_kbdint_is_response(m))
-			return m;
-		/* Anything else abandons this round: PAM gets an error. */
-		ssh_message_reply_default(m);
-		ssh_message_free(m);
-		return NULL;
-	}
-}
-
 static void
 free_responses(struct pam_response *r, int n)
 {
@@ -81,17 +63,19 @@ free_responses(struct pam_response *r, int n)
 	free(r);
 }
 
+/*
+ * One round per prompt (a module that asks two things at once gets two
+ * rounds): the child shows one question at a time, and PAM's messages
+ * so far as the first round's instruction.
+ */
 static int
 conversation(int n, const struct pam_message **pm, struct pam_response **out,
     void *arg)
 {
 	struct kbdint_conv *kc = arg;
 	struct pam_response *r;
-	const char *prompts[KBDINT_MAX_PROMPTS];
-	char echo[KBDINT_MAX_PROMPTS];
-	int idx[KBDINT_MAX_PROMPTS];
-	int i, np = 0;
-	ssh_message answer;
+	char *answer;
+	int i;
 
 	*out = NULL;
 	if (n <= 0 || n > KBDINT_MAX_PROMPTS || kc->client_gone)
@@ -102,48 +86,28 @@ conversation(int n, const struct pam_message **pm, struct pam_response **out,
 		switch (pm[i]->msg_style) {
 		case PAM_PROMPT_ECHO_ON:
 		case PAM_PROMPT_ECHO_OFF:
-			prompts[np] = pm[i]->msg ? pm[i]->msg : "";
-			echo[np] = pm[i]->msg_style == PAM_PROMPT_ECHO_ON;
-			idx[np++] = i;
+			answer = NULL;
+			if (kc->ask(kc->arg, kc->info, pm[i]->msg ?
+			    pm[i]->msg : "", pm[i]->msg_style ==
+			    PAM_PROMPT_ECHO_ON, &answer) < 0) {
+				kc->client_gone = 1;
+				free_responses(r, n);
+				return PAM_CONV_ERR;
+			}
+			kc->info[0] = '\0';
+			if (strlen(answer) > KBDINT_ANSWER_MAX) {
+				explicit_bzero(answer, strlen(answer));
+				free(answer);
+				free_responses(r, n);
+				return PAM_CONV_ERR;
+			}
+			r[i].resp = answer;
 			break;
 		case PAM_ERROR_MSG:
 		case PAM_TEXT_INFO:
 			add_info(kc, pm[i]->msg);
 			break;
 		default:
-			free(r);
-			return PAM_CONV_ERR;
-		}
-	}
-	if (np == 0) {
-		/* Only messages: they open the next round's instruction. */
-		*out = r;
-		return PAM_SUCCESS;
-	}
-	if (ssh_message_auth_interactive_request(kc->msg, "", kc->info, np,
-	    prompts, echo) != SSH_OK) {
-		free(r);
-		return PAM_CONV_ERR;
-	}
-	kc->info[0] = '\0';
-	if ((answer = wait_response(kc)) == NULL) {
-		kc->client_gone = 1;
-		free(r);
-		return PAM_CONV_ERR;
-	}
-	if (kc->msg != NULL)
-		ssh_message_free(kc->msg);
-	kc->msg = answer;
-	if (ssh_userauth_kbdint_getnanswers(kc->ssh) != np) {
-		free(r);
-		return PAM_CONV_ERR;
-	}
-	for (i = 0; i < np; i++) {
-		const char *a = ssh_userauth_kbdint_getanswer(kc->ssh,
-		    (unsigned)i);
-
-		if (a == NULL || strlen(a) > KBDINT_ANSWER_MAX ||
-		    (r[idx[i]].resp = strdup(a)) == NULL) {
 			free_responses(r, n);
 			return PAM_CONV_ERR;
 		}
@@ -153,9 +117,8 @@ conversation(int n, const struct pam_message **pm, struct pam_response **out,
 }
 
 int
-kbdint_pam_run(ssh_session ssh, const struct config *conf, const char *person,
-    const char *rhost, ssh_message msg, ssh_message *last, char *why,
-    size_t whylen)
+kbdint_pam_run(const struct config *conf, const char *person,
+    const char *rhost, kbdint_ask_fn ask, void *arg, char *why, size_t whylen)
 {
 	struct kbdint_conv kc;
 	struct pam_conv conv = { conversation, &kc };
@@ -164,14 +127,13 @@ kbdint_pam_run(ssh_session ssh, const struct config *conf, const char *person,
 
 	memset(&kc, 0, sizeof(kc));
 	kc.person = person;
-	kc.ssh = ssh;
-	kc.msg = msg;
+	kc.ask = ask;
+	kc.arg = arg;
 	rc = pam_start_confdir(conf->pam_service, person, &conv,
 	    conf->pam_directory, &pamh);
 	if (rc != PAM_SUCCESS) {
 		snprintf(why, whylen, "PAM service %s: %s", conf->pam_service,
 		    pam_strerror(pamh, rc));
-		*last = kc.msg;
 		return -1;
 	}
 	pam_set_item(pamh, PAM_RHOST, rhost);
@@ -195,6 +157,5 @@ kbdint_pam_run(ssh_session ssh, const struct config *conf, const char *person,
 		ev.detail = kc.lock_msg;
 		audit_emit(&ev);
 	}
-	*last = kc.msg;
 	return rc == PAM_SUCCESS ? 0 : -1;
 }

@@ -30,6 +30,7 @@
 #include "kh_keys.h"
 #include "kh_proto.h"
 #include "log.h"
+#include "seqpacket.h"
 
 /* Signatures an agent socket gives: one upstream authentication. */
 #define KH_AGENT_SIGNS_MAX	4
@@ -44,7 +45,10 @@ struct conn {
 	/* CONN_CHILD */
 	pid_t		 pid;
 	char		 source[KH_STR_MAX + 1];
-	char		 person[KH_STR_MAX + 1];	/* bound at first use */
+	/* SSH: bound by the monitor's IDENTIFY; API: by the monitor's
+	 * first API_AUTH (the API child never holds this socket). */
+	char		 person[KH_STR_MAX + 1];
+	int		 identified;	/* IDENTIFY seen: person, session */
 	int		 busy;		/* a connect in progress */
 	/* The API token last given to this connection (logged once, not
 	 * on every call of its keep-alive connection). */
@@ -53,7 +57,7 @@ struct conn {
 	char		 credential[KH_STR_MAX + 1];
 	char		 login[KH_STR_MAX + 1];
 	char		 target[KH_STR_MAX + 1];
-	char		 session_id[KH_STR_MAX + 1];
+	char		 session_id[KH_STR_MAX + 1];	/* also CONN_CHILD */
 	int		 signs;
 	unsigned char	*in;		/* agent input buffer */
 	size_t		 inlen;
@@ -373,34 +377,13 @@ static int
 send_msg(int fd, const struct kh_msg *m, const int *fds, int nfds)
 {
 	unsigned char buf[KH_MSG_MAX];
-	union {
-		char		buf[CMSG_SPACE(2 * sizeof(int))];
-		struct cmsghdr	align;
-	} cm;
-	struct msghdr mh;
-	struct iovec iov;
-	int len = kh_msg_encode(m, buf, sizeof(buf));
+	int len = kh_msg_encode(m, buf, sizeof(buf)), rc;
 
 	if (len < 0)
 		return -1;
-	memset(&mh, 0, sizeof(mh));
-	iov.iov_base = buf;
-	iov.iov_len = (size_t)len;
-	mh.msg_iov = &iov;
-	mh.msg_iovlen = 1;
-	if (nfds > 0) {
-		struct cmsghdr *ch;
-
-		memset(&cm, 0, sizeof(cm));
-		mh.msg_control = cm.buf;
-		mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
-		ch = CMSG_FIRSTHDR(&mh);
-		ch->cmsg_level = SOL_SOCKET;
-		ch->cmsg_type = SCM_RIGHTS;
-		ch->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
-		memcpy(CMSG_DATA(ch), fds, (size_t)nfds * sizeof(int));
-	}
-	return sendmsg(fd, &mh, MSG_DONTWAIT | MSG_NOSIGNAL) == len ? 0 : -1;
+	rc = seqpacket_send(fd, buf, (size_t)len, fds, nfds, MSG_DONTWAIT);
+	explicit_bzero(buf, sizeof(buf));
+	return rc;
 }
 
 static void
@@ -491,8 +474,17 @@ start_connect(struct conn *child, const struct kh_msg *req)
 	char rule[512], port[16];
 	int fd = -1, rc;
 
-	if (child->person[0] != '\0' &&
-	    strcmp(child->person, req->person) != 0) {
+	/*
+	 * Only the person the connection's monitor authenticated, for the
+	 * session it named: the network child that sends this parsed the
+	 * client's bytes before authentication and is trusted for nothing.
+	 */
+	if (!child->identified) {
+		refuse(child, req, "no monitor identified this connection");
+		return;
+	}
+	if (strcmp(child->person, req->person) != 0 ||
+	    strcmp(child->session_id, req->session_id) != 0) {
 		refuse(child, req, "this connection is bound to another"
 		    " person");
 		return;
@@ -508,7 +500,6 @@ start_connect(struct conn *child, const struct kh_msg *req)
 		    NULL, 0);
 		return;
 	}
-	snprintf(child->person, sizeof(child->person), "%s", req->person);
 	memset(&hints, 0, sizeof(hints));
 	hints.ai_family = AF_UNSPEC;
 	hints.ai_socktype = SOCK_STREAM;
@@ -603,6 +594,34 @@ do_seal(struct conn *child, const struct kh_msg *req)
 	if (send_msg(child->fd, &m, NULL, 0) < 0)
 		child->dead = 1;
 	explicit_bzero(&m, sizeof(m));
+}
+
+/*
+ * The SSH monitor names the person it authenticated (ssh_monitor.h),
+ * once, before it hands the socket to the network child: a second
+ * IDENTIFY (the child's) is refused and ends the connection.
+ */
+static void
+do_identify(struct conn *child, const struct kh_msg *req)
+{
+	struct kh_msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = KH_REP_IDENTIFY;
+	if (child->identified || child->person[0] != '\0') {
+		log_error("key holder: child %ld (%s) asked to be %s, but is"
+		    " bound to %s already; closing", (long)child->pid,
+		    child->source, req->person, child->person);
+		child->dead = 1;
+		return;
+	}
+	snprintf(child->person, sizeof(child->person), "%s", req->person);
+	snprintf(child->session_id, sizeof(child->session_id), "%s",
+	    req->session_id);
+	child->identified = 1;
+	m.status = KH_OK;
+	if (send_msg(child->fd, &m, NULL, 0) < 0)
+		child->dead = 1;
 }
 
 /*
@@ -701,6 +720,9 @@ child_readable(struct conn *child)
 		break;
 	case KH_REQ_API_AUTH:
 		do_api_auth(child, &req);
+		break;
+	case KH_REQ_IDENTIFY:
+		do_identify(child, &req);
 		break;
 	default:
 		log_error("key holder: child %ld (%s) sent request type %u,"

@@ -3,10 +3,12 @@
  * private keys (credential key-files) and the recordings' sealing key.
  *
  * The master forks it at start, before any connection and before dropping
- * privileges.  Each per-connection child gets a SOCK_SEQPACKET socketpair
+ * privileges.  Each connection's process gets a SOCK_SEQPACKET socketpair
  * to it (the master passes the key holder's end over its control socket
- * with the child's pid and source address).  On that socket the child may
- * only ask (kh_proto.h):
+ * with the process's pid and source address).  Its monitor keeps that
+ * socket; for SSH it first sends IDENTIFY person session, once the person
+ * is authenticated (ssh_monitor.h), and then hands the socket to the
+ * network child, which may only ask (kh_proto.h):
  *   - CONNECT person target credential session: the key holder re-runs
  *     policy_decide() with its own copy of the configuration (re-read on
  *     SIGHUP like the master's), and only when the person may reach that
@@ -15,11 +17,12 @@
  *     credential, on which it signs only an SSH publickey
  *     USERAUTH_REQUEST for that login (at most a few per socket);
  *   - SEAL basename lines bytes chain: the HMAC seal of a recording.
- * A child is bound to the first person it names.  Everything else is
- * refused and logged, and the key holder never reads from a child more
+ * A CONNECT on a socket no IDENTIFY bound, or for another person or
+ * session, is refused; the API monitor's first API_AUTH binds its socket
+ * (the API child never holds it).  Everything else is refused and logged, and the key holder never reads from a child more
  * than one bounded message at a time.  So a child taken over by a hostile
- * client can reach at most what the person it serves may reach, and can
- * never read a private key.
+ * client can reach at most what the person its monitor authenticated may
+ * reach, and can never read a private key.
  */
 #ifndef HVB_KEYHOLDER_H
 #define HVB_KEYHOLDER_H

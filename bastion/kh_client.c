@@ -14,7 +14,8 @@
 #include "log.h"
 #include "seqpacket.h"
 
-/* A seal answer comes at once; a connect within the connect timeout. */
+/* A seal or an identify answer comes at once; a connect within the
+ * connect timeout. */
 #define KH_SEAL_TIMEOUT_MS	10000
 
 static int	kh_fd = -1;
@@ -84,6 +85,22 @@ kh_client_identity(const char *person, const char *session_id)
 {
 	snprintf(kh_person, sizeof(kh_person), "%s", person);
 	snprintf(kh_session, sizeof(kh_session), "%s", session_id);
+}
+
+int
+kh_client_bind(const char *person, const char *session_id)
+{
+	struct kh_msg req, rep;
+
+	memset(&req, 0, sizeof(req));
+	req.type = KH_REQ_IDENTIFY;
+	snprintf(req.person, sizeof(req.person), "%s", person);
+	snprintf(req.session_id, sizeof(req.session_id), "%s", session_id);
+	if (request(&req, &rep, KH_SEAL_TIMEOUT_MS, NULL, 0) != 0 ||
+	    rep.status != KH_OK)
+		return -1;
+	kh_client_identity(person, session_id);
+	return 0;
 }
 
 int

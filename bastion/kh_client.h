@@ -14,6 +14,12 @@ void	kh_client_init(int fd);
 /* The authenticated person and the session, named in every request. */
 void	kh_client_identity(const char *person, const char *session_id);
 /*
+ * The SSH monitor (ssh_monitor.h): binds the socket to the person it
+ * authenticated and the session, before the network child gets it.
+ * 0, or -1 (refused or failed).
+ */
+int	kh_client_bind(const char *person, const char *session_id);
+/*
  * Asks for target with credential: on success (0) *tcp is a socket
  * connected to the target and *agent an ssh-agent socket holding that
  * credential's key only.  -1: refused or failed, why[] says what the user

@@ -133,7 +133,12 @@ kh_msg_encode(const struct kh_msg *m, unsigned char *buf, size_t cap)
 		wr_str(&w, m->privilege);
 		wr_str(&w, m->pool);
 		break;
+	case KH_REQ_IDENTIFY:
+		wr_str(&w, m->person);
+		wr_str(&w, m->session_id);
+		break;
 	case KH_REP_API_AUTH:
+	case KH_REP_IDENTIFY:
 		wr_u(&w, m->status, 1);
 		wr_str(&w, m->message);
 		break;
@@ -251,7 +256,14 @@ kh_msg_decode(const unsigned char *buf, size_t len, struct kh_msg *m)
 		    api_word_ok(m->privilege, 0) &&
 		    (m->pool[0] == '\0' || names_valid(m->pool));
 		break;
+	case KH_REQ_IDENTIFY:
+		rd_str(&r, m->person);
+		rd_str(&r, m->session_id);
+		ok = !r.bad && names_valid(m->person) &&
+		    names_valid(m->session_id);
+		break;
 	case KH_REP_API_AUTH:
+	case KH_REP_IDENTIFY:
 		m->status = (uint8_t)rd_u(&r, 1);
 		rd_str(&r, m->message);
 		ok = !r.bad && m->status <= KH_FAILED;

@@ -8,11 +8,17 @@
  * Anything else (unknown type, short or trailing bytes, a string over its
  * bound, a name that names_valid() refuses) is refused whole.
  *
- * The whitelist (child -> key holder):
+ * The whitelist (a connection's monitor -> key holder), first:
+ *   KH_REQ_IDENTIFY person, session id: the person the SSH monitor
+ *                   authenticated (ssh_monitor.h), once per socket, before
+ *                   the socket is handed to the network child.
+ *       -> KH_REP_IDENTIFY status, message
+ * then (child -> key holder):
  *   KH_REQ_CONNECT  person, target, credential, session id, forward
  *                   host and port (empty and 0 unless the connection is
  *                   for a port forward, which the policy decides by
- *                   destination)
+ *                   destination); refused on a socket that no IDENTIFY
+ *                   bound, or for another person or session
  *       -> KH_REP_CONNECT status, message; on success two descriptors:
  *          a TCP socket connected to the target, and an ssh-agent socket
  *          that holds only that credential's key (kh_agent_* below).
@@ -48,10 +54,12 @@ enum kh_type {
 	KH_REQ_CONNECT = 1,
 	KH_REQ_SEAL = 2,
 	KH_REQ_API_AUTH = 3,
+	KH_REQ_IDENTIFY = 4,
 	KH_CTL_CHILD = 16,
 	KH_REP_CONNECT = 129,
 	KH_REP_SEAL = 130,
 	KH_REP_API_AUTH = 131,
+	KH_REP_IDENTIFY = 132,
 };
 
 enum kh_status { KH_OK = 0, KH_REFUSED = 1, KH_FAILED = 2 };

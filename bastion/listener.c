@@ -23,6 +23,7 @@
 #include "audit_ship.h"
 #include "keyholder.h"
 #include "kh_client.h"
+#include "ssh_monitor.h"
 #include "listener.h"
 #include "log.h"
 #include "session.h"
@@ -158,6 +159,7 @@ static void
 serve_child(const struct config *conf, ssh_key hostkey, int fd,
     const char *addr, int port, int startup_fd, int kh_fd, int api)
 {
+	char session_id[SESSION_ID_LEN + 1];
 	int i;
 
 	signal(SIGCHLD, SIG_DFL);
@@ -180,7 +182,11 @@ serve_child(const struct config *conf, ssh_key hostkey, int fd,
 	}
 	/* Only the API processes read the policy generation. */
 	keyholder_generation_forget();
-	session_serve(conf, hostkey, fd, addr, port, startup_fd);
+	if (ssh_monitor_split(conf, addr, port, startup_fd, session_id,
+	    sizeof(session_id)) < 0)
+		_exit(1);
+	/* The network child (ssh_monitor.h); the monitor never returns. */
+	session_serve(conf, hostkey, fd, addr, port, session_id);
 	_exit(0);
 }
 

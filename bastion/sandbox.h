@@ -1,9 +1,9 @@
 /*
  * sandbox.h - what a per-connection child may still do once it is set up.
  *
- * Entered by the SSH child after authentication and before its event
- * loop (session.c), and meant for the HTTPS API child too once it is set
- * up (sandbox_enter() with its own spec; nothing in it is SSH-specific).
+ * Entered by the SSH network child before the key exchange (session.c)
+ * and by the HTTPS API network child before its TLS handshake
+ * (api_server.c): nothing in it is SSH-specific.
  * In order:
  *   - PR_SET_NO_NEW_PRIVS and PR_SET_DUMPABLE 0;
  *   - rlimits: no new process (RLIMIT_NPROC 0), no core, a bounded

@@ -6,6 +6,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -24,9 +25,58 @@ close_all(int *fds, int n)
 		close(fds[i]);
 }
 
+int
+seqpacket_send(int fd, const void *buf, size_t len, const int *fds, int nfds,
+    int flags)
+{
+	union {
+		char		buf[CMSG_SPACE(2 * sizeof(int))];
+		struct cmsghdr	align;
+	} cm;
+	struct msghdr mh;
+	struct iovec iov;
+	struct cmsghdr *ch;
+
+	if (nfds < 0 || nfds > 2)
+		return -1;
+	memset(&mh, 0, sizeof(mh));
+	iov.iov_base = (void *)(uintptr_t)buf;
+	iov.iov_len = len;
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	if (nfds > 0) {
+		memset(&cm, 0, sizeof(cm));
+		mh.msg_control = cm.buf;
+		mh.msg_controllen = CMSG_SPACE((size_t)nfds * sizeof(int));
+		ch = CMSG_FIRSTHDR(&mh);
+		ch->cmsg_level = SOL_SOCKET;
+		ch->cmsg_type = SCM_RIGHTS;
+		ch->cmsg_len = CMSG_LEN((size_t)nfds * sizeof(int));
+		memcpy(CMSG_DATA(ch), fds, (size_t)nfds * sizeof(int));
+	}
+	return sendmsg(fd, &mh, flags | MSG_NOSIGNAL) == (ssize_t)len ? 0 :
+	    -1;
+}
+
 ssize_t
 seqpacket_call(int fd, unsigned char *buf, size_t len, size_t bufsize,
     int timeout_ms, int *fds, int maxfds, int *nfds)
+{
+	ssize_t n;
+
+	*nfds = 0;
+	if (fd < 0 || len > bufsize)
+		return -1;
+	n = send(fd, buf, len, MSG_NOSIGNAL);
+	explicit_bzero(buf, len);
+	if (n < 0 || (size_t)n != len)
+		return -1;
+	return seqpacket_recv(fd, buf, bufsize, timeout_ms, fds, maxfds, nfds);
+}
+
+ssize_t
+seqpacket_recv(int fd, unsigned char *buf, size_t bufsize, int timeout_ms,
+    int *fds, int maxfds, int *nfds)
 {
 	union {
 		char		buf[CMSG_SPACE(SEQPACKET_FDS_MAX * sizeof(int))];
@@ -40,11 +90,7 @@ seqpacket_call(int fd, unsigned char *buf, size_t len, size_t bufsize,
 	int rc, got = 0, i;
 
 	*nfds = 0;
-	if (fd < 0 || len > bufsize)
-		return -1;
-	n = send(fd, buf, len, MSG_NOSIGNAL);
-	explicit_bzero(buf, len);
-	if (n < 0 || (size_t)n != len)
+	if (fd < 0)
 		return -1;
 	pfd.fd = fd;
 	pfd.events = POLLIN;

@@ -1,8 +1,9 @@
 /*
  * session.c - one client connection, in its own child process.
  *
- * Key exchange and authentication run in blocking mode under the login
- * grace alarm (its handler only calls _exit, which is async-signal-safe).
+ * This is the network child of ssh_monitor.h: sandboxed before the key
+ * exchange, which runs with authentication in blocking mode under the
+ * monitor's login grace alarm (it kills this process when time runs out).
  * After that, one event loop serves the client's channels and the
  * connections to targets: libssh buffers incoming channel data, and each
  * bridge moves it on as the other side's window allows.
@@ -34,13 +35,6 @@
 
 #define SESSION_POLL_MS		1000
 #define SESSION_TICK_MS		200	/* recordings to sync (asciicast.h) */
-
-static void
-grace_alarm(int sig)
-{
-	(void)sig;
-	_exit(SESSION_EXIT_GRACE);	/* async-signal-safe, nothing else */
-}
 
 struct upstream *
 session_upstream(struct session *s, const struct config_target *t,
@@ -361,8 +355,9 @@ open_session_log(struct session *s)
 }
 
 /*
- * Set up: authenticated, recording open.  From here the child carries
- * bytes, records them and asks the key holder for targets (sandbox.h).
+ * Before the key exchange: from here the child parses the client's bytes,
+ * so it may only carry them, record them, and (once the monitor says the
+ * person is authenticated) ask the key holder for targets (sandbox.h).
  */
 static int
 enter_sandbox(struct session *s)
@@ -390,15 +385,12 @@ enter_sandbox(struct session *s)
 		    " disconnecting", s->id);
 		return -1;
 	}
-#ifdef HVB_TEST_HOOKS
-	testhooks_after_sandbox(s->conf, s->auth.user->name);
-#endif
 	return 0;
 }
 
 int
 session_serve(const struct config *conf, ssh_key hostkey, int fd,
-    const char *peer_addr, int peer_port, int startup_fd)
+    const char *peer_addr, int peer_port, const char *session_id)
 {
 	struct session s;
 	char seal[CHAIN_DESC_LEN];
@@ -411,11 +403,8 @@ session_serve(const struct config *conf, ssh_key hostkey, int fd,
 	snprintf(s.peer_addr, sizeof(s.peer_addr), "%s", peer_addr);
 	s.peer_port = peer_port;
 	snprintf(s.peer, sizeof(s.peer), "%s port %d", peer_addr, peer_port);
-	if (session_id_new(s.id, sizeof(s.id)) < 0)
-		return -1;
-
-	signal(SIGALRM, grace_alarm);
-	alarm((unsigned)conf->login_grace_time);
+	snprintf(s.id, sizeof(s.id), "%s", session_id);
+	s.auth.kh_fd = -1;
 
 	if ((bind = ssh_server_bind(hostkey)) == NULL ||
 	    (s.ssh = ssh_new()) == NULL)
@@ -425,6 +414,8 @@ session_serve(const struct config *conf, ssh_key hostkey, int fd,
 		goto out;
 	}
 	ssh_options_set(s.ssh, SSH_OPTIONS_TIMEOUT, &grace);
+	if (enter_sandbox(&s) < 0)
+		goto out;
 	if (ssh_handle_key_exchange(s.ssh) != SSH_OK) {
 		log_info("key exchange with %s failed: %s", s.peer,
 		    ssh_get_error(s.ssh));
@@ -432,10 +423,12 @@ session_serve(const struct config *conf, ssh_key hostkey, int fd,
 	}
 	if (auth_run(s.ssh, conf, s.peer, s.peer_addr, &s.auth) < 0)
 		goto out;
-	alarm(0);
-	close(startup_fd);
-	startup_fd = -1;
+	/* The key holder's socket, which the monitor bound to the person. */
+	kh_client_init(s.auth.kh_fd);
 	kh_client_identity(s.auth.user->name, s.id);
+#ifdef HVB_TEST_HOOKS
+	testhooks_after_sandbox(s.conf, s.auth.user->name);
+#endif
 	log_info("session %s started: %s from %s (key %s)", s.id,
 	    s.auth.user->name, s.peer, s.auth.key_fp);
 	/* Fail closed: a session that cannot be recorded runs nothing; its
@@ -454,8 +447,6 @@ session_serve(const struct config *conf, ssh_key hostkey, int fd,
 	    ssh_event_add_session(s.event, s.ssh) != SSH_OK)
 		goto out;
 	ssh_set_blocking(s.ssh, 0);
-	if (enter_sandbox(&s) < 0)
-		goto out;
 	event_loop(&s);
 	session_log_write(s.log, json_pack("{s:s}", "event", "logout"));
 	if (session_log_seal(s.log, seal, sizeof(seal)) < 0) {
@@ -470,9 +461,6 @@ session_serve(const struct config *conf, ssh_key hostkey, int fd,
 	session_audit(&s, AUDIT_SESSION_END, seal);
 	rc = 0;
 out:
-	alarm(0);
-	if (startup_fd >= 0)
-		close(startup_fd);
 	while (s.upstreams != NULL) {
 		struct upstream *up = s.upstreams;
 

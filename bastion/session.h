@@ -14,7 +14,7 @@
 #include "../recorder/session_log.h"
 
 #define SESSION_MAX_CHANNELS	16
-/* The child's exit status when login-grace-time ran out (as timeout(1)):
+/* The monitor's exit status when login-grace-time ran out (as timeout(1)):
  * the master logs it, since the alarm handler itself may only _exit. */
 #define SESSION_EXIT_GRACE	124
 
@@ -39,13 +39,12 @@ struct session {
 };
 
 /*
- * Serves the connection on fd with the given (already loaded) host key,
- * then returns; the caller exits.  startup_fd is closed once the person is
- * authenticated, which tells the master this connection no longer counts
- * against max-startups.
+ * The network child of ssh_monitor.h: serves the connection on fd with the
+ * given (already loaded) host key and the session id the monitor minted,
+ * then returns; the caller exits.
  */
 int	session_serve(const struct config *, ssh_key hostkey, int fd,
-	    const char *peer_addr, int peer_port, int startup_fd);
+	    const char *peer_addr, int peer_port, const char *session_id);
 
 /* Connections to targets, shared by the connection's channels. */
 struct upstream *session_upstream(struct session *,

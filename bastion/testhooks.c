@@ -24,6 +24,7 @@
 #include "kh_client.h"
 #include "kh_proto.h"
 #include "log.h"
+#include "ssh_monitor.h"
 #include "testhooks.h"
 
 /* The action for person in HVB_TEST_HOOKS, copied into act; 0 if none. */
@@ -195,20 +196,78 @@ testhooks_after_sandbox(const struct config *conf, const char *person)
 	_exit(3);
 }
 
-void
-testhooks_shipper(void)
+/* Opens each of several paths, ';' between them. */
+static void
+try_open_list(char *list)
 {
-	char act[1024], *p, *next;
+	char *p, *next;
 
-	if (!find_action("shipper", act, sizeof(act)) ||
-	    strncmp(act, "open-file:", 10) != 0)
-		return;
-	/* several paths, ';' between them */
-	for (p = act + 10; p != NULL; p = next) {
+	for (p = list; p != NULL; p = next) {
 		if ((next = strchr(p, ';')) != NULL)
 			*next++ = '\0';
 		try_open(p);
 	}
+}
+
+void
+testhooks_shipper(void)
+{
+	char act[1024];
+
+	if (!find_action("shipper", act, sizeof(act)) ||
+	    strncmp(act, "open-file:", 10) != 0)
+		return;
+	try_open_list(act + 10);
+}
+
+/* A child taken over before authentication says it is person. */
+static void
+preauth_claim(const struct config *conf, const char *person)
+{
+	const struct config_user *u = config_find_user(conf, person);
+	char fp[128] = "none", why[256];
+	ssh_key k = NULL;
+	int fd;
+
+	/* Its first public key (in the configuration the child holds):
+	 * the monitor cannot check a signature libssh checked. */
+	if (u != NULL && u->npublic_keys > 0 &&
+	    keys_import_line(u->public_keys[0], &k) == 0) {
+		keys_fingerprint(k, fp, sizeof(fp));
+		ssh_key_free(k);
+	}
+	if (ssh_mon_key(person, fp, why, sizeof(why)) == 0)
+		log_info("test hook: preauth-claim: key step for %s:"
+		    " accepted", person);
+	else
+		log_info("test hook: preauth-claim: key step for %s:"
+		    " refused: %s", person, why);
+	if ((fd = ssh_mon_done(person, why, sizeof(why))) >= 0)
+		log_error("test hook: preauth-claim: end of authentication"
+		    " for %s: GRANTED", person);
+	else
+		log_info("test hook: preauth-claim: end of authentication"
+		    " for %s: refused: %s", person, why);
+	log_info("test hook: preauth-claim: key holder socket: %s",
+	    kh_client_fd() >= 0 || fd >= 0 ? "HELD" : "none");
+}
+
+void
+testhooks_preauth(const struct config *conf, const char *login)
+{
+	char act[1024];
+
+	if (!find_action(login, act, sizeof(act)) ||
+	    strncmp(act, "preauth-", 8) != 0)
+		return;
+	log_info("test hook: %s: %s", login, act);
+	if (strncmp(act, "preauth-open:", 13) == 0)
+		try_open_list(act + 13);
+	else if (strncmp(act, "preauth-claim:", 14) == 0)
+		preauth_claim(conf, act + 14);
+	else
+		log_error("test hook: unknown action %s", act);
+	_exit(3);
 }
 
 int

@@ -31,6 +31,17 @@
 void	testhooks_after_sandbox(const struct config *, const char *person);
 
 /*
+ * Before authentication (auth.c, at the first request: the SSH child is
+ * sandboxed, its monitor runs PAM), for the login name as sent:
+ *   preauth-open:PATH[;PATH...]  opens each PATH for reading
+ *   preauth-claim:PERSON         tells its monitor it is PERSON: the
+ *                                publickey step with PERSON's first key,
+ *                                then the end of authentication
+ * logs "test hook: ..." with the outcome, then exits 3.
+ */
+void	testhooks_preauth(const struct config *, const char *login);
+
+/*
  * The audit shipper, once confined (audit_ship.c):
  * "shipper=open-file:PATH[;PATH...]" in HVB_TEST_HOOKS makes it open each
  * PATH for reading and log the outcome ("test hook: open: PATH: refused:

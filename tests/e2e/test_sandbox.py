@@ -20,7 +20,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "lib"))
 
 import proctree  # noqa: E402
 import testbed  # noqa: E402
-from conftest import _finish, _new_bed, show, ssh, wait_for  # noqa: E402
+from conftest import (_finish, _new_bed, fresh_code, mfa_ssh, show, ssh,
+                      wait_for)  # noqa: E402
 
 HOOKS = {
     "hk-open": "open-key",
@@ -41,17 +42,40 @@ API_SECRET = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
 AUDIT_WRITE = 1 << 29
 
 
-@pytest.fixture(scope="module")
-def bed(request):
+def _hooked_bed(request, prefix, users, hooks_of, **kw):
+    """A bed whose hvbastiond is the test daemon, with the hooks that
+    hooks_of(bed) gives ({login name: action})."""
     real_bin = Path(os.environ.get("HVB_BIN_DIR") or testbed.default_bin_dir())
     th = real_bin / "hvbastiond-testhooks"
     if not os.access(th, os.X_OK):
         pytest.fail("%s missing: run `make unit-build`" % th)
+    b = _new_bed(prefix, users=users, **kw)
+    # a bin directory where hvbastiond is the test daemon
+    bindir = b.root / "bin"
+    bindir.mkdir(parents=True)
+    for f in ("hvbastion", "pam_hvbastion.so"):
+        os.symlink(real_bin / f, bindir / f)
+    os.symlink(th, bindir / "hvbastiond")
+    b.bastion.bin_dir = bindir
+    hooks = ",".join("%s=%s" % kv for kv in hooks_of(b).items())
+    daemon_env = b.bastion.env     # what PAM and NSS need, in an MFA bed
+    b.bastion.env = lambda: dict(daemon_env() or os.environ,
+                                 HVB_TEST_HOOKS=hooks)
+    return b
+
+
+@pytest.fixture(scope="module")
+def bed(request):
     users = dict(testbed.DEFAULT_USERS)
     for name in HOOKS:
         users[name] = ["hv-admins"]
     users["hk-api"] = users["hk-api-no"] = ["hv-admins", "api-hv"]
-    b = _new_bed("sandbox", users=users)
+
+    def hooks_of(b):
+        hooks = dict(HOOKS)
+        hooks["hk-seal"] = "open-file:%s" % (b.state_dir / "seal.key")
+        return hooks
+    b = _hooked_bed(request, "sandbox", users, hooks_of)
     # a Proxmox API token the key holder holds for the role api-hv
     token = b.root / "pve-hv.token"
     b.policy_extra = "\n".join([
@@ -61,24 +85,34 @@ def bed(request):
         '\tapi-credential "pve-hv"', "}",
         'api-grant "api-hv" {', '\tpaths "/vms/*"',
         '\tprivileges "VM.PowerMgmt"', "}"])
-    # a bin directory where hvbastiond is the test daemon
-    bindir = b.root / "bin"
-    bindir.mkdir(parents=True)
-    for f in ("hvbastion", "pam_hvbastion.so"):
-        os.symlink(real_bin / f, bindir / f)
-    os.symlink(th, bindir / "hvbastiond")
-    b.bastion.bin_dir = bindir
-    hooks = dict(HOOKS)
-    hooks["hk-seal"] = "open-file:%s" % (b.state_dir / "seal.key")
-    env = dict(os.environ)
-    env["HVB_TEST_HOOKS"] = ",".join("%s=%s" % kv for kv in hooks.items())
-    b.bastion.env = lambda: env
     failed_before = request.session.testsfailed
     try:
         b.root.mkdir(parents=True, exist_ok=True)
         token.write_text(API_SECRET + "\n")
         os.chmod(token, 0o600)
         testbed.give_to_run_user(token)
+        b.setup()
+        b.start()
+        yield b
+    finally:
+        _finish(b, request, failed_before)
+
+
+@pytest.fixture(scope="module")
+def mfa_bed(request):
+    """publickey then keyboard-interactive (PAM, TOTP), hooks that act
+    before authentication, keyed by the login name sent."""
+    def hooks_of(b):
+        return {
+            "hk-pre-open": "preauth-open:%s" % ";".join(str(p) for p in (
+                b.totp_dir / "alice", b.faillock_dir / "alice",
+                b.state_dir / "seal.key")),
+            "hk-pre-claim": "preauth-claim:alice",
+        }
+    b = _hooked_bed(request, "sandbox-mfa", dict(testbed.DEFAULT_USERS),
+                    hooks_of, mfa=True)
+    failed_before = request.session.testsfailed
+    try:
         b.setup()
         b.start()
         yield b
@@ -241,3 +275,60 @@ def test_key_holder_gives_the_api_token_only_where_the_policy_does(bed):
                      r"for hk-api-no on /access/users", log), log
     # the secret never reaches a log line
     assert API_SECRET not in bed.bastion.log_since(0)
+
+
+def _preauth(bed, login):
+    """Connect as login (its hook runs at the first request, before
+    authentication), return the log since."""
+    mark = bed.bastion.log_mark()
+    cp = ssh(bed, login, "alice", "pve1", "echo", "reached")
+    assert cp.returncode == 255 and b"reached" not in cp.stdout, show(cp)
+    assert bed.bastion.wait_log("test hook: %s" % login, mark), \
+        bed.bastion.log_since(mark)
+    return bed.bastion.log_since(mark)
+
+
+def test_child_before_authentication_reads_no_secret(mfa_bed):
+    """PAM runs in the monitor: the child that parses the client's bytes
+    before authentication cannot read a TOTP secret, a lockout tally or
+    the seal key (the files exist: the monitor uses them)."""
+    bed = mfa_bed
+    assert (bed.totp_dir / "alice").exists()
+    log = _preauth(bed, "hk-pre-open")
+    for path in (bed.totp_dir / "alice", bed.faillock_dir / "alice",
+                 bed.state_dir / "seal.key"):
+        assert "test hook: open: %s: refused: Permission denied" % path \
+            in log, log
+    assert "SUCCEEDED" not in log, log
+
+
+def test_child_cannot_claim_a_person_without_the_second_factor(mfa_bed):
+    """A child taken over before authentication names alice and her key:
+    the monitor counts the publickey step (it cannot see the signature)
+    but not the PAM step, so no key holder socket and no session."""
+    bed = mfa_bed
+    log = _preauth(bed, "hk-pre-claim")
+    assert "test hook: preauth-claim: key step for alice: accepted" in log, \
+        log
+    assert "test hook: preauth-claim: end of authentication for alice: " \
+        "refused: the steps of auth-methods are not all done" in log, log
+    assert "test hook: preauth-claim: key holder socket: none" in log, log
+    assert re.search(r"SSH monitor \S+ port \d+: refused the end of "
+                     r"authentication for alice", log), log
+    assert "GRANTED" not in log and "HELD" not in log, log
+    assert "alice authenticated" not in log, log
+    assert "session-start person=alice" not in log, log
+
+
+def test_monitor_runs_pam_and_binds_the_key_holder(mfa_bed):
+    """The honest path: the monitor authenticates alice, then names her to
+    the key holder itself, and the session reaches its target."""
+    bed = mfa_bed
+    mark = bed.bastion.log_mark()
+    cp = mfa_ssh(bed, "alice", fresh_code(bed, "alice"), "pve1", "echo", "ok")
+    assert cp.returncode == 0 and cp.stdout == b"ok\n", show(cp)
+    log = bed.bastion.log_since(mark)
+    m = re.search(r"SSH monitor \S+ port \d+: alice authenticated, session "
+                  r"(\S+)", log)
+    assert m, log
+    assert "key holder: session %s: alice may use" % m.group(1) in log, log

@@ -60,12 +60,15 @@ def _child_seccomp(bastion, argv):
         assert bastion.wait_log("detail=sleep 30", mark, timeout=30), \
             bastion.log_since(mark)
         def child():
+            # the network child: under its monitor, the master's child
+            # (ssh_monitor.h)
             for pid in testbed.process_tree(bastion.pid):
                 try:
                     st = proctree.status(pid)
                 except OSError:
                     continue
-                if pid != bastion.pid and st["Name"] != ["hvb-keyholder"]:
+                if pid != bastion.pid and st["PPid"][0] != str(bastion.pid) \
+                        and st["Name"] != ["hvb-keyholder"]:
                     return st["Seccomp"][0]
             return None
         found = wait_for(child, timeout=15)

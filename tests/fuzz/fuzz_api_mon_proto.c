@@ -1,7 +1,7 @@
 /*
- * fuzz_api_mon_proto.c - libFuzzer target for the API monitor's decoder
- * (bastion/api_mon_proto.c): what a sandboxed API child, perhaps taken
- * over, may send its monitor, and what the monitor answers.
+ * fuzz_api_mon_proto.c - libFuzzer target for the monitors' decoder
+ * (bastion/api_mon_proto.c): what a sandboxed API or SSH child, perhaps
+ * taken over, may send its monitor, and what the monitor answers.
  *
  * Properties: no crash or leak; a decoded message re-encodes to the same
  * bytes; every string of a decoded message is NUL-terminated within its
@@ -45,6 +45,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	bounded(m.node, sizeof(m.node));
 	bounded(m.basename, sizeof(m.basename));
 	bounded(m.chain_hex, sizeof(m.chain_hex));
+	bounded(m.prompt, sizeof(m.prompt));
+	bounded(m.info, sizeof(m.info));
 	n = api_mon_encode(&m, buf, sizeof(buf));
 	if (n < 0 || (size_t)n != len || memcmp(buf, data, len) != 0)
 		abort();

@@ -42,6 +42,14 @@ fill(struct api_mon_msg *m, int type)
 	m->lines = 3;
 	m->bytes = 1234567890123ULL;
 	memset(m->mac, 0x5a, sizeof(m->mac));
+	snprintf(m->prompt, sizeof(m->prompt), "One-time code: ");
+	snprintf(m->info, sizeof(m->info), "1 failure\nlast: \xc3\xa4");
+	/* The SSH child's: a person's name, a key fingerprint. */
+	if (type >= API_MON_REQ_SSH_KEY && type <= API_MON_REQ_SSH_DONE) {
+		snprintf(m->userid, sizeof(m->userid), "alice");
+		snprintf(m->credential, sizeof(m->credential),
+		    "SHA256:7upnuMoU5t0+41ohg6wpRc+icD6fNIEaz42rKjWZ0h4");
+	}
 }
 
 static void
@@ -49,7 +57,10 @@ test_round_trip_and_truncations(void **state)
 {
 	static const int types[] = { API_MON_REQ_LOGIN, API_MON_REQ_AUTH,
 	    API_MON_REQ_CONNECT, API_MON_REQ_SEAL, API_MON_REP_LOGIN,
-	    API_MON_REP_AUTH, API_MON_REP_CONNECT, API_MON_REP_SEAL };
+	    API_MON_REP_AUTH, API_MON_REP_CONNECT, API_MON_REP_SEAL,
+	    API_MON_REQ_SSH_KEY, API_MON_REQ_SSH_PAM, API_MON_REQ_SSH_ANSWER,
+	    API_MON_REQ_SSH_DONE, API_MON_REP_SSH_KEY, API_MON_REP_SSH_PAM,
+	    API_MON_SSH_PROMPT, API_MON_REP_SSH_DONE };
 	unsigned char buf[API_MON_MSG_MAX + 1], again[API_MON_MSG_MAX];
 	struct api_mon_msg m, d;
 	size_t i, cut;
@@ -142,6 +153,20 @@ test_bad_fields_refused(void **state)
 	assert_int_equal(api_mon_encode(&m, buf, sizeof(buf)), -1);
 	fill(&m, API_MON_REP_AUTH);
 	snprintf(m.header, sizeof(m.header), "PVEAPIToken=a=b\r\nX-Evil: 1");
+	assert_int_equal(api_mon_encode(&m, buf, sizeof(buf)), -1);
+	/* The SSH child names a person (names_valid), never a realm or a
+	 * path; a fingerprint has no space; an answer is at most a flag. */
+	fill(&m, API_MON_REQ_SSH_PAM);
+	refused(&m, offsetof(struct api_mon_msg, userid), "alice",
+	    "a/../");
+	fill(&m, API_MON_REQ_SSH_DONE);
+	refused(&m, offsetof(struct api_mon_msg, userid), "alice-pv",
+	    "alice pv");
+	fill(&m, API_MON_REQ_SSH_KEY);
+	refused(&m, offsetof(struct api_mon_msg, credential), "SHA256:ab",
+	    "SHA256 ab");
+	fill(&m, API_MON_SSH_PROMPT);
+	m.flag = 2;
 	assert_int_equal(api_mon_encode(&m, buf, sizeof(buf)), -1);
 	/* By hand: a CONNECT whose node has a space; a string over its
 	 * bound; a password with a NUL. */

@@ -55,7 +55,7 @@ test_round_trip_and_truncations(void **state)
 {
 	static const int types[] = { KH_REQ_CONNECT, KH_REQ_SEAL,
 	    KH_REQ_API_AUTH, KH_CTL_CHILD, KH_REP_CONNECT, KH_REP_SEAL,
-	    KH_REP_API_AUTH };
+	    KH_REP_API_AUTH, KH_REQ_IDENTIFY, KH_REP_IDENTIFY };
 	unsigned char buf[KH_MSG_MAX + 1], again[KH_MSG_MAX];
 	struct kh_msg m, d;
 	size_t i, cut;
@@ -112,6 +112,15 @@ test_bad_fields_refused(void **state)
 	assert_int_equal(kh_msg_decode(buf, (size_t)n, &d), -1);
 	fill(&m, KH_REQ_API_AUTH);
 	snprintf(m.acl_path, sizeof(m.acl_path), "/vms/101?x");
+	n = kh_msg_encode(&m, buf, sizeof(buf));
+	assert_int_equal(kh_msg_decode(buf, (size_t)n, &d), -1);
+	/* The monitor's IDENTIFY names a person and a session, both names. */
+	fill(&m, KH_REQ_IDENTIFY);
+	snprintf(m.person, sizeof(m.person), "alice\nbob");
+	n = kh_msg_encode(&m, buf, sizeof(buf));
+	assert_int_equal(kh_msg_decode(buf, (size_t)n, &d), -1);
+	fill(&m, KH_REQ_IDENTIFY);
+	m.session_id[0] = '\0';
 	n = kh_msg_encode(&m, buf, sizeof(buf));
 	assert_int_equal(kh_msg_decode(buf, (size_t)n, &d), -1);
 	/* A string longer than its bound. */
