@@ -39,6 +39,24 @@ api_mon_send(int sock, struct api_mon_msg *m, int pass_fd)
 	return rc;
 }
 
+int
+api_mon_recv(int sock, struct api_mon_msg *m)
+{
+	unsigned char buf[API_MON_MSG_MAX + 1];
+	ssize_t n;
+	int rc;
+
+	memset(m, 0, sizeof(*m));
+	do
+		n = recv(sock, buf, sizeof(buf), 0);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return 0;
+	rc = api_mon_decode(buf, (size_t)n, m);
+	explicit_bzero(buf, (size_t)n);
+	return rc < 0 ? -1 : 1;
+}
+
 static int
 request(struct api_mon_msg *req, struct api_mon_msg *rep, int *fdp)
 {

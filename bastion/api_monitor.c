@@ -446,19 +446,12 @@ do_seal(struct mon *m, struct api_mon_msg *q)
 static void
 serve(struct mon *m)
 {
-	unsigned char buf[API_MON_MSG_MAX + 1];
 	struct api_mon_msg q;
-	ssize_t n;
 	int rc;
 
 	for (;;) {
-		n = recv(m->fd, buf, sizeof(buf), 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+		if ((rc = api_mon_recv(m->fd, &q)) == 0)
 			return;		/* the child is gone */
-		rc = api_mon_decode(buf, (size_t)n, &q);
-		explicit_bzero(buf, (size_t)n);
 		if (rc < 0) {
 			refuse(m, "request", NULL, "malformed or unknown"
 			    " request; closing");

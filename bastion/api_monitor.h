@@ -58,6 +58,12 @@ int	api_monitor_split(const struct config *, int client_fd,
  * -1.
  */
 int	api_mon_send(int sock, struct api_mon_msg *m, int pass_fd);
+/*
+ * Waits for one message on sock and decodes it into *m (the bytes are
+ * wiped): 1, or 0 when the peer is gone, or -1 when the message is
+ * malformed or unknown (*m zeroed).
+ */
+int	api_mon_recv(int sock, struct api_mon_msg *m);
 
 void	api_mon_client_init(int fd);
 int	api_mon_client_fd(void);

@@ -160,9 +160,7 @@ relay_ask(void *arg, const char *info, const char *prompt, int echo,
     char **out)
 {
 	struct smon *m = arg;
-	unsigned char buf[API_MON_MSG_MAX + 1];
 	struct api_mon_msg msg;
-	ssize_t n;
 	int rc = -1;
 
 	memset(&msg, 0, sizeof(msg));
@@ -172,16 +170,10 @@ relay_ask(void *arg, const char *info, const char *prompt, int echo,
 	snprintf(msg.info, sizeof(msg.info), "%s", info);
 	if (send_msg(m, &msg, -1) < 0)
 		return -1;
-	do
-		n = recv(m->fd, buf, sizeof(buf), 0);
-	while (n < 0 && errno == EINTR);
-	if (n <= 0)
-		return -1;
-	if (api_mon_decode(buf, (size_t)n, &msg) == 0 &&
+	if (api_mon_recv(m->fd, &msg) > 0 &&
 	    msg.type == API_MON_REQ_SSH_ANSWER && msg.status == API_MON_OK &&
 	    (*out = strdup(msg.password)) != NULL)
 		rc = 0;
-	explicit_bzero(buf, (size_t)n);
 	api_mon_wipe(&msg);
 	return rc;
 }
@@ -256,23 +248,17 @@ do_done(struct smon *m, const struct api_mon_msg *q)
 static void
 serve(struct smon *m)
 {
-	unsigned char buf[API_MON_MSG_MAX + 1];
 	struct api_mon_msg q;
-	ssize_t n;
 	int rc;
 
 	for (;;) {
-		n = recv(m->fd, buf, sizeof(buf), 0);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
+		if ((rc = api_mon_recv(m->fd, &q)) == 0)
 			return;		/* the child is gone */
-		rc = api_mon_decode(buf, (size_t)n, &q);
-		explicit_bzero(buf, (size_t)n);
 		if (rc < 0 || m->done) {
 			log_error("SSH monitor %s port %d: %s; closing",
 			    m->addr, m->port, rc < 0 ? "malformed or unknown"
 			    " request" : "a request after authentication");
+			api_mon_wipe(&q);
 			return;
 		}
 		switch (q.type) {

@@ -90,10 +90,11 @@ def _finish(bed, request, failed_before):
         bed.root, "\n".join(reports[:20]))
 
 
-def started_bed(request, prefix=None, **kw):
+def started_bed(request, prefix=None, bed=None, **kw):
     """A started test bed for a module's `bed` fixture (yield from it);
-    kw goes to TestBed (mfa=True, roles=...)."""
-    b = _new_bed(prefix or request.module.__name__.split(".")[-1], **kw)
+    kw goes to TestBed (mfa=True, roles=...); or bed, made already."""
+    b = bed or _new_bed(prefix or request.module.__name__.split(".")[-1],
+                        **kw)
     failed_before = request.session.testsfailed
     try:
         b.setup()

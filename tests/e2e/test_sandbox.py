@@ -20,7 +20,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "lib"))
 
 import proctree  # noqa: E402
 import testbed  # noqa: E402
-from conftest import (_finish, _new_bed, fresh_code, mfa_ssh, show, ssh,
+from conftest import (_new_bed, fresh_code, mfa_ssh, show, ssh, started_bed,
                       wait_for)  # noqa: E402
 
 HOOKS = {
@@ -42,7 +42,7 @@ API_SECRET = "0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
 AUDIT_WRITE = 1 << 29
 
 
-def _hooked_bed(request, prefix, users, hooks_of, **kw):
+def _hooked_bed(prefix, users, hooks_of, **kw):
     """A bed whose hvbastiond is the test daemon, with the hooks that
     hooks_of(bed) gives ({login name: action})."""
     real_bin = Path(os.environ.get("HVB_BIN_DIR") or testbed.default_bin_dir())
@@ -75,7 +75,7 @@ def bed(request):
         hooks = dict(HOOKS)
         hooks["hk-seal"] = "open-file:%s" % (b.state_dir / "seal.key")
         return hooks
-    b = _hooked_bed(request, "sandbox", users, hooks_of)
+    b = _hooked_bed("sandbox", users, hooks_of)
     # a Proxmox API token the key holder holds for the role api-hv
     token = b.root / "pve-hv.token"
     b.policy_extra = "\n".join([
@@ -85,17 +85,10 @@ def bed(request):
         '\tapi-credential "pve-hv"', "}",
         'api-grant "api-hv" {', '\tpaths "/vms/*"',
         '\tprivileges "VM.PowerMgmt"', "}"])
-    failed_before = request.session.testsfailed
-    try:
-        b.root.mkdir(parents=True, exist_ok=True)
-        token.write_text(API_SECRET + "\n")
-        os.chmod(token, 0o600)
-        testbed.give_to_run_user(token)
-        b.setup()
-        b.start()
-        yield b
-    finally:
-        _finish(b, request, failed_before)
+    token.write_text(API_SECRET + "\n")
+    os.chmod(token, 0o600)
+    testbed.give_to_run_user(token)
+    yield from started_bed(request, bed=b)
 
 
 @pytest.fixture(scope="module")
@@ -109,15 +102,8 @@ def mfa_bed(request):
                 b.state_dir / "seal.key")),
             "hk-pre-claim": "preauth-claim:alice",
         }
-    b = _hooked_bed(request, "sandbox-mfa", dict(testbed.DEFAULT_USERS),
-                    hooks_of, mfa=True)
-    failed_before = request.session.testsfailed
-    try:
-        b.setup()
-        b.start()
-        yield b
-    finally:
-        _finish(b, request, failed_before)
+    yield from started_bed(request, bed=_hooked_bed(
+        "sandbox-mfa", dict(testbed.DEFAULT_USERS), hooks_of, mfa=True))
 
 
 def _hooked(bed, person):
@@ -184,11 +170,23 @@ def test_processes_run_unprivileged_and_children_sandboxed(bed):
         assert int(master["CapEff"][0], 16) & ~AUDIT_WRITE == 0, \
             master["CapEff"]
         # the key holder: unprivileged too, and not sandboxed by seccomp
+        # (a probe connection's processes may come and go meanwhile)
+        def name_of(p):
+            try:
+                return proctree.status(p).get("Name")
+            except OSError:
+                return None
         kh = [p for p in testbed.process_tree(bed.bastion.pid)
               if p != bed.bastion.pid and p != pid and
-              proctree.status(p).get("Name") == ["hvb-keyholder"]]
+              name_of(p) == ["hvb-keyholder"]]
         assert len(kh) == 1, kh
         assert proctree.status(kh[0])["Uid"] == [str(user.pw_uid)] * 4
+        # the child's monitor (ssh_monitor.h): the same user, no sandbox,
+        # the master's child
+        monitor = proctree.status(int(st["PPid"][0]))
+        assert monitor["PPid"] == [str(bed.bastion.pid)], monitor["PPid"]
+        assert monitor["Uid"] == [str(user.pw_uid)] * 4, monitor["Uid"]
+        assert monitor["Seccomp"] == ["0"], monitor["Seccomp"]
         # the child holds no private key: none of its descriptors is a file
         for fd in os.listdir("/proc/%d/fd" % pid):
             target = os.readlink("/proc/%d/fd/%s" % (pid, fd))
