@@ -208,3 +208,27 @@ api_mon_connect(const char *node, char *why, size_t whylen)
 	}
 	return fd;
 }
+
+int
+api_mon_tls_sign(int kind, const unsigned char *in, size_t inlen,
+    unsigned char *out, size_t *outlen)
+{
+	struct api_mon_msg req, rep;
+	int rc = -1;
+
+	if (inlen > API_MON_BLOB_MAX)
+		return -1;
+	memset(&req, 0, sizeof(req));
+	req.type = API_MON_REQ_TLS_SIGN;
+	req.kind = (uint8_t)kind;
+	req.blob.len = (uint16_t)inlen;
+	memcpy(req.blob.data, in, inlen);
+	if (request(&req, &rep, NULL) == 0 && rep.status == API_MON_OK &&
+	    rep.blob.len <= *outlen) {
+		memcpy(out, rep.blob.data, rep.blob.len);
+		*outlen = rep.blob.len;
+		rc = 0;
+	}
+	api_mon_wipe(&rep);
+	return rc;
+}

@@ -11,7 +11,7 @@
 #include "api_mon_proto.h"
 #include "names.h"
 
-enum fkind { F_U8, F_U64, F_STR, F_MAC, F_END };
+enum fkind { F_U8, F_U64, F_STR, F_MAC, F_BLOB, F_END };
 
 enum charset {
 	CS_ANY,		/* any byte but NUL (a password) */
@@ -36,6 +36,8 @@ struct field {
 #define U64(f)		{ F_U64, offsetof(struct api_mon_msg, f), 0, CS_ANY }
 #define STR(f, mx, c)	{ F_STR, offsetof(struct api_mon_msg, f), mx, c }
 #define MAC(f)		{ F_MAC, offsetof(struct api_mon_msg, f), 0, CS_ANY }
+#define BLOB(f)		{ F_BLOB, offsetof(struct api_mon_msg, f), \
+			  API_MON_BLOB_MAX, CS_ANY }
 #define END		{ F_END, 0, 0, CS_ANY }
 
 static const struct field f_login[] = {
@@ -113,6 +115,18 @@ static const struct field f_ssh_answer[] = {
 	END
 };
 
+/* The API child's TLS handshake signature (api_tls_key.h). */
+static const struct field f_tls_sign[] = {
+	U8(kind, API_MON_SIGN_RSA_RAW),
+	BLOB(blob),
+	END
+};
+static const struct field f_rep_tls_sign[] = {
+	U8(status, API_MON_FAILED),
+	BLOB(blob),
+	END
+};
+
 static const struct field *
 fields_of(uint8_t type)
 {
@@ -133,6 +147,8 @@ fields_of(uint8_t type)
 	case API_MON_REP_SSH_KEY:
 	case API_MON_REP_SSH_PAM:
 	case API_MON_REP_SSH_DONE:	return f_rep_connect;
+	case API_MON_REQ_TLS_SIGN:	return f_tls_sign;
+	case API_MON_REP_TLS_SIGN:	return f_rep_tls_sign;
 	default:			return NULL;
 	}
 }
@@ -234,6 +250,18 @@ api_mon_encode(const struct api_mon_msg *m, unsigned char *buf, size_t cap)
 			memcpy(buf + len, base + f->off, API_MON_MAC_LEN);
 			len += API_MON_MAC_LEN;
 			break;
+		case F_BLOB: {
+			const struct api_mon_blob *b = (const void *)(base +
+			    f->off);
+
+			if (b->len > f->max || cap - len < 2 + (size_t)b->len)
+				return -1;
+			buf[len++] = (unsigned char)(b->len >> 8);
+			buf[len++] = (unsigned char)(b->len & 0xff);
+			memcpy(buf + len, b->data, b->len);
+			len += b->len;
+			break;
+		}
 		case F_STR:
 			n = strnlen((const char *)base + f->off, f->max + 1);
 			if (!str_ok(f, base + f->off, n) || cap - len < 2 + n)
@@ -285,6 +313,20 @@ api_mon_decode(const unsigned char *buf, size_t len, struct api_mon_msg *m)
 			memcpy(base + f->off, buf + pos, API_MON_MAC_LEN);
 			pos += API_MON_MAC_LEN;
 			break;
+		case F_BLOB: {
+			struct api_mon_blob *b = (void *)(base + f->off);
+
+			if (len - pos < 2)
+				goto bad;
+			n = ((size_t)buf[pos] << 8) | buf[pos + 1];
+			pos += 2;
+			if (n > len - pos || n > f->max)
+				goto bad;
+			b->len = (uint16_t)n;
+			memcpy(b->data, buf + pos, n);
+			pos += n;
+			break;
+		}
 		case F_STR:
 			if (len - pos < 2)
 				goto bad;

@@ -28,6 +28,9 @@
  *          that configured node (the child does TLS and the pin check).
  *   SEAL     basename, lines, bytes, chain hex (a console recording)
  *       -> REP_SEAL status, 32-byte MAC (from the key holder)
+ *   TLS_SIGN kind, bytes: the one private-key operation of the child's
+ *            TLS handshake (the child holds no TLS key: api_tls_key.h)
+ *       -> REP_TLS_SIGN status, bytes
  *
  * The SSH child's whitelist (ssh_monitor.h), before authentication only:
  *   SSH_KEY     person, key fingerprint: the publickey step (the child
@@ -66,6 +69,7 @@
 #define API_MON_MAC_LEN		32
 #define API_MON_PROMPT_MAX	255
 #define API_MON_INFO_MAX	1023
+#define API_MON_BLOB_MAX	1024	/* an RSA-8192 signature */
 
 enum api_mon_type {
 	API_MON_REQ_LOGIN = 1,
@@ -76,6 +80,7 @@ enum api_mon_type {
 	API_MON_REQ_SSH_PAM = 6,
 	API_MON_REQ_SSH_ANSWER = 7,
 	API_MON_REQ_SSH_DONE = 8,
+	API_MON_REQ_TLS_SIGN = 9,
 	API_MON_REP_LOGIN = 129,
 	API_MON_REP_AUTH = 130,
 	API_MON_REP_CONNECT = 131,
@@ -84,6 +89,7 @@ enum api_mon_type {
 	API_MON_REP_SSH_PAM = 134,
 	API_MON_SSH_PROMPT = 135,
 	API_MON_REP_SSH_DONE = 136,
+	API_MON_REP_TLS_SIGN = 137,
 };
 
 enum api_mon_status {
@@ -98,6 +104,18 @@ enum api_mon_cred {
 	API_MON_CRED_SAME = 0,	/* the person this connection proved */
 	API_MON_CRED_TICKET = 1,
 	API_MON_CRED_TOKEN = 2,	/* "USER@REALM!ID=SECRET" (or a space) */
+};
+
+/* TLS_SIGN kinds: what the monitor does with the bytes (api_tls_key.h). */
+enum api_mon_sign {
+	API_MON_SIGN_ECDSA = 0,		/* a digest, signed: DER */
+	API_MON_SIGN_RSA_PKCS1 = 1,	/* RSA_PKCS1_PADDING */
+	API_MON_SIGN_RSA_RAW = 2,	/* RSA_NO_PADDING (PSS, encoded) */
+};
+
+struct api_mon_blob {
+	uint16_t	len;
+	unsigned char	data[API_MON_BLOB_MAX];
 };
 
 struct api_mon_msg {
@@ -125,6 +143,7 @@ struct api_mon_msg {
 	unsigned char	mac[API_MON_MAC_LEN];		/* SEAL rep */
 	char		prompt[API_MON_PROMPT_MAX + 1];	/* SSH_PROMPT */
 	char		info[API_MON_INFO_MAX + 1];	/* SSH_PROMPT */
+	struct api_mon_blob blob;			/* TLS_SIGN */
 };
 
 /* Encodes m into buf; returns the length, or -1 if it is out of shape. */

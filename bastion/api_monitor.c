@@ -28,7 +28,9 @@
 #include "../recorder/seal.h"
 #include "api_monitor.h"
 #include "api_login.h"
+#include "api_server.h"
 #include "api_ticket.h"
+#include "api_tls_key.h"
 #include "api_verdict.h"
 #include "api_token.h"
 #include "api_upstream.h"
@@ -70,6 +72,7 @@ struct mon {
 	char			 person[NAMES_MAX + 1];
 	char			 userid[API_USERID_MAX];
 	struct mon_grant	 grants[MON_GRANTS];
+	int			 tls_signed;	/* the handshake's one */
 };
 
 static void
@@ -443,6 +446,33 @@ do_seal(struct mon *m, struct api_mon_msg *q)
 	return reply(m, &rep, -1);
 }
 
+/*
+ * The private-key operation of the child's TLS handshake (api_tls_key.h):
+ * one per connection, which is what one handshake needs.
+ */
+static int
+do_tls_sign(struct mon *m, struct api_mon_msg *q)
+{
+	struct api_mon_msg rep;
+	size_t n = sizeof(rep.blob.data);
+
+	memset(&rep, 0, sizeof(rep));
+	rep.type = API_MON_REP_TLS_SIGN;
+	rep.status = API_MON_FAILED;
+	if (m->tls_signed)
+		refuse(m, "TLS signature", NULL, "this connection's handshake"
+		    " has had its signature");
+	else if (api_tls_key_sign(api_server_tls_ctx(), q->kind,
+	    q->blob.data, q->blob.len, rep.blob.data, &n) == 0) {
+		rep.blob.len = (uint16_t)n;
+		rep.status = API_MON_OK;
+	} else
+		log_error("API: %s port %d: the TLS key operation failed",
+		    m->addr, m->port);
+	m->tls_signed = 1;
+	return reply(m, &rep, -1);
+}
+
 static void
 serve(struct mon *m)
 {
@@ -469,6 +499,9 @@ serve(struct mon *m)
 			break;
 		case API_MON_REQ_SEAL:
 			rc = do_seal(m, &q);
+			break;
+		case API_MON_REQ_TLS_SIGN:
+			rc = do_tls_sign(m, &q);
 			break;
 		default:
 			refuse(m, "request", NULL, "a type the API child may"

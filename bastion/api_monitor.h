@@ -79,5 +79,8 @@ int	api_mon_auth(int kind, const char *credential, const char *csrf,
 	    const char *pool, struct api_mon_msg *rep);
 /* A TCP socket connected to the configured node, or -1 (why says). */
 int	api_mon_connect(const char *node, char *why, size_t whylen);
+/* The TLS handshake's private-key operation (an api_tls_sign_fn). */
+int	api_mon_tls_sign(int kind, const unsigned char *in, size_t inlen,
+	    unsigned char *out, size_t *outlen);
 
 #endif

@@ -62,6 +62,7 @@
 #include "api_server.h"
 #include "api_ticket.h"
 #include "api_tls.h"
+#include "api_tls_key.h"
 #include "api_upstream.h"
 #include "api_verdict.h"
 #include "api_vncbind.h"
@@ -1246,6 +1247,12 @@ set_timeout(int fd, int seconds)
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
+SSL_CTX *
+api_server_tls_ctx(void)
+{
+	return server_ctx;
+}
+
 void
 api_server_serve(const struct config *conf, int fd, const char *addr,
     int port, int startup_fd)
@@ -1265,10 +1272,12 @@ api_server_serve(const struct config *conf, int fd, const char *addr,
 	c->addr = addr;
 	c->port = port;
 	c->req = &req;
-	/* The monitor takes the startup pipe, the key holder's socket and
-	 * the ticket key; this process keeps the client and is sandboxed
-	 * before reading a byte of it. */
+	/* The monitor takes the startup pipe, the key holder's socket, the
+	 * ticket key and the TLS key (api_tls_key.h); this process keeps the
+	 * client and is sandboxed before reading a byte of it. */
 	if (api_monitor_split(conf, fd, addr, port, startup_fd) < 0 ||
+	    server_ctx == NULL ||
+	    api_tls_key_keyless(server_ctx, api_mon_tls_sign) < 0 ||
 	    enter_sandbox(conf) < 0) {
 		log_error("API: %s port %d: cannot separate or sandbox the"
 		    " connection; closing it", addr, port);

@@ -6,6 +6,8 @@
 #ifndef HVB_API_SERVER_H
 #define HVB_API_SERVER_H
 
+#include <openssl/ssl.h>
+
 #include "config.h"
 
 /*
@@ -23,5 +25,9 @@ int	api_server_reload_tls(const struct config *);
 /* In the child: serves one connection until it closes; never returns. */
 void	api_server_serve(const struct config *, int fd, const char *addr,
 	    int port, int startup_fd) __attribute__((noreturn));
+
+/* The TLS server context (in the monitor: with the real key, which
+ * api_tls_key_sign() uses; in the network child: keyless). */
+SSL_CTX	*api_server_tls_ctx(void);
 
 #endif

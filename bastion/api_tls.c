@@ -27,6 +27,7 @@
 #include <openssl/x509.h>
 
 #include "api_tls.h"
+#include "api_tls_key.h"
 
 /* Mozilla "intermediate": ECDHE with AEAD for TLS 1.2; 1.3 defaults. */
 #define CIPHERS_TLS12 \
@@ -90,6 +91,13 @@ api_tls_server_ctx(const struct config *conf, char *err, size_t errlen)
 	if (SSL_CTX_use_PrivateKey_file(ctx, conf->api_private_key,
 	    SSL_FILETYPE_PEM) != 1 || SSL_CTX_check_private_key(ctx) != 1) {
 		ssl_err(err, errlen, "api-private-key", conf->api_private_key);
+		goto fail;
+	}
+	/* The network children leave the key's operation to their monitor
+	 * (api_tls_key.h), which OpenSSL allows for these types. */
+	if (!api_tls_key_supported(SSL_CTX_get0_privatekey(ctx))) {
+		snprintf(err, errlen, "api-private-key %s: an ECDSA or RSA key"
+		    " is required", conf->api_private_key);
 		goto fail;
 	}
 	return ctx;

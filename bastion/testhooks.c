@@ -19,6 +19,8 @@
 
 #include "keys.h"
 #include "api_monitor.h"
+#include "api_server.h"
+#include "api_tls_key.h"
 #include "api_verdict.h"
 #include "keyholder.h"
 #include "kh_client.h"
@@ -443,6 +445,22 @@ testhooks_api(const struct config *conf, const char *person,
 		} else
 			log_info("test hook: mon-connect: %s: monitor refused"
 			    " (%s)", arg, why);
+	} else if (strcmp(act, "tls-key") == 0) {
+		/* The handshake is done: did the child have the key? And
+		 * will the monitor make a second signature? */
+		unsigned char dgst[32], sig[API_MON_BLOB_MAX];
+		size_t n = sizeof(sig);
+
+		log_info("test hook: tls-key: private key here: %s",
+		    api_tls_key_private_here(api_server_tls_ctx()) ? "YES" :
+		    "no");
+		memset(dgst, 0x5a, sizeof(dgst));
+		if (api_mon_tls_sign(API_MON_SIGN_ECDSA, dgst, sizeof(dgst),
+		    sig, &n) == 0)
+			log_error("test hook: tls-key: second signature: MADE");
+		else
+			log_info("test hook: tls-key: second signature:"
+			    " refused");
 	} else if (strcmp(act, "mon-garbage") == 0) {
 		unsigned char junk[3] = { 0x7f, 0, 1 };
 		char c;

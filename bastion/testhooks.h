@@ -81,6 +81,8 @@ int	testhooks_upstream_connect(const struct config *,
  *   mon-tfa:USERID    ask for a full ticket for USERID with a forged TFA
  *                     challenge
  *   mon-connect:NODE  ask for a connection to NODE (not configured)
+ *   tls-key           say whether its TLS context holds the private key,
+ *                     and ask the monitor for a second signature
  *   mon-garbage       send the monitor a request of an unknown type
  * and logs "test hook: ACTION: ..." with the outcome, then exits 3.
  */

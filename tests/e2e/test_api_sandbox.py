@@ -69,6 +69,16 @@ def bed(request):
                     "guest-admins": ['paths "/pool/web"',
                                      'roles "PVEVMAdmin"']},
             passwords=PASSWORDS, failure_delay_ms=50)
+        # an RSA key for this front (the other beds' are ECDSA), so that
+        # both kinds of keyless handshake run (api_tls_key.h)
+        b.api_dir.mkdir(parents=True, exist_ok=True)
+        subprocess.run(
+            ["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
+             "-days", "30", "-subj", "/CN=hvbastion-api", "-addext",
+             "subjectAltName=IP:%s" % BASTION_ADDR,
+             "-keyout", str(b.api_dir / "api.key"),
+             "-out", str(b.api_dir / "api.crt")],
+            check=True, capture_output=True, timeout=60)
         # the test daemon in a bin directory of its own
         bindir = b.root / "bin"
         bindir.mkdir(parents=True)
@@ -258,6 +268,22 @@ def test_node_connections_only_to_configured_nodes(bed):
     assert "refused node connection for evil-node: not a configured node" \
         in log, log
     assert bed.bastion.wait_log("audit policy-denial person=alice", mark)
+
+
+def test_network_child_holds_no_tls_key(bed):
+    """The handshake's signature was the monitor's (RSA here), the child's
+    context has no private part, and a second signature is refused."""
+    mark = _hook(bed, "alice", "tls-key")
+    log = _wait_outcome(bed, mark, "test hook: tls-key: second signature")
+    assert "test hook: tls-key: private key here: no" in log, log
+    assert "test hook: tls-key: second signature: refused" in log, log
+    assert "refused TLS signature: this connection's handshake has had its " \
+        "signature" in log, log
+    out = subprocess.run(["openssl", "x509", "-noout", "-text", "-in",
+                          str(bed.api_cert)], capture_output=True,
+                         check=True).stdout
+    assert b"rsaEncryption" in out
+    _still_serving(bed)
 
 
 def test_monitor_closes_on_an_unknown_request(bed):

@@ -47,6 +47,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	bounded(m.chain_hex, sizeof(m.chain_hex));
 	bounded(m.prompt, sizeof(m.prompt));
 	bounded(m.info, sizeof(m.info));
+	if (m.blob.len > API_MON_BLOB_MAX)
+		abort();
 	n = api_mon_encode(&m, buf, sizeof(buf));
 	if (n < 0 || (size_t)n != len || memcmp(buf, data, len) != 0)
 		abort();

@@ -42,6 +42,9 @@ fill(struct api_mon_msg *m, int type)
 	m->lines = 3;
 	m->bytes = 1234567890123ULL;
 	memset(m->mac, 0x5a, sizeof(m->mac));
+	m->blob.len = 71;
+	memset(m->blob.data, 0, m->blob.len);	/* binary: NULs too */
+	m->blob.data[70] = 0xff;
 	snprintf(m->prompt, sizeof(m->prompt), "One-time code: ");
 	snprintf(m->info, sizeof(m->info), "1 failure\nlast: \xc3\xa4");
 	/* The SSH child's: a person's name, a key fingerprint. */
@@ -60,7 +63,8 @@ test_round_trip_and_truncations(void **state)
 	    API_MON_REP_AUTH, API_MON_REP_CONNECT, API_MON_REP_SEAL,
 	    API_MON_REQ_SSH_KEY, API_MON_REQ_SSH_PAM, API_MON_REQ_SSH_ANSWER,
 	    API_MON_REQ_SSH_DONE, API_MON_REP_SSH_KEY, API_MON_REP_SSH_PAM,
-	    API_MON_SSH_PROMPT, API_MON_REP_SSH_DONE };
+	    API_MON_SSH_PROMPT, API_MON_REP_SSH_DONE, API_MON_REQ_TLS_SIGN,
+	    API_MON_REP_TLS_SIGN };
 	unsigned char buf[API_MON_MSG_MAX + 1], again[API_MON_MSG_MAX];
 	struct api_mon_msg m, d;
 	size_t i, cut;
@@ -168,6 +172,20 @@ test_bad_fields_refused(void **state)
 	fill(&m, API_MON_SSH_PROMPT);
 	m.flag = 2;
 	assert_int_equal(api_mon_encode(&m, buf, sizeof(buf)), -1);
+	/* A signature request: a kind it knows, bytes within their bound. */
+	fill(&m, API_MON_REQ_TLS_SIGN);
+	m.kind = API_MON_SIGN_RSA_RAW + 1;
+	assert_int_equal(api_mon_encode(&m, buf, sizeof(buf)), -1);
+	fill(&m, API_MON_REQ_TLS_SIGN);
+	m.blob.len = API_MON_BLOB_MAX + 1;
+	assert_int_equal(api_mon_encode(&m, buf, sizeof(buf)), -1);
+	buf[0] = API_MON_REQ_TLS_SIGN;
+	buf[1] = API_MON_SIGN_ECDSA;
+	buf[2] = (API_MON_BLOB_MAX + 1) >> 8;
+	buf[3] = (API_MON_BLOB_MAX + 1) & 0xff;
+	memset(buf + 4, 1, API_MON_BLOB_MAX + 1);
+	assert_int_equal(api_mon_decode(buf, 4 + API_MON_BLOB_MAX + 1, &d),
+	    -1);
 	/* By hand: a CONNECT whose node has a space; a string over its
 	 * bound; a password with a NUL. */
 	memcpy(buf, "\x03\x00\x04pv 1", 7);
