@@ -462,7 +462,7 @@ do_tls_sign(struct mon *m, struct api_mon_msg *q)
 	if (m->tls_signed)
 		refuse(m, "TLS signature", NULL, "this connection's handshake"
 		    " has had its signature");
-	else if (api_tls_key_sign(api_server_tls_ctx(), q->kind,
+	else if (api_tls_key_sign(api_server_signing_ctx(), q->kind,
 	    q->blob.data, q->blob.len, rep.blob.data, &n) == 0) {
 		rep.blob.len = (uint16_t)n;
 		rep.status = API_MON_OK;
@@ -545,12 +545,17 @@ api_monitor_split(const struct config *conf, int client_fd, const char *addr,
 		/* The policy generation page stays: read-only, and its
 		 * answers kept for a second are keyed to it (api_verdict.h). */
 		api_ticket_wipe_key();
+		api_server_forget_signing();
 		api_mon_client_init(sv[1]);
 		return sv[1];
 	}
 	/* The monitor: never a byte of the client. */
 	close(sv[1]);
 	close(client_fd);
+	/* While the child sets up its sandbox: the signing code's first
+	 * run in this process (page faults of a fresh fork, about 1.5 ms
+	 * here) before the handshake waits for it (api_tls_key.h). */
+	api_tls_key_warm(api_server_signing_ctx());
 	memset(&m, 0, sizeof(m));
 	m.conf = conf;
 	m.fd = sv[0];

@@ -78,7 +78,35 @@
 #define POOL_CACHE	256
 #define POOL_TTL	10	/* seconds a learnt guest pool is trusted */
 
-static SSL_CTX *server_ctx;
+/*
+ * Two contexts of the same certificate: the network children's, whose key
+ * is keyless (its operation asks the monitor: api_tls_key.h), and the
+ * monitors', with the real key; a network child frees the latter at once
+ * (OpenSSL clears the key).  Both are made by the master, so that no
+ * connection pays for making them.
+ */
+static SSL_CTX *server_ctx, *signing_ctx;
+
+/* Both contexts, loaded whole, or neither (err says why). */
+static int
+tls_load(const struct config *conf, SSL_CTX **serve, SSL_CTX **sign,
+    char *err, size_t errlen)
+{
+	*serve = *sign = NULL;
+	if ((*sign = api_tls_server_ctx(conf, err, errlen)) == NULL)
+		return -1;
+	if ((*serve = api_tls_server_ctx(conf, err, errlen)) == NULL ||
+	    api_tls_key_keyless(*serve, api_mon_tls_sign) < 0) {
+		if (*serve != NULL)
+			snprintf(err, errlen, "api-private-key %s: cannot be"
+			    " left to the monitor", conf->api_private_key);
+		SSL_CTX_free(*serve);
+		SSL_CTX_free(*sign);
+		*serve = *sign = NULL;
+		return -1;
+	}
+	return 0;
+}
 
 struct pool_entry {
 	long	vmid;
@@ -125,8 +153,7 @@ api_server_prepare(const struct config *conf)
 
 	if (conf->api_listen_address == NULL)
 		return 0;
-	if ((server_ctx = api_tls_server_ctx(conf, err, sizeof(err))) ==
-	    NULL) {
+	if (tls_load(conf, &server_ctx, &signing_ctx, err, sizeof(err)) < 0) {
 		log_error("%s", err);
 		return -1;
 	}
@@ -152,18 +179,20 @@ api_server_prepare(const struct config *conf)
 int
 api_server_reload_tls(const struct config *conf)
 {
-	SSL_CTX *fresh;
+	SSL_CTX *fresh, *fresh_signing;
 	char err[512];
 
 	if (server_ctx == NULL || conf->api_listen_address == NULL)
 		return 0;
-	if ((fresh = api_tls_server_ctx(conf, err, sizeof(err))) == NULL) {
+	if (tls_load(conf, &fresh, &fresh_signing, err, sizeof(err)) < 0) {
 		log_error("SIGHUP: the API certificate was not reloaded (%s);"
 		    " the old certificate and key stay in use", err);
 		return -1;
 	}
 	SSL_CTX_free(server_ctx);
+	SSL_CTX_free(signing_ctx);
 	server_ctx = fresh;
+	signing_ctx = fresh_signing;
 	log_info("SIGHUP: API certificate %s and key reloaded",
 	    conf->api_certificate);
 	return 0;
@@ -1253,6 +1282,19 @@ api_server_tls_ctx(void)
 	return server_ctx;
 }
 
+SSL_CTX *
+api_server_signing_ctx(void)
+{
+	return signing_ctx;
+}
+
+void
+api_server_forget_signing(void)
+{
+	SSL_CTX_free(signing_ctx);
+	signing_ctx = NULL;
+}
+
 void
 api_server_serve(const struct config *conf, int fd, const char *addr,
     int port, int startup_fd)
@@ -1276,8 +1318,6 @@ api_server_serve(const struct config *conf, int fd, const char *addr,
 	 * ticket key and the TLS key (api_tls_key.h); this process keeps the
 	 * client and is sandboxed before reading a byte of it. */
 	if (api_monitor_split(conf, fd, addr, port, startup_fd) < 0 ||
-	    server_ctx == NULL ||
-	    api_tls_key_keyless(server_ctx, api_mon_tls_sign) < 0 ||
 	    enter_sandbox(conf) < 0) {
 		log_error("API: %s port %d: cannot separate or sandbox the"
 		    " connection; closing it", addr, port);

@@ -26,8 +26,11 @@ int	api_server_reload_tls(const struct config *);
 void	api_server_serve(const struct config *, int fd, const char *addr,
 	    int port, int startup_fd) __attribute__((noreturn));
 
-/* The TLS server context (in the monitor: with the real key, which
- * api_tls_key_sign() uses; in the network child: keyless). */
+/* The network children's TLS context (keyless: api_tls_key.h). */
 SSL_CTX	*api_server_tls_ctx(void);
+/* The monitors' context, with the real key (NULL once forgotten). */
+SSL_CTX	*api_server_signing_ctx(void);
+/* The network child, at the split: frees it (OpenSSL clears the key). */
+void	api_server_forget_signing(void);
 
 #endif

@@ -138,9 +138,9 @@ api_tls_key_keyless(SSL_CTX *ctx, api_tls_sign_fn sign)
 		pk = keyless_ec(pub);
 	else if (EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA)
 		pk = keyless_rsa(pub);
-	/* Replaces (and frees: OpenSSL clears it) the inherited key. */
-	if (pk != NULL && SSL_CTX_use_PrivateKey(ctx, pk) == 1 &&
-	    SSL_CTX_check_private_key(ctx) == 1)
+	/* Replaces (and frees: OpenSSL clears it) the inherited key; the
+	 * call checks it matches the certificate. */
+	if (pk != NULL && SSL_CTX_use_PrivateKey(ctx, pk) == 1)
 		rc = 0;
 	EVP_PKEY_free(pk);
 	if (rc < 0)
@@ -176,6 +176,20 @@ api_tls_key_sign(SSL_CTX *ctx, int kind, const unsigned char *in,
 		rc = 0;
 	EVP_PKEY_CTX_free(pc);
 	return rc;
+}
+
+int
+api_tls_key_warm(SSL_CTX *ctx)
+{
+	EVP_PKEY *key = SSL_CTX_get0_privatekey(ctx);
+	unsigned char in[64], out[API_MON_BLOB_MAX];
+	size_t n = sizeof(out);
+
+	if (key == NULL)
+		return -1;
+	memset(in, 0x5a, sizeof(in));
+	return api_tls_key_sign(ctx, EVP_PKEY_get_base_id(key) == EVP_PKEY_EC ?
+	    API_MON_SIGN_ECDSA : API_MON_SIGN_RSA_PKCS1, in, 32, out, &n);
 }
 
 int

@@ -1,12 +1,12 @@
 /*
  * api_tls_key.h - the API front's TLS private key stays in the monitor.
  *
- * The master loads the certificate and key (api_tls.c) and forks; in the
- * network child, which runs the handshake with the client, the key in the
- * inherited context is replaced by a "keyless" one: the certificate's
- * public key with an OpenSSL method whose one private operation asks the
- * monitor (api_monitor.h, TLS_SIGN) and waits for the answer; the real
- * key's copy is freed (OpenSSL clears it).  The monitor signs with the
+ * The master loads the certificate and key (api_tls.c) twice: the
+ * monitors' context keeps the key, the network children's gets a
+ * "keyless" one: the certificate's public key with an OpenSSL method
+ * whose one private operation asks the monitor (api_monitor.h, TLS_SIGN)
+ * and waits for the answer.  A network child frees its copy of the
+ * monitors' context at the split (OpenSSL clears the key).  The monitor signs with the
  * key it inherited, once per connection: a TLS 1.2 or 1.3 handshake
  * makes exactly one signature (ServerKeyExchange or CertificateVerify),
  * and renegotiation is off.
@@ -35,12 +35,20 @@ typedef int (*api_tls_sign_fn)(int kind, const unsigned char *in,
 /* 1 when OpenSSL can sign with key type of pkey through a method. */
 int	api_tls_key_supported(const EVP_PKEY *pkey);
 
-/* The network child: replaces ctx's key by a keyless one; 0 or -1. */
+/* Replaces ctx's key by a keyless one whose operation sign() does (the
+ * network child's api_mon_tls_sign()); 0 or -1. */
 int	api_tls_key_keyless(SSL_CTX *ctx, api_tls_sign_fn sign);
 
 /* The monitor: the operation with ctx's real key; 0 or -1. */
 int	api_tls_key_sign(SSL_CTX *ctx, int kind, const unsigned char *in,
 	    size_t inlen, unsigned char *out, size_t *outlen);
+
+/*
+ * The master, once it loaded ctx: one operation with the key, so that
+ * OpenSSL's algorithm fetches are done once, before the forks, rather
+ * than in every monitor.  0 or -1.
+ */
+int	api_tls_key_warm(SSL_CTX *ctx);
 
 /* 1 when ctx's key has its private part here (the tests ask). */
 int	api_tls_key_private_here(SSL_CTX *ctx);

@@ -452,8 +452,8 @@ testhooks_api(const struct config *conf, const char *person,
 		size_t n = sizeof(sig);
 
 		log_info("test hook: tls-key: private key here: %s",
-		    api_tls_key_private_here(api_server_tls_ctx()) ? "YES" :
-		    "no");
+		    api_tls_key_private_here(api_server_tls_ctx()) ||
+		    api_server_signing_ctx() != NULL ? "YES" : "no");
 		memset(dgst, 0x5a, sizeof(dgst));
 		if (api_mon_tls_sign(API_MON_SIGN_ECDSA, dgst, sizeof(dgst),
 		    sig, &n) == 0)
