@@ -126,7 +126,7 @@ DAEMON_SRCS += bastion/api_server.c bastion/api_tls.c bastion/api_upstream.c \
 	    bastion/api_login.c bastion/api_console.c
 # Privilege separation of the API front (issues 7, 8): its monitor.
 DAEMON_SRCS += bastion/api_monitor.c bastion/api_mon_client.c
-DAEMON_SRCS += bastion/ssh_monitor.c bastion/ssh_mon_client.c
+DAEMON_SRCS += bastion/ssh_monitor.c bastion/ssh_mon_client.c bastion/mon_split.c
 DAEMON_SRCS += bastion/api_tls_key.c
 CORE_SRCS += bastion/api_mon_proto.c
 # The network child keeps its monitor's answers for a second.

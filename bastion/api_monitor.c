@@ -38,7 +38,9 @@
 #include "keyholder.h"
 #include "kh_client.h"
 #include "log.h"
+#include "mon_split.h"
 #include "names.h"
+#include "sandbox.h"
 
 /*
  * A held token the key holder granted this connection's person for one
@@ -520,37 +522,21 @@ api_monitor_split(const struct config *conf, int client_fd, const char *addr,
     int port, int startup_fd)
 {
 	struct mon m;
-	int sv[2], status;
+	int sock;
 	pid_t pid;
 
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		log_error("API: socketpair: %s", strerror(errno));
+	if ((pid = mon_split("API", startup_fd, &sock)) < 0)
 		return -1;
-	}
-	pid = fork();
-	if (pid < 0) {
-		log_error("API: fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
-		return -1;
-	}
 	if (pid == 0) {
-		/* The network child: nothing of the monitor's. */
-		close(sv[0]);
-		if (startup_fd >= 0)
-			close(startup_fd);
-		if (kh_client_fd() >= 0)
-			close(kh_client_fd());
-		kh_client_init(-1);
-		/* The policy generation page stays: read-only, and its
-		 * answers kept for a second are keyed to it (api_verdict.h). */
+		/* The network child: nothing of the monitor's.  The policy
+		 * generation page stays: read-only, and its answers kept for
+		 * a second are keyed to it (api_verdict.h). */
 		api_ticket_wipe_key();
 		api_server_forget_signing();
-		api_mon_client_init(sv[1]);
-		return sv[1];
+		api_mon_client_init(sock);
+		return sock;
 	}
 	/* The monitor: never a byte of the client. */
-	close(sv[1]);
 	close(client_fd);
 	/* While the child sets up its sandbox: the signing code's first
 	 * run in this process (page faults of a fresh fork, about 1.5 ms
@@ -558,7 +544,7 @@ api_monitor_split(const struct config *conf, int client_fd, const char *addr,
 	api_tls_key_warm(api_server_signing_ctx());
 	memset(&m, 0, sizeof(m));
 	m.conf = conf;
-	m.fd = sv[0];
+	m.fd = sock;
 	m.startup_fd = startup_fd;
 	m.addr = addr;
 	m.port = port;
@@ -567,14 +553,7 @@ api_monitor_split(const struct config *conf, int client_fd, const char *addr,
 	close(m.fd);
 	grants_wipe(&m);
 	api_ticket_wipe_key();
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	/* A sandbox kill (sandbox.h) must show in the log, as the master
-	 * says it for the SSH children. */
-	if (WIFSIGNALED(status))
-		log_error("process %ld killed by signal %d%s", (long)pid,
-		    WTERMSIG(status), WTERMSIG(status) == SIGSYS ?
-		    " (SIGSYS: a system call the sandbox forbids)" : "");
+	sandbox_wait(pid);
 	startup_done(&m);
 	_exit(0);
 }

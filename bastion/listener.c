@@ -26,6 +26,7 @@
 #include "ssh_monitor.h"
 #include "listener.h"
 #include "log.h"
+#include "sandbox.h"
 #include "session.h"
 
 static int listen_fds[CONFIG_MAX_LISTEN + 1];
@@ -209,11 +210,7 @@ reap_children(void)
 	while ((pid = waitpid(-1, &status, WNOHANG)) > 0) {
 		audit_ship_reaped(pid);
 		/* A sandbox kill (sandbox.h) must show in the log. */
-		if (WIFSIGNALED(status))
-			log_error("process %ld killed by signal %d%s",
-			    (long)pid, WTERMSIG(status),
-			    WTERMSIG(status) == SIGSYS ? " (SIGSYS: a system"
-			    " call the sandbox forbids)" : "");
+		sandbox_log_end(pid, status);
 		if (pid == kh_pid) {
 			/* Fail closed: no new session without it. */
 			log_error("the key holder exited; stopping (running"

@@ -7,9 +7,11 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/wait.h>
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdint.h>
 #include <string.h>
 #include <unistd.h>
@@ -392,4 +394,24 @@ sandbox_enter(const struct sandbox_spec *spec)
 		return -1;
 	}
 	return 0;
+}
+
+void
+sandbox_log_end(pid_t pid, int status)
+{
+	if (WIFSIGNALED(status))
+		log_error("process %ld killed by signal %d%s", (long)pid,
+		    WTERMSIG(status), WTERMSIG(status) == SIGSYS ?
+		    " (SIGSYS: a system call the sandbox forbids)" : "");
+}
+
+int
+sandbox_wait(pid_t pid)
+{
+	int status = 0;
+
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	sandbox_log_end(pid, status);
+	return status;
 }

@@ -28,6 +28,7 @@
 #define HVB_SANDBOX_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
 struct sandbox_spec {
 	const char	*write_dir;	/* new files only below it; or NULL */
@@ -39,6 +40,15 @@ struct sandbox_spec {
 };
 
 int	sandbox_enter(const struct sandbox_spec *);
+
+/*
+ * A child's end, as the master and the monitors report it: a kill by a
+ * signal is logged (SIGSYS: a system call the sandbox forbids), so that a
+ * sandbox kill always shows.  sandbox_wait() waits for pid first and
+ * returns its wait status.
+ */
+void	sandbox_log_end(pid_t pid, int status);
+int	sandbox_wait(pid_t pid);
 
 /*
  * Files only, for a process that keeps its network (the audit shipper):

@@ -26,7 +26,9 @@
 #include "keys.h"
 #include "kh_client.h"
 #include "log.h"
+#include "mon_split.h"
 #include "names.h"
+#include "sandbox.h"
 #include "session.h"
 #include "ssh_monitor.h"
 
@@ -289,26 +291,17 @@ ssh_monitor_split(const struct config *conf, const char *addr, int port,
     int startup_fd, char *session_id, size_t len)
 {
 	struct smon m;
-	int sv[2], status;
+	int sock, status;
 	pid_t pid, monitor = getpid();
 
 	if (len < SESSION_ID_LEN + 1 || session_id_new(session_id, len) < 0) {
 		log_error("SSH: no session id");
 		return -1;
 	}
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		log_error("SSH: socketpair: %s", strerror(errno));
-		return -1;
-	}
 	signal(SIGALRM, grace_alarm);
 	alarm((unsigned)conf->login_grace_time);
-	pid = fork();
-	if (pid < 0) {
-		log_error("SSH: fork: %s", strerror(errno));
-		close(sv[0]);
-		close(sv[1]);
+	if ((pid = mon_split("SSH", startup_fd, &sock)) < 0)
 		return -1;
-	}
 	if (pid == 0) {
 		/* The network child: nothing of the monitor's.  It ends
 		 * with its monitor (kill -9 of a session: its recording is
@@ -318,21 +311,14 @@ ssh_monitor_split(const struct config *conf, const char *addr, int port,
 		if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 ||
 		    getppid() != monitor)
 			_exit(1);
-		close(sv[0]);
-		if (startup_fd >= 0)
-			close(startup_fd);
-		if (kh_client_fd() >= 0)
-			close(kh_client_fd());
-		kh_client_init(-1);
-		ssh_mon_client_init(sv[1]);
-		return sv[1];
+		ssh_mon_client_init(sock);
+		return sock;
 	}
 	/* The monitor: never a byte of the client. */
 	grace_child = pid;
-	close(sv[1]);
 	memset(&m, 0, sizeof(m));
 	m.conf = conf;
-	m.fd = sv[0];
+	m.fd = sock;
 	m.startup_fd = startup_fd;
 	m.addr = addr;
 	m.port = port;
@@ -341,14 +327,7 @@ ssh_monitor_split(const struct config *conf, const char *addr, int port,
 	/* A refused child learns it from the closed socket, says so to its
 	 * client and ends (the grace alarm bounds it until then). */
 	close(m.fd);
-	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
-		;
-	/* A sandbox kill (sandbox.h) must show in the log, as the master
-	 * says it for its own children. */
-	if (WIFSIGNALED(status))
-		log_error("process %ld killed by signal %d%s", (long)pid,
-		    WTERMSIG(status), WTERMSIG(status) == SIGSYS ?
-		    " (SIGSYS: a system call the sandbox forbids)" : "");
+	status = sandbox_wait(pid);
 	if (m.startup_fd >= 0)
 		close(m.startup_fd);
 	_exit(WIFEXITED(status) ? WEXITSTATUS(status) : 1);
