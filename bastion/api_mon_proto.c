@@ -103,6 +103,12 @@ static const struct field f_ssh_person[] = {
 	STR(userid, NAMES_MAX, CS_NAME),
 	END
 };
+static const struct field f_ssh_done[] = {
+	STR(userid, NAMES_MAX, CS_NAME),
+	STR(node, API_MON_NAME_MAX, CS_NAME0),
+	STR(login, API_MON_NAME_MAX, CS_NAME0),
+	END
+};
 static const struct field f_ssh_prompt[] = {
 	U8(flag, 1),
 	STR(prompt, API_MON_PROMPT_MAX, CS_ANY),
@@ -141,7 +147,7 @@ fields_of(uint8_t type)
 	case API_MON_REP_SEAL:		return f_rep_seal;
 	case API_MON_REQ_SSH_KEY:	return f_ssh_key;
 	case API_MON_REQ_SSH_PAM:	return f_ssh_person;
-	case API_MON_REQ_SSH_DONE:	return f_ssh_person;
+	case API_MON_REQ_SSH_DONE:	return f_ssh_done;
 	case API_MON_REQ_SSH_ANSWER:	return f_ssh_answer;
 	case API_MON_SSH_PROMPT:	return f_ssh_prompt;
 	case API_MON_REP_SSH_KEY:

@@ -43,9 +43,11 @@
  *          each), each answered by the child's SSH_ANSWER status, answer
  *          (status FAILED: the client went away), then REP_SSH_PAM
  *          status, why
- *   SSH_DONE    person: every step of auth-methods done
- *       -> REP_SSH_DONE status, why; on success the key holder's socket,
- *          bound to that person and the session (KH_REQ_IDENTIFY)
+ *   SSH_DONE    person, target, login (from the login name, "" when it
+ *               names none): every step of auth-methods done
+ *       -> REP_SSH_DONE status, why; on success the login is audited (by
+ *          the monitor) and the key holder's socket comes with it, bound
+ *          to that person and the session (KH_REQ_IDENTIFY)
  */
 #ifndef HVB_API_MON_PROTO_H
 #define HVB_API_MON_PROTO_H
@@ -136,7 +138,8 @@ struct api_mon_msg {
 	char		pool[API_MON_POOL_MAX + 1];
 	char		header[API_MON_HEADER_MAX + 1];
 	char		why[API_MON_WHY_MAX + 1];
-	char		node[API_MON_NAME_MAX + 1];
+	char		node[API_MON_NAME_MAX + 1];	/* also SSH_DONE's target */
+	char		login[API_MON_NAME_MAX + 1];	/* SSH_DONE */
 	char		basename[API_MON_WHY_MAX + 1];	/* SEAL */
 	char		chain_hex[65];			/* SEAL */
 	uint64_t	lines, bytes;			/* SEAL */

@@ -109,21 +109,16 @@ step_done(struct auth_ctx *a, ssh_message msg)
 		ssh_message_auth_reply_success(msg, 1);
 		return 0;
 	}
-	/* The monitor, which counted every step, binds the key holder's
-	 * socket to the person (ssh_monitor.h); without it, no session. */
-	if ((a->kh_fd = ssh_mon_done(a->user->name, why, sizeof(why))) < 0) {
-		log_error("refusing %s from %s: the monitor did not end the"
-		    " authentication: %s", a->first_user, a->peer, why);
-		ssh_message_reply_default(msg);
-		a->failures = a->conf->max_auth_tries;	/* ends the dialogue */
-		return 0;
-	}
-	/* Fail closed: a login that cannot be audited is refused. */
-	if (auth_audit(a, AUDIT_AUTH_SUCCESS, a->conf->nauth_methods > 1 ?
-	    "publickey,keyboard-interactive" : a->steps[0] == AUTH_PUBLICKEY ?
-	    "publickey" : "keyboard-interactive", NULL) < 0) {
-		log_error("refusing %s from %s: the login cannot be audited",
-		    a->first_user, a->peer);
+	/*
+	 * The monitor, which counted every step, audits the login (fail
+	 * closed: one that cannot be audited is refused) and binds the key
+	 * holder's socket to the person (ssh_monitor.h); without it, no
+	 * session.
+	 */
+	if ((a->kh_fd = ssh_mon_done(a->user->name, a->choice.target,
+	    a->choice.login, why, sizeof(why))) < 0) {
+		log_error("refusing %s from %s: %s", a->first_user, a->peer,
+		    why);
 		ssh_message_reply_default(msg);
 		a->failures = a->conf->max_auth_tries;	/* ends the dialogue */
 		return 0;
@@ -257,7 +252,7 @@ auth_run(ssh_session ssh, const struct config *conf, const char *peer,
     const char *peer_addr, struct auth_result *out)
 {
 	struct auth_ctx a;
-	int done = 0, i;
+	int done = 0;
 
 	memset(&a, 0, sizeof(a));
 	memset(out, 0, sizeof(*out));
@@ -337,10 +332,6 @@ auth_run(ssh_session ssh, const struct config *conf, const char *peer,
 	out->choice = a.choice;
 	out->kh_fd = a.kh_fd;
 	snprintf(out->key_fp, sizeof(out->key_fp), "%s", a.key_fp);
-	for (i = 0; i < a.nsteps; i++)
-		snprintf(out->methods + strlen(out->methods),
-		    sizeof(out->methods) - strlen(out->methods), "%s%s",
-		    i ? "," : "", a.steps[i] == AUTH_PUBLICKEY ? "publickey" :
-		    "keyboard-interactive");
+	config_auth_methods_name(conf, out->methods, sizeof(out->methods));
 	return 0;
 }

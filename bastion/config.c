@@ -1072,3 +1072,22 @@ config_target_kind_name(enum target_kind kind)
 {
 	return kind == TARGET_KIND_HYPERVISOR ? "hypervisor" : "guest";
 }
+
+void
+config_auth_methods_name(const struct config *conf, char *buf, size_t len)
+{
+	size_t used = 0;
+	int i, n;
+
+	if (len == 0)
+		return;
+	buf[0] = '\0';
+	for (i = 0; i < conf->nauth_methods && used < len; i++) {
+		n = snprintf(buf + used, len - used, "%s%s", i ? "," : "",
+		    conf->auth_methods[i] == AUTH_PUBLICKEY ? "publickey" :
+		    "keyboard-interactive");
+		if (n < 0)
+			break;
+		used += (size_t)n;
+	}
+}

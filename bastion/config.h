@@ -280,6 +280,9 @@ void		 config_free(struct config *);
  */
 void		 config_readers_mode(void);
 
+/* auth-methods as it reads: "publickey,keyboard-interactive" into buf. */
+void	config_auth_methods_name(const struct config *, char *buf,
+	    size_t len);
 const struct config_user	*config_find_user(const struct config *,
 				    const char *name);
 const struct config_target	*config_find_target(const struct config *,

@@ -59,51 +59,55 @@ recv_msg(struct api_mon_msg *rep, int *fd)
 	return rc;
 }
 
-/* A request, then its answer of status and why. */
+/* A request (q, wiped), then its answer of status and why. */
 static int
-call(uint8_t type, const char *person, const char *fp, uint8_t want,
-    int *fd, char *why, size_t whylen)
+call(struct api_mon_msg *q, uint8_t want, int *fd, char *why, size_t whylen)
 {
-	struct api_mon_msg q;
 	int rc = -1;
 
-	memset(&q, 0, sizeof(q));
-	q.type = type;
-	snprintf(q.userid, sizeof(q.userid), "%s", person);
-	if (fp != NULL)
-		snprintf(q.credential, sizeof(q.credential), "%s", fp);
 	snprintf(why, whylen, "the monitor did not answer");
-	if (send_msg(&q) < 0 || recv_msg(&q, fd) < 0)
+	if (send_msg(q) < 0 || recv_msg(q, fd) < 0)
 		goto out;
-	if (q.type != want) {
+	if (q->type != want) {
 		snprintf(why, whylen, "the monitor answered out of turn");
 		goto out;
 	}
-	snprintf(why, whylen, "%s", q.why);
-	rc = q.status == API_MON_OK ? 0 : -1;
+	snprintf(why, whylen, "%s", q->why);
+	rc = q->status == API_MON_OK ? 0 : -1;
 out:
 	if (rc < 0 && fd != NULL && *fd >= 0) {
 		close(*fd);
 		*fd = -1;
 	}
-	api_mon_wipe(&q);
+	api_mon_wipe(q);
 	return rc;
 }
 
 int
 ssh_mon_key(const char *person, const char *fp, char *why, size_t whylen)
 {
-	return call(API_MON_REQ_SSH_KEY, person, fp, API_MON_REP_SSH_KEY,
-	    NULL, why, whylen);
+	struct api_mon_msg q;
+
+	memset(&q, 0, sizeof(q));
+	q.type = API_MON_REQ_SSH_KEY;
+	snprintf(q.userid, sizeof(q.userid), "%s", person);
+	snprintf(q.credential, sizeof(q.credential), "%s", fp);
+	return call(&q, API_MON_REP_SSH_KEY, NULL, why, whylen);
 }
 
 int
-ssh_mon_done(const char *person, char *why, size_t whylen)
+ssh_mon_done(const char *person, const char *target, const char *login,
+    char *why, size_t whylen)
 {
+	struct api_mon_msg q;
 	int fd = -1;
 
-	if (call(API_MON_REQ_SSH_DONE, person, NULL, API_MON_REP_SSH_DONE,
-	    &fd, why, whylen) < 0)
+	memset(&q, 0, sizeof(q));
+	q.type = API_MON_REQ_SSH_DONE;
+	snprintf(q.userid, sizeof(q.userid), "%s", person);
+	snprintf(q.node, sizeof(q.node), "%s", target);
+	snprintf(q.login, sizeof(q.login), "%s", login);
+	if (call(&q, API_MON_REP_SSH_DONE, &fd, why, whylen) < 0)
 		return -1;
 	if (fd < 0)
 		snprintf(why, whylen, "no key holder socket from the monitor");

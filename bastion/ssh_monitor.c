@@ -22,6 +22,7 @@
 
 #include "../recorder/session_id.h"
 #include "api_monitor.h"
+#include "audit.h"
 #include "kbdint_pam.h"
 #include "keys.h"
 #include "kh_client.h"
@@ -214,6 +215,30 @@ do_pam(struct smon *m, const struct api_mon_msg *q)
 	return answer(m, API_MON_REP_SSH_PAM, API_MON_OK, NULL, -1);
 }
 
+/*
+ * The login's audit event, the monitor's: it alone knows every step
+ * passed.  The target and login are what the login name asked for (the
+ * session's own events say what it reached).
+ */
+static int
+audit_login(struct smon *m, const struct api_mon_msg *q)
+{
+	struct audit_event ev;
+	char methods[64];
+
+	config_auth_methods_name(m->conf, methods, sizeof(methods));
+	memset(&ev, 0, sizeof(ev));
+	ev.kind = AUDIT_AUTH_SUCCESS;
+	ev.person = m->person;
+	ev.source_addr = m->addr;
+	ev.source_port = m->port;
+	ev.target = q->node[0] ? q->node : NULL;
+	ev.login = q->login[0] ? q->login : NULL;
+	ev.action = methods;
+	ev.outcome = "success";
+	return audit_emit(&ev);
+}
+
 static int
 do_done(struct smon *m, const struct api_mon_msg *q)
 {
@@ -223,6 +248,14 @@ do_done(struct smon *m, const struct api_mon_msg *q)
 	    m->next != m->conf->nauth_methods)
 		return refuse(m, API_MON_REP_SSH_DONE, q->userid, "the steps"
 		    " of auth-methods are not all done", 1);
+	/* Fail closed: a login that cannot be audited is refused. */
+	if (audit_login(m, q) < 0) {
+		log_error("SSH monitor %s port %d: refusing %s: the login"
+		    " cannot be audited", m->addr, m->port, m->person);
+		answer(m, API_MON_REP_SSH_DONE, API_MON_FAILED, "the login"
+		    " cannot be audited", -1);
+		return -1;
+	}
 	if (kh < 0 || kh_client_bind(m->person, m->session_id) < 0) {
 		log_error("SSH monitor %s port %d: the key holder did not"
 		    " take %s for session %s; closing", m->addr, m->port,

@@ -66,8 +66,10 @@ int	ssh_mon_key(const char *person, const char *fp, char *why,
  */
 int	ssh_mon_pam(ssh_session ssh, const char *person, ssh_message msg,
 	    ssh_message *last, char *why, size_t whylen);
-/* Every step done: the key holder's socket bound to person (>= 0), or
- * -1 with why. */
-int	ssh_mon_done(const char *person, char *why, size_t whylen);
+/* Every step done: the monitor audits the login (target and login from
+ * the login name, "" for none) and gives the key holder's socket bound
+ * to person (>= 0), or -1 with why. */
+int	ssh_mon_done(const char *person, const char *target,
+	    const char *login, char *why, size_t whylen);
 
 #endif

@@ -244,7 +244,7 @@ preauth_claim(const struct config *conf, const char *person)
 	else
 		log_info("test hook: preauth-claim: key step for %s:"
 		    " refused: %s", person, why);
-	if ((fd = ssh_mon_done(person, why, sizeof(why))) >= 0)
+	if ((fd = ssh_mon_done(person, "", "", why, sizeof(why))) >= 0)
 		log_error("test hook: preauth-claim: end of authentication"
 		    " for %s: GRANTED", person);
 	else

@@ -315,6 +315,7 @@ def test_child_cannot_claim_a_person_without_the_second_factor(mfa_bed):
                      r"authentication for alice", log), log
     assert "GRANTED" not in log and "HELD" not in log, log
     assert "alice authenticated" not in log, log
+    assert "auth-success person=alice" not in log, log
     assert "session-start person=alice" not in log, log
 
 
@@ -326,7 +327,12 @@ def test_monitor_runs_pam_and_binds_the_key_holder(mfa_bed):
     cp = mfa_ssh(bed, "alice", fresh_code(bed, "alice"), "pve1", "echo", "ok")
     assert cp.returncode == 0 and cp.stdout == b"ok\n", show(cp)
     log = bed.bastion.log_since(mark)
-    m = re.search(r"SSH monitor \S+ port \d+: alice authenticated, session "
-                  r"(\S+)", log)
+    m = re.search(r"hvbastiond\[(\d+)\]: info: \w+: SSH monitor \S+ port "
+                  r"\d+: alice authenticated, session (\S+)", log)
     assert m, log
-    assert "key holder: session %s: alice may use" % m.group(1) in log, log
+    assert "key holder: session %s: alice may use" % m.group(2) in log, log
+    # the login's audit event is the monitor's, not the network child's
+    assert re.search(r"hvbastiond\[%s\]: info: audit_emit: audit "
+                     r"auth-success person=alice .*action=publickey,"
+                     r"keyboard-interactive outcome=success" % m.group(1),
+                     log), log

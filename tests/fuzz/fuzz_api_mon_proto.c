@@ -43,6 +43,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t len)
 	bounded(m.header, sizeof(m.header));
 	bounded(m.why, sizeof(m.why));
 	bounded(m.node, sizeof(m.node));
+	bounded(m.login, sizeof(m.login));
 	bounded(m.basename, sizeof(m.basename));
 	bounded(m.chain_hex, sizeof(m.chain_hex));
 	bounded(m.prompt, sizeof(m.prompt));

@@ -37,6 +37,7 @@ fill(struct api_mon_msg *m, int type)
 	snprintf(m->header, sizeof(m->header), "PVEAPIToken=root@pam!x=y");
 	snprintf(m->why, sizeof(m->why), "invalid ticket");
 	snprintf(m->node, sizeof(m->node), "pve1");
+	snprintf(m->login, sizeof(m->login), "root");
 	snprintf(m->basename, sizeof(m->basename), "20261122-x.jsonl");
 	memset(m->chain_hex, 'a', 64);
 	m->lines = 3;
