@@ -151,8 +151,7 @@ round_trip(ssh_session ssh, ssh_message *cur, const struct api_mon_msg *p)
 		*cur = got;
 		ans = ssh_userauth_kbdint_getnanswers(ssh) == 1 ?
 		    ssh_userauth_kbdint_getanswer(ssh, 0) : NULL;
-		if (ans != NULL && strlen(ans) <= API_MON_PASSWORD_MAX &&
-		    strchr(ans, '\0') == ans + strlen(ans)) {
+		if (ans != NULL && strlen(ans) <= API_MON_PASSWORD_MAX) {
 			snprintf(a.password, sizeof(a.password), "%s", ans);
 			a.status = API_MON_OK;
 		}
