@@ -13,8 +13,11 @@
 
 #include <libssh/libssh.h>
 
+#include <openssl/ssl.h>
+
 #include "../recorder/rec_file.h"
 #include "../recorder/seal.h"
+#include "api_tls.h"
 #include "audit.h"
 #include "config.h"
 #include "keyholder.h"
@@ -158,6 +161,27 @@ daemonize(void)
 	return chdir("/");
 }
 
+/*
+ * -n: the API front's certificate and key, loaded as the daemon will
+ * load them (mode, chain, key matching it, key type): an error here would
+ * otherwise show only at start.
+ */
+static int
+check_api_tls(const struct config *conf)
+{
+	char err[512];
+	SSL_CTX *ctx;
+
+	if (conf->api_listen_address == NULL)
+		return 0;
+	if ((ctx = api_tls_server_ctx(conf, err, sizeof(err))) == NULL) {
+		fprintf(stderr, "%s\n", err);
+		return -1;
+	}
+	SSL_CTX_free(ctx);
+	return 0;
+}
+
 int
 main(int argc, char *argv[])
 {
@@ -198,6 +222,10 @@ main(int argc, char *argv[])
 	if ((conf = config_load(path, print_error, NULL)) == NULL)
 		return 1;
 	if (check) {
+		if (check_api_tls(conf) < 0) {
+			config_free(conf);
+			return 1;
+		}
 		printf("configuration OK\n");
 		config_free(conf);
 		return 0;

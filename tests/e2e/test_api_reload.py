@@ -18,6 +18,7 @@ shows where each call went.
 """
 
 import os
+import re
 import signal
 import socket
 import ssl
@@ -242,6 +243,40 @@ def test_bad_realms_are_configuration_errors(bed):
     assert cp.returncode != 0, cp.stdout
     assert '"bad realm" does not look like a valid realm' in cp.stdout
     assert '"p" does not look like a valid realm' in cp.stdout
+
+
+def test_api_key_checked_by_config_test(bed):
+    """`hvbastiond -n` loads the API certificate and key as the start
+    does: a key type the monitor cannot sign with for its child (Ed25519),
+    and a key others may read, are errors before any start."""
+    crt = bed.root / "ed.crt"
+    key = bed.root / "ed.key"
+    testbed.run(["openssl", "req", "-x509", "-newkey", "ed25519", "-nodes",
+                 "-days", "30", "-subj", "/CN=ed", "-keyout", str(key),
+                 "-out", str(crt)], timeout=60)
+    os.chmod(key, 0o600)
+    text = bed.bastion_config_text()
+    conf = bed.root / "key-check.conf"
+    conf.write_text(re.sub(r'api-private-key "[^"]*"',
+                           'api-private-key "%s"' % key,
+                           re.sub(r'api-certificate "[^"]*"',
+                                  'api-certificate "%s"' % crt, text)))
+    cp = bed.bastion.check_config(conf)
+    assert cp.returncode == 1, cp.stdout
+    assert "api-private-key %s: an ECDSA or RSA key is required" % key \
+        in cp.stdout, cp.stdout
+    assert "configuration OK" not in cp.stdout
+    # the bed's own pair passes, and fails once others may read the key
+    cp = bed.bastion.check_config()
+    assert cp.returncode == 0 and "configuration OK" in cp.stdout, cp.stdout
+    own = bed.api_dir / "api.key"
+    os.chmod(own, 0o640)
+    try:
+        cp = bed.bastion.check_config()
+    finally:
+        os.chmod(own, 0o600)
+    assert cp.returncode == 1 and "readable by its owner only" in \
+        cp.stdout, cp.stdout
 
 
 # --------------------------------------------------------------------------
