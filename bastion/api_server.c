@@ -92,20 +92,29 @@ static int
 tls_load(const struct config *conf, SSL_CTX **serve, SSL_CTX **sign,
     char *err, size_t errlen)
 {
-	*serve = *sign = NULL;
+	*serve = NULL;
 	if ((*sign = api_tls_server_ctx(conf, err, errlen)) == NULL)
 		return -1;
-	if ((*serve = api_tls_server_ctx(conf, err, errlen)) == NULL ||
-	    api_tls_key_keyless(*serve, api_mon_tls_sign) < 0) {
-		if (*serve != NULL)
-			snprintf(err, errlen, "api-private-key %s: cannot be"
-			    " left to the monitor", conf->api_private_key);
-		SSL_CTX_free(*serve);
-		SSL_CTX_free(*sign);
-		*serve = *sign = NULL;
-		return -1;
+	/* One operation with the key here, before the forks: OpenSSL's
+	 * fetches are then done once, not in every monitor. */
+	if (api_tls_key_warm(*sign) < 0) {
+		snprintf(err, errlen, "api-private-key %s: cannot sign with"
+		    " it", conf->api_private_key);
+		goto fail;
+	}
+	if ((*serve = api_tls_server_ctx(conf, err, errlen)) == NULL)
+		goto fail;
+	if (api_tls_key_keyless(*serve, api_mon_tls_sign) < 0) {
+		snprintf(err, errlen, "api-private-key %s: cannot be left to"
+		    " the monitor", conf->api_private_key);
+		goto fail;
 	}
 	return 0;
+fail:
+	SSL_CTX_free(*serve);
+	SSL_CTX_free(*sign);
+	*serve = *sign = NULL;
+	return -1;
 }
 
 struct pool_entry {

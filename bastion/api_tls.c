@@ -95,8 +95,7 @@ api_tls_server_ctx(const struct config *conf, char *err, size_t errlen)
 	}
 	/* The network children leave the key's operation to their monitor
 	 * (api_tls_key.h), which OpenSSL allows for these types. */
-	if (!api_tls_key_supported(SSL_CTX_get0_privatekey(ctx)) ||
-	    api_tls_key_warm(ctx) < 0) {
+	if (!api_tls_key_supported(SSL_CTX_get0_privatekey(ctx))) {
 		snprintf(err, errlen, "api-private-key %s: an ECDSA or RSA key"
 		    " is required", conf->api_private_key);
 		goto fail;

@@ -608,7 +608,7 @@ do_identify(struct conn *child, const struct kh_msg *req)
 
 	memset(&m, 0, sizeof(m));
 	m.type = KH_REP_IDENTIFY;
-	if (child->identified || child->person[0] != '\0') {
+	if (child->person[0] != '\0') {	/* identified, or an API one */
 		log_error("key holder: child %ld (%s) asked to be %s, but is"
 		    " bound to %s already; closing", (long)child->pid,
 		    child->source, req->person, child->person);

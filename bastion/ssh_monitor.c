@@ -59,12 +59,6 @@ grace_alarm(int sig)
 	_exit(SESSION_EXIT_GRACE);
 }
 
-static int
-send_msg(struct smon *m, struct api_mon_msg *msg, int fd)
-{
-	return api_mon_send(m->fd, msg, fd);
-}
-
 /* One answer of status and why; -1 (close) when it could not be sent. */
 static int
 answer(struct smon *m, uint8_t type, int status, const char *why, int fd)
@@ -75,7 +69,7 @@ answer(struct smon *m, uint8_t type, int status, const char *why, int fd)
 	rep.type = type;
 	rep.status = (uint8_t)status;
 	snprintf(rep.why, sizeof(rep.why), "%s", why ? why : "");
-	return send_msg(m, &rep, fd);
+	return api_mon_send(m->fd, &rep, fd);
 }
 
 /*
@@ -98,15 +92,6 @@ refuse(struct smon *m, uint8_t type, const char *person, const char *why,
 	if (answer(m, type, API_MON_REFUSED, why, -1) < 0 || bad)
 		return -1;
 	return m->failures > m->conf->max_auth_tries ? -1 : 0;
-}
-
-/* The person a step names: the one bound, or a known one. */
-static const struct config_user *
-step_user(struct smon *m, const char *person)
-{
-	if (m->person[0] != '\0' && strcmp(m->person, person) != 0)
-		return NULL;
-	return config_find_user(m->conf, person);
 }
 
 static int
@@ -138,7 +123,7 @@ step_passed(struct smon *m, const char *person)
 static int
 do_key(struct smon *m, const struct api_mon_msg *q)
 {
-	const struct config_user *u = step_user(m, q->userid);
+	const struct config_user *u;
 
 	if (m->person[0] != '\0' && strcmp(m->person, q->userid) != 0)
 		return refuse(m, API_MON_REP_SSH_KEY, q->userid, "another"
@@ -147,7 +132,7 @@ do_key(struct smon *m, const struct api_mon_msg *q)
 	    m->conf->auth_methods[m->next] != AUTH_PUBLICKEY)
 		return refuse(m, API_MON_REP_SSH_KEY, q->userid, "not the"
 		    " step due", 1);
-	if (u == NULL)
+	if ((u = config_find_user(m->conf, q->userid)) == NULL)
 		return refuse(m, API_MON_REP_SSH_KEY, q->userid,
 		    "unknown user", 0);
 	if (!key_is_users(u, q->credential))
@@ -171,7 +156,7 @@ relay_ask(void *arg, const char *info, const char *prompt, int echo,
 	msg.flag = echo ? 1 : 0;
 	snprintf(msg.prompt, sizeof(msg.prompt), "%s", prompt);
 	snprintf(msg.info, sizeof(msg.info), "%s", info);
-	if (send_msg(m, &msg, -1) < 0)
+	if (api_mon_send(m->fd, &msg, -1) < 0)
 		return -1;
 	if (api_mon_recv(m->fd, &msg) > 0 &&
 	    msg.type == API_MON_REQ_SSH_ANSWER && msg.status == API_MON_OK &&
@@ -196,7 +181,7 @@ do_pam(struct smon *m, const struct api_mon_msg *q)
 	    m->conf->auth_methods[m->next] != AUTH_KBDINT)
 		return refuse(m, API_MON_REP_SSH_PAM, q->userid, "not the"
 		    " step due", 1);
-	if (!unknown && (u = step_user(m, q->userid)) == NULL)
+	if (!unknown && (u = config_find_user(m->conf, q->userid)) == NULL)
 		return refuse(m, API_MON_REP_SSH_PAM, q->userid,
 		    "unknown user", 1);
 	/*
